@@ -1,0 +1,3 @@
+"""docker-build-fixer: diagnose failed multi-platform Docker builds and propose the fix."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,434 @@
+"""The streaming diagnosis engine: log bytes in, findings out.
+
+Feed it a log chunk by chunk, as it is read from disk or downloaded; memory stays bounded
+(a window of a few tens of KB around the scan position, plus bounded tables of steps and
+candidate findings), so a 1 GB log costs what a 1 MB one does. Decisions that need the
+whole log (was the failing step emulated? which step did an unnumbered line belong to? did
+the build fail after that warning?) are taken in ``finish``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+
+from .catalogue import EMULATION_FAMILY, SIGNAL_EXIT_CODES, SIGNATURES
+from .logline import (
+    Step,
+    clean,
+    parse_header,
+    parse_legacy_step,
+    parse_process_failure,
+    parse_summary,
+    parse_timestamp,
+    same_instruction,
+    split_step,
+)
+from .prefilter import Prefilter
+from .rules import SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify
+
+LOOKAHEAD = 16 * 1024  # bytes kept unscanned so that excerpts can show the lines after a hit
+KEEP_BEHIND = 16 * 1024  # bytes kept before the scan position for the lines before a hit
+MAX_LINE = 64 * 1024  # longer lines are classified on their first 64 KB
+CONTEXT_BEFORE, CONTEXT_AFTER = 3, 3
+EXCERPT_WIDTH = 300
+MAX_STEPS = 4096
+MAX_CANDIDATES = 32  # per signature; the earliest ones are kept
+MAX_EVIDENCE = 256
+PROXIMITY = 50  # lines: how near unnumbered evidence must be to count for a finding
+SILENCE_SECONDS = 300  # a cancel after this long without output is a wedged job
+
+_NATIVE = {"amd64": {"amd64", "386"}, "arm64": {"arm64"}}
+
+PREFILTER = Prefilter(STRUCTURE_PATTERNS + [rb"buildx failed with|failed to solve"] + SIGNATURE_PATTERNS)
+
+
+@dataclass
+class Finding:
+    signature: str
+    platform: str | None
+    step: dict | None
+    line: int
+    excerpt: list[str]
+    file: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "signature": self.signature,
+            "platform": self.platform,
+            "step": self.step,
+            "line": self.line,
+            "excerpt": self.excerpt,
+            "file": self.file,
+        }
+
+
+@dataclass
+class _Candidate:
+    signature: str
+    line: int
+    step_no: int | None
+    context: Step | None
+    excerpt: list[str]
+    weak: bool = False
+    needs_emulation: bool = False
+    self_evident: bool = False  # the line itself shows emulation (a qemu: line)
+    network_manager_unknown: bool = False
+    process: Step | None = None
+    needs_stale_hint: bool = False
+
+
+@dataclass
+class _Resolved:
+    candidate: _Candidate
+    step: Step | None
+    key: tuple = field(default=())
+
+
+class Diagnoser:
+    """Streaming diagnosis of one job log. ``feed`` chunks, then ``finish`` once."""
+
+    def __init__(self, file: str | None = None):
+        self.file = file
+        self._buf = bytearray()
+        self._pos = 0  # index in _buf of the first unscanned byte (always a line start)
+        self._line = 1  # line number at _pos
+        self._scratch = PREFILTER
+        self._steps: dict[int, Step] = {}
+        self._summaries: deque[Step] = deque(maxlen=64)
+        self._context: Step | None = None  # latest unnumbered step (summary, legacy, bare header)
+        self._candidates: dict[str, list[_Candidate]] = {}
+        self._cancels: list[tuple[int, float | None, list[str]]] = []
+        self._emulation_lines: deque[int] = deque(maxlen=MAX_EVIDENCE)
+        self._stale_hints: deque[tuple[int, int | None]] = deque(maxlen=MAX_EVIDENCE)
+        self._run_platforms: set[str] = set()
+        self._runner_arch: str | None = None
+        self._last_failure_line = 0
+        self._result: list[Finding] | None = None
+        self.bytes_read = 0
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        if self._result is not None:
+            raise RuntimeError("feed() after finish()")
+        if data:
+            self.bytes_read += len(data)
+            self._buf += data
+            self._scan(final=False)
+
+    def finish(self) -> list[Finding]:
+        if self._result is None:
+            self._scan(final=True)
+            self._result = self._decide()
+            self._buf = bytearray()
+        return self._result
+
+    def _scan(self, final: bool) -> None:
+        buf = self._buf
+        start = self._pos
+        if final:
+            end = len(buf)
+        else:
+            limit = len(buf) - LOOKAHEAD
+            if limit <= start:
+                return
+            newline = buf.rfind(b"\n", start, limit)
+            if newline >= 0:
+                end = newline + 1
+            elif limit - start >= MAX_LINE:
+                end = limit  # a huge line with no newline yet: scan what there is
+            else:
+                return
+        if end <= start:
+            return
+        with memoryview(buf) as whole, whole[start:end] as region:
+            ends = self._scratch.match_ends(region)
+        line_no, counted_to, last_line_start = self._line, start, -1
+        for offset in ends:
+            at = start + offset
+            line_start = buf.rfind(b"\n", start, at) + 1 or start
+            if line_start == last_line_start:
+                continue
+            last_line_start = line_start
+            line_no += buf.count(b"\n", counted_to, line_start)
+            counted_to = line_start
+            line_end = buf.find(b"\n", line_start, end)
+            self._on_line(line_no, line_start, end if line_end < 0 else line_end)
+        self._line = line_no + buf.count(b"\n", counted_to, end)
+        self._pos = end
+        if self._pos > 2 * KEEP_BEHIND:
+            cut = buf.find(b"\n", self._pos - KEEP_BEHIND, self._pos) + 1 or self._pos - KEEP_BEHIND
+            del buf[:cut]
+            self._pos -= cut
+
+    # -- one interesting line --------------------------------------------------------------
+
+    def _on_line(self, line_no: int, start: int, end: int) -> None:
+        stamp, text = clean(bytes(self._buf[start:min(end, start + MAX_LINE)]))
+        step_no, payload, is_output = split_step(text)
+
+        # Structure: step headers, summaries and legacy steps carry no signature themselves
+        # (a RUN line's own text must not count as its output).
+        if step_no is not None and not is_output:
+            header = parse_header(payload)
+            if header is not None:
+                self._record_header(step_no, header)
+                return
+        elif step_no is None:
+            step = parse_summary(text) or parse_legacy_step(payload)
+            if step is None and not is_output and payload.startswith("["):
+                step = parse_header(payload)  # an excerpt that lost its "#N " prefix
+            if step is not None:
+                self._context = step
+                self._summaries.append(step)
+                if step.run_platform:
+                    self._run_platforms.add(step.run_platform)
+                return
+
+        owner = self._step(step_no) if step_no is not None else self._context
+        process = parse_process_failure(payload)
+        if process is not None or "buildx failed with" in payload or "failed to solve" in payload:
+            self._last_failure_line = line_no
+        if process is not None and owner is not None and step_no is not None:
+            owner.merge(process)
+
+        excerpt: list[str] | None = None
+
+        def add(signature: str, **kw) -> None:
+            nonlocal excerpt
+            bucket = self._candidates.setdefault(signature, [])
+            if len(bucket) >= MAX_CANDIDATES:
+                return
+            if excerpt is None:
+                excerpt = self._excerpt(start, end, step_no)
+            bucket.append(_Candidate(signature, line_no, step_no, self._context, excerpt, **kw))
+
+        if process is not None:
+            signal = SIGNAL_EXIT_CODES.get(process.exit_code or 0)
+            if signal:
+                add(signal, needs_emulation=True, self_evident=process.emulator, process=process)
+            elif process.emulator:
+                add("stale-bundled-emulator", process=process, needs_stale_hint=True)
+
+        for hit in classify(payload, in_build_step=owner is not None):
+            if hit.kind == "finding":
+                add(hit.signature, weak=hit.weak, needs_emulation=hit.needs_emulation,
+                    self_evident=hit.signature in ("qemu-sigill", "qemu-sigsegv", "qemu-sigtrap",
+                                                   "qemu-internal-crash") and not hit.needs_emulation,
+                    network_manager_unknown=hit.manager == "unknown", process=process)
+            elif hit.kind == "emulation":
+                self._emulation_lines.append(line_no)
+                if owner is not None:
+                    owner.qemu_seen = True
+            elif hit.kind == "stale-hint":
+                self._stale_hints.append((line_no, step_no))
+            elif hit.kind == "runner" and self._runner_arch is None:
+                self._runner_arch = hit.value
+            elif hit.kind == "cancel":
+                self._cancels.append((line_no, self._silence_before(start, stamp),
+                                      self._excerpt(start, end, step_no)))
+
+    def _step(self, step_no: int) -> Step:
+        step = self._steps.get(step_no)
+        if step is None:
+            step = Step()
+            if len(self._steps) < MAX_STEPS:
+                self._steps[step_no] = step
+        return step
+
+    def _record_header(self, step_no: int, header: Step) -> None:
+        known = self._steps.get(step_no)
+        if known is None:
+            if len(self._steps) < MAX_STEPS:
+                self._steps[step_no] = header
+        elif known.instruction is None or known.platform is None:
+            # Seen before only through its output lines or its error report.
+            known.platform, known.run_platform = header.platform, header.run_platform
+            known.stage, known.instruction = header.stage, header.instruction
+        if header.run_platform:
+            self._run_platforms.add(header.run_platform)
+
+    def _excerpt(self, start: int, end: int, step_no: int | None) -> list[str]:
+        """The hit line with up to three lines of the same step before and after it."""
+        buf = self._buf
+
+        def keep(raw: bytes) -> str | None:
+            text = clean(raw[:MAX_LINE])[1]
+            other_step = split_step(text)[0]
+            # Another leg interleaved with this one is noise here.
+            if not text.strip() or (step_no is not None and other_step not in (None, step_no)):
+                return None
+            return text
+
+        before: list[str] = []
+        cursor, looked = start, 0
+        while len(before) < CONTEXT_BEFORE and cursor > 0 and looked < 4 * CONTEXT_BEFORE:
+            prev = buf.rfind(b"\n", 0, cursor - 1) + 1
+            text = keep(bytes(buf[prev:cursor - 1]))
+            if text is not None:
+                before.insert(0, text)
+            cursor, looked = prev, looked + 1
+        after: list[str] = []
+        cursor, looked = end + 1, 0
+        while len(after) < CONTEXT_AFTER and cursor < len(buf) and looked < 4 * CONTEXT_AFTER:
+            nxt = buf.find(b"\n", cursor)
+            nxt = len(buf) if nxt < 0 else nxt
+            text = keep(bytes(buf[cursor:nxt]))
+            if text is not None:
+                after.append(text)
+            cursor, looked = nxt + 1, looked + 1
+        hit = clean(bytes(buf[start:min(end, start + MAX_LINE)]))[1]
+        return [t if len(t) <= EXCERPT_WIDTH else t[:EXCERPT_WIDTH] + " …"
+                for t in before + [hit] + after]
+
+    def _silence_before(self, start: int, stamp: str | None) -> float | None:
+        """Seconds between this line and the one before, when both carry timestamps."""
+        if start == 0 or stamp is None:
+            return None
+        prev = self._buf.rfind(b"\n", 0, start - 1) + 1
+        prev_stamp = clean(bytes(self._buf[prev:start - 1])[:64])[0]
+        now, then = parse_timestamp(stamp), parse_timestamp(prev_stamp)
+        return None if now is None or then is None else now - then
+
+    # -- decisions that need the whole log -------------------------------------------------
+
+    def _native(self, platform: str | None) -> bool:
+        if platform is None:
+            return True  # a single-platform build for the runner itself
+        arch = platform.split("/")[1] if "/" in platform else platform
+        return arch in _NATIVE.get(self._runner_arch or "amd64", {self._runner_arch})
+
+    def _resolve_step(self, c: _Candidate) -> Step | None:
+        step = None
+        if c.step_no is not None and c.step_no in self._steps:
+            step = replace(self._steps[c.step_no])
+        instruction = (step.instruction if step else None) or (c.process.instruction if c.process else None)
+        if step is None or step.platform is None and step.stage is None:
+            # No header for this step in the log: its error summary names it.
+            for summary in reversed(self._summaries):
+                if same_instruction(summary.instruction, instruction):
+                    merged = replace(summary)
+                    if step is not None:
+                        merged.emulator |= step.emulator
+                        merged.qemu_seen |= step.qemu_seen
+                    step = merged
+                    break
+        if (step is None or step.instruction is None) and c.context is not None:
+            merged = replace(c.context)
+            if step is not None:
+                merged.emulator |= step.emulator
+                merged.qemu_seen |= step.qemu_seen
+            step = merged
+        if step is None and c.process is not None:
+            step = replace(c.process)
+        return step
+
+    def _near_emulation(self, line: int) -> bool:
+        return any(abs(line - seen) <= PROXIMITY for seen in self._emulation_lines)
+
+    def _emulated(self, c: _Candidate, step: Step | None) -> bool:
+        if c.self_evident:
+            return True
+        if step is not None:
+            if step.emulator or step.qemu_seen or not self._native(step.run_platform):
+                return True
+            if step.run_platform is not None or step.stage is not None:
+                return False
+        return self._near_emulation(c.line)
+
+    def _accept(self, c: _Candidate, step: Step | None) -> str | None:
+        """The signature this candidate stands for, or None if it does not count."""
+        signature = c.signature
+        if c.weak and self._last_failure_line <= c.line:
+            return None  # a warning the build survived
+        if c.network_manager_unknown:
+            instruction = (step.instruction if step else "") or ""
+            for tool in ("pnpm", "yarn", "npm"):
+                if tool in instruction:
+                    signature = f"{tool}-network"
+                    break
+            else:
+                return None
+        if c.needs_emulation and not self._emulated(c, step):
+            return None
+        if c.needs_stale_hint:
+            if not any(
+                (step_no == c.step_no if c.step_no is not None else 0 <= c.line - line <= PROXIMITY)
+                for line, step_no in self._stale_hints
+            ):
+                return None
+        return signature
+
+    def _decide(self) -> list[Finding]:
+        accepted: list[tuple[str, _Resolved]] = []
+        for bucket in self._candidates.values():
+            for c in bucket:
+                step = self._resolve_step(c)
+                signature = self._accept(c, step)
+                if signature:
+                    key = ("n", c.step_no) if c.step_no is not None else ("c", id(c.context))
+                    accepted.append((signature, _Resolved(c, step, key)))
+
+        # A crashed emulator or compiler explains the segfault the shell then reports, and a
+        # signal explains why the bundled emulator's process failed.
+        def subsumed(signature: str, r: _Resolved) -> bool:
+            for other_sig, other in accepted:
+                if other.key != r.key or other is r:
+                    continue
+                if other_sig == "qemu-internal-crash" and signature in ("qemu-sigsegv", "qemu-sigill", "qemu-sigtrap"):
+                    return True
+                if other_sig == "emulated-compiler-crash" and signature == "qemu-sigsegv":
+                    return True
+                if signature == "stale-bundled-emulator" and other_sig in EMULATION_FAMILY:
+                    return True
+            return False
+
+        accepted = [(s, r) for s, r in accepted if not subsumed(s, r)]
+
+        emulation_lines = [r.candidate.line for s, r in accepted if s in EMULATION_FAMILY]
+        emulated_leg = any(not self._native(p) for p in self._run_platforms)
+        for line, gap, excerpt in self._cancels:
+            crashed_before = any(line > seen for seen in emulation_lines)
+            went_silent = gap is not None and gap >= SILENCE_SECONDS and emulated_leg
+            if crashed_before or went_silent:
+                c = _Candidate("job-timeout", line, None, None, excerpt)
+                accepted.append(("job-timeout", _Resolved(c, None)))
+                break
+
+        findings: dict[tuple[str, str | None], Finding] = {}
+        for signature, r in sorted(accepted, key=lambda item: item[1].candidate.line):
+            platform = r.step.platform if r.step else None
+            if signature == "job-timeout" and platform is None:
+                platform = next((f.platform for f in findings.values() if f.platform), None)
+            key = (signature, platform)
+            if key in findings:
+                continue
+            step = None
+            if r.step is not None and (r.step.stage or r.step.instruction):
+                step = {"stage": r.step.stage, "instruction": r.step.instruction}
+            findings[key] = Finding(signature, platform, step, r.candidate.line,
+                                    r.candidate.excerpt, self.file)
+        return sorted(findings.values(), key=lambda f: (SIGNATURES[f.signature].rank, f.line))
+
+
+def diagnose_chunks(chunks: Iterable[bytes], file: str | None = None) -> list[Finding]:
+    engine = Diagnoser(file)
+    for chunk in chunks:
+        engine.feed(chunk)
+    return engine.finish()
+
+
+def diagnose_bytes(data: bytes, file: str | None = None) -> list[Finding]:
+    return diagnose_chunks([data], file)
+
+
+def read_chunks(path: str, size: int = 1 << 20) -> Iterable[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
+def diagnose_file(path: str) -> list[Finding]:
+    return diagnose_chunks(read_chunks(path), path)

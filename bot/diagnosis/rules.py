@@ -1,0 +1,172 @@
+"""Line rules: which signature, if any, one cleaned log line shows.
+
+Two layers keep the scanner fast: ``PREFILTER`` is a handful of literal-ish patterns a
+compiled multi-pattern matcher runs over the raw bytes (GB/s); only lines it hits reach
+``classify``, which applies the precise rules below to the cleaned text. Every phrase a rule
+needs must therefore be reachable through a prefilter pattern (``tests/test_rules.py`` checks).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Prefilter patterns, in hyperscan/re syntax over raw bytes. No pattern may span a newline.
+STRUCTURE_PATTERNS = [
+    rb"#[0-9]+ \[",  # buildx step header
+    rb"[0-9]+/[0-9]+\] [A-Za-z]",  # a step header that lost its "#N " in an excerpt
+    rb"> \[",  # error summary
+    rb"=> ERROR \[",  # tty progress error
+    rb"Step [0-9]+/[0-9]+ : ",  # legacy builder
+    rb"did not complete successfully|executor failed running|returned a non-zero code",
+    rb"Platforms: |Image: |Architecture: |RUNNER_ARCH",  # what the runner is
+]
+SIGNATURE_PATTERNS = [
+    rb"uncaught target signal|QEMU internal SIG|qemu[a-z0-9_-]*: (fatal|unhandled)",
+    rb"binfmt-[A-Z]*: |buildkit_qemu_emulator",
+    rb"internal compiler error|SIGSEGV: invalid memory reference|SIGILL: illegal instruction",
+    rb"Illegal instruction|Segmentation fault|Trace/breakpoint trap|exit status 1[0-9][0-9]",
+    rb"exec format error|Exec format error",
+    rb"heap out of memory|Reached heap limit|Ineffective mark-compacts|Last few GCs|JS stacktrace",
+    rb"allocate enough memory|Out of memory allocating|Value too large for defined data type",
+    rb"docker driver|exporting manifest lists|for private repositories",
+    rb"maximum execution time|The operation was canceled",
+    rb"ERR_PNPM_|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|EAI_AGAIN",
+    rb"socket hang up|Socket timeout|before secure TLS|trouble with your network connection",
+    rb"npm (ERR!|error) network|execve: No such file|lsb_release|error 127",
+]
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str  # finding | cancel | stale-hint | emulation | runner
+    signature: str | None = None
+    weak: bool = False  # a warning that counts only if the build failed after it
+    needs_emulation: bool = False
+    manager: str | None = None  # for network lines that do not say which package manager
+    value: str | None = None
+
+
+def _finding(signature: str, **kw) -> Hit:
+    return Hit("finding", signature, **kw)
+
+
+_NETWORK_CODES = r"(?:ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|EAI_AGAIN|EPIPE|ECONNABORTED)"
+_NETWORK_WORDS = (
+    rf"(?:{_NETWORK_CODES}|socket hang up|Socket timeout|before secure TLS connection"
+    r"|timeout awaiting|Request timed out|network timeout)"
+)
+
+# Ordered: the first rule that matches a line decides what it shows.
+_RULES: list[tuple[re.Pattern[str], Hit]] = [
+    (re.compile(r"QEMU internal SIG[A-Z]+|\bqemu[\w.-]*: (?:fatal|unhandled CPU exception)"),
+     _finding("qemu-internal-crash")),
+    (re.compile(r"internal compiler error: (?:Segmentation fault|Illegal instruction|Bus error)"),
+     _finding("emulated-compiler-crash")),
+    # rustc/cargo report a crashed compiler or build script this way; natively it is rare,
+    # so it needs the same evidence of emulation as the qemu-* ids.
+    (re.compile(r"\(signal: 11, SIGSEGV: invalid memory reference\)"),
+     _finding("emulated-compiler-crash", needs_emulation=True)),
+    (re.compile(r"\(signal: 4, SIGILL: illegal instruction\)"),
+     _finding("qemu-sigill", needs_emulation=True)),
+    (re.compile(r"\bqemu[\w.-]*: uncaught target signal 4\b"), _finding("qemu-sigill")),
+    (re.compile(r"\bqemu[\w.-]*: uncaught target signal 11\b"), _finding("qemu-sigsegv")),
+    (re.compile(r"\bqemu[\w.-]*: uncaught target signal 5\b"), _finding("qemu-sigtrap")),
+    (re.compile(r"exec format error", re.IGNORECASE), _finding("exec-format-error")),
+    (re.compile(r"JavaScript heap out of memory|Reached heap limit|Ineffective mark-compacts near heap limit"
+                r"|<--- Last few GCs --->|<--- JS stacktrace --->"),
+     _finding("node-heap-oom")),
+    (re.compile(r"Couldn.t allocate enough memory|Out of memory allocating", re.IGNORECASE),
+     _finding("emulated-alloc-failure")),
+    (re.compile(r"Value too large for defined data type"), _finding("emulated-fs-value-too-large")),
+    (re.compile(r"not supported for the docker driver|multiple platforms feature is currently not supported"
+                r" for docker driver|not (?:currently )?supported (?:for|by) (?:the )?docker driver",
+                re.IGNORECASE),
+     _finding("docker-driver-multiplatform")),
+    (re.compile(r"docker exporter does not (?:currently )?support exporting manifest lists"),
+     _finding("docker-exporter-manifest-list")),
+    (re.compile(r"-arm\b.*not supported (?:yet )?for private repositories"
+                r"|not supported (?:yet )?for private repositories.*-arm\b"),
+     _finding("arm-runner-unavailable")),
+    (re.compile(r"has exceeded the maximum execution time"), _finding("job-timeout")),
+    (re.compile(r"^The operation was canceled\.?$"), Hit("cancel")),
+    # Package managers, most specific wording first.
+    (re.compile(r"ERR_PNPM_(?:META_FETCH_FAIL|TARBALL_FETCH_FAIL|FETCH_FAIL|ECONNRESET|ETIMEDOUT"
+                r"|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|SOCKET_TIMEOUT|EAI_AGAIN)"),
+     _finding("pnpm-network")),
+    (re.compile(rf"\bWARN\s+GET \S+ error \({_NETWORK_CODES}\)"), _finding("pnpm-network", weak=True)),
+    (re.compile(rf"\bnpm (?:ERR!|error) (?:code|errno) {_NETWORK_CODES}\b"
+                rf"|\bnpm (?:ERR!|error) network\b|\bnpm (?:ERR!|error) .*{_NETWORK_WORDS}"),
+     _finding("npm-network")),
+    (re.compile(rf"error An unexpected error occurred: .*{_NETWORK_WORDS}"
+                rf"|\bYN0001: .*{_NETWORK_WORDS}"),
+     _finding("yarn-network")),
+    (re.compile(r"There appears to be trouble with your network connection"),
+     _finding("yarn-network", weak=True)),
+    (re.compile(_NETWORK_WORDS), _finding("npm-network", weak=True, manager="unknown")),
+    # Bare signal reports from a shell or dpkg: QEMU findings only with evidence of emulation.
+    # Anchored so that a test named "handles Illegal instruction" is not one.
+    (re.compile(r"(?:^|:\s+|\d\s+)Illegal instruction\b(?!\s*[a-z])"),
+     _finding("qemu-sigill", needs_emulation=True)),
+    (re.compile(r"(?:^|:\s+|\d\s+)Segmentation fault\b(?!\s*[a-z])|exit status 139\b"),
+     _finding("qemu-sigsegv", needs_emulation=True)),
+    (re.compile(r"(?:^|:\s+|\d\s+)Trace/breakpoint trap\b(?!\s*[a-z])"),
+     _finding("qemu-sigtrap", needs_emulation=True)),
+]
+
+_EMULATION_EVIDENCE = re.compile(r"\bqemu[\w.-]*: |QEMU internal|-binfmt-[A-Z]*: |/dev/\.buildkit_qemu_emulator")
+_STALE_HINT = re.compile(
+    r"execve: No such file or directory|exited with error 127\b|exit (?:code|status):? 127\b"
+    r"|non-zero code: 127\b|lsb_release"
+)
+_RUNNER_ARCH = (
+    (re.compile(r"^\s*Platforms:\s+(linux/[a-z0-9_]+)"), None),
+    (re.compile(r"^\s*Image: \S*\barm(?:64)?\b", re.IGNORECASE), "arm64"),
+    (re.compile(r"^\s*Architecture: (aarch64|arm64|x86_64|amd64)\s*$"), None),
+    (re.compile(r"RUNNER_ARCH:? (ARM64|X64)\b"), None),
+)
+_ARCH_NAMES = {"aarch64": "arm64", "arm64": "arm64", "ARM64": "arm64",
+               "x86_64": "amd64", "amd64": "amd64", "X64": "amd64"}
+
+
+def runner_arch(payload: str) -> str | None:
+    """The runner's own architecture, where a line tells it (buildx inspect, docker info, runner image)."""
+    for pattern, fixed in _RUNNER_ARCH:
+        m = pattern.search(payload)
+        if m:
+            if fixed:
+                return fixed
+            value = m.group(1)
+            return _ARCH_NAMES.get(value) or value.split("/", 1)[-1]
+    return None
+
+
+def classify(payload: str, in_build_step: bool = False) -> list[Hit]:
+    """What one cleaned line shows: at most one finding, plus evidence the engine keeps.
+
+    ``in_build_step``: the line belongs to a Docker build step (a ``#N`` line or one after a
+    step header), where an exec format error can only come from the container's process.
+    """
+    hits: list[Hit] = []
+    for pattern, hit in _RULES:
+        if pattern.search(payload):
+            if hit.signature == "exec-format-error" and not (
+                in_build_step or _CONTAINER_EXEC.search(payload)
+            ):
+                continue
+            hits.append(hit)
+            break
+    if _EMULATION_EVIDENCE.search(payload):
+        hits.append(Hit("emulation"))
+    if _STALE_HINT.search(payload):
+        hits.append(Hit("stale-hint"))
+    arch = runner_arch(payload)
+    if arch:
+        hits.append(Hit("runner", value=arch))
+    return hits
+
+
+# runc's wording, unlike a test program's "fork/exec ./x: exec format error".
+_CONTAINER_EXEC = re.compile(
+    r"^exec \S+: exec format error|exec user process caused|standard_init_linux|failed to create shim"
+)
