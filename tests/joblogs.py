@@ -138,26 +138,19 @@ def wrap(excerpt: str, seed: int = 0, noise: int = 3000, colour: bool = True,
     return (newline.join(stamped) + newline).encode("utf-8"), positions
 
 
-def generated_log(target_bytes: int, seed: int = 1) -> Iterator[bytes]:
+def generated_log(target_bytes: int, seed: int = 1, variety: int = 4) -> Iterator[bytes]:
     """A realistic job log of about ``target_bytes``, chunk by chunk, with two interleaved
-    buildx legs and a QEMU SIGILL in ``npm ci`` for linux/arm64 near the end."""
+    buildx legs and a QEMU SIGILL in ``npm ci`` for linux/arm64 near the end. A few distinct
+    blocks of about 512 KB are generated once and repeated, so that making the log costs
+    little beside reading it."""
     rng = random.Random(seed)
     yield ("\n".join(stamp(START) + line for line in runner_preamble()) + "\n").encode()
-    produced = 0
     moment = START
     step = 10
-    tail = [
-        "#9999 [linux/arm64 builder 4/6] RUN npm ci",
-        "#9999 412.3 npm warn deprecated inflight@1.0.6: This module is not supported",
-        "#9999 530.1 qemu: uncaught target signal 4 (Illegal instruction) - core dumped",
-        "#9999 530.9 Illegal instruction (core dumped)",
-        '#9999 ERROR: process "/bin/sh -c npm ci" did not complete successfully: exit code: 132',
-        "##[error]buildx failed with: ERROR: failed to solve: process \"/bin/sh -c npm ci\" did "
-        "not complete successfully: exit code: 132",
-    ]
-    while produced < target_bytes:
+    blocks = []
+    for _ in range(variety):
         block = []
-        for _ in range(2000):
+        for _ in range(6000):
             moment += timedelta(milliseconds=rng.randint(1, 50))
             step += 1 if rng.random() < 0.02 else 0
             platform = "linux/arm64" if step % 2 else "linux/amd64"
@@ -171,9 +164,22 @@ def generated_log(target_bytes: int, seed: int = 1) -> Iterator[bytes]:
                     "Setting up libssl3:arm64 (3.0.15-1~deb12u1) ...",
                     "Unknown QEMU_IFLA_INFO_KIND ipip",
                     "PASS src/utils/date.test.ts (12.1 s)",
+                    "Get:42 http://deb.debian.org/debian bookworm/main arm64 libgcc-s1 arm64 12.2.0-14 [39.5 kB]",
                 ])
             block.append(stamp(moment) + text)
-        data = ("\n".join(block) + "\n").encode()
+        blocks.append(("\n".join(block) + "\n").encode())
+    produced = 0
+    while produced < target_bytes:
+        data = blocks[(produced // len(blocks[0])) % variety]
         produced += len(data)
         yield data
+    tail = [
+        "#9999 [linux/arm64 builder 4/6] RUN npm ci",
+        "#9999 412.3 npm warn deprecated inflight@1.0.6: This module is not supported",
+        "#9999 530.1 qemu: uncaught target signal 4 (Illegal instruction) - core dumped",
+        "#9999 530.9 Illegal instruction (core dumped)",
+        '#9999 ERROR: process "/bin/sh -c npm ci" did not complete successfully: exit code: 132',
+        "##[error]buildx failed with: ERROR: failed to solve: process \"/bin/sh -c npm ci\" did "
+        "not complete successfully: exit code: 132",
+    ]
     yield ("\n".join(stamp(moment) + line for line in tail) + "\n").encode()

@@ -26,7 +26,7 @@ from .logline import (
     split_step,
 )
 from .prefilter import Prefilter
-from .rules import SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify
+from .rules import HEADER_PATTERN, SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify
 
 LOOKAHEAD = 16 * 1024  # bytes kept unscanned so that excerpts can show the lines after a hit
 KEEP_BEHIND = 16 * 1024  # bytes kept before the scan position for the lines before a hit
@@ -41,7 +41,9 @@ SILENCE_SECONDS = 300  # a cancel after this long without output is a wedged job
 
 _NATIVE = {"amd64": {"amd64", "386"}, "arm64": {"arm64"}}
 
-PREFILTER = Prefilter(STRUCTURE_PATTERNS + [rb"buildx failed with|failed to solve"] + SIGNATURE_PATTERNS)
+LOOKBACK_LINES = 64  # how far an unnumbered line looks back for the step it belongs to
+
+PREFILTER = Prefilter([HEADER_PATTERN], STRUCTURE_PATTERNS + SIGNATURE_PATTERNS)
 
 
 @dataclass
@@ -94,15 +96,20 @@ class Diagnoser:
         self._buf = bytearray()
         self._pos = 0  # index in _buf of the first unscanned byte (always a line start)
         self._line = 1  # line number at _pos
-        self._scratch = PREFILTER
-        self._steps: dict[int, Step] = {}
+        self._scan_fn = PREFILTER.scanner()
+        # Step headers are frequent (buildx re-prints them whenever output switches legs), so
+        # only their raw text is kept while streaming; they are parsed when a finding needs one.
+        self._raw_headers: dict[int, tuple[int, bytes]] = {}  # step -> (where in the log, text)
+        self._trimmed = 0  # bytes dropped from the front of _buf so far
+        self._parsed: dict[bytes, Step | None] = {}
+        self._steps: dict[int, Step] = {}  # what output lines told about a step
         self._summaries: deque[Step] = deque(maxlen=64)
         self._context: Step | None = None  # latest unnumbered step (summary, legacy, bare header)
         self._candidates: dict[str, list[_Candidate]] = {}
-        self._cancels: list[tuple[int, float | None, list[str]]] = []
+        # (line, seconds of silence before it, platforms built before it, excerpt)
+        self._cancels: list[tuple[int, float | None, frozenset[str], list[str]]] = []
         self._emulation_lines: deque[int] = deque(maxlen=MAX_EVIDENCE)
         self._stale_hints: deque[tuple[int, int | None]] = deque(maxlen=MAX_EVIDENCE)
-        self._run_platforms: set[str] = set()
         self._runner_arch: str | None = None
         self._last_failure_line = 0
         self._result: list[Finding] | None = None
@@ -144,7 +151,8 @@ class Diagnoser:
         if end <= start:
             return
         with memoryview(buf) as whole, whole[start:end] as region:
-            ends = self._scratch.match_ends(region)
+            header_ends, ends = self._scan_fn(region)
+        self._keep_headers(start, end, header_ends)
         line_no, counted_to, last_line_start = self._line, start, -1
         for offset in ends:
             at = start + offset
@@ -162,6 +170,65 @@ class Diagnoser:
             cut = buf.find(b"\n", self._pos - KEEP_BEHIND, self._pos) + 1 or self._pos - KEEP_BEHIND
             del buf[:cut]
             self._pos -= cut
+            self._trimmed += cut
+
+    def _keep_headers(self, start: int, end: int, header_ends: list[int]) -> None:
+        """``#N [linux/arm64 build 3/5] RUN npm ci``: remember the bracket and instruction of N."""
+        buf, headers, base = self._buf, self._raw_headers, self._trimmed
+        for offset in header_ends:
+            at = start + offset  # just after "#N ["
+            mark = buf.rfind(b"#", start, at)
+            line_start = buf.rfind(b"\n", start, mark) + 1 or start
+            # Only at the start of a line, after the timestamp (and colour codes) if any.
+            if mark != line_start and buf[mark - 2:mark] != b"Z " and clean(bytes(buf[line_start:mark]))[1]:
+                continue
+            line_end = buf.find(b"\n", at, end)
+            step_no = int(buf[mark + 1:at - 2])
+            headers[step_no] = (base + at, bytes(buf[at - 1:end if line_end < 0 else line_end]))
+        while len(headers) > MAX_STEPS:
+            del headers[next(iter(headers))]  # the oldest step: it finished long ago
+
+    def _header(self, step_no: int) -> Step | None:
+        if step_no not in self._raw_headers:
+            return None
+        raw = self._raw_headers[step_no][1]
+        if raw not in self._parsed:
+            self._parsed[raw] = parse_header(clean(raw[:MAX_LINE])[1])
+        step = self._parsed[raw]
+        return replace(step) if step else None
+
+    def _known_step(self, step_no: int) -> Step | None:
+        """A numbered step as its header names it, with what its output told."""
+        header, facts = self._header(step_no), self._steps.get(step_no)
+        if header is None and facts is None:
+            return None
+        step = header or Step()
+        if facts is not None:
+            step.merge(facts)
+        return step
+
+    def _platforms_before(self, position: int) -> set[str]:
+        """Platforms of the steps whose header was printed before ``position`` in the log."""
+        return {step.run_platform for n, (where, _) in list(self._raw_headers.items())
+                if where < position and (step := self._header(n)) and step.run_platform}
+
+    def _unnumbered_context(self, start: int) -> Step | None:
+        """The step an unnumbered line belongs to: the nearest summary, legacy ``Step k/n``
+        or bare header before it (excerpts often lose the ``#N`` prefixes)."""
+        buf, cursor = self._buf, start
+        for _ in range(LOOKBACK_LINES):
+            if cursor <= 0:
+                break
+            prev = buf.rfind(b"\n", 0, cursor - 1) + 1
+            text = clean(bytes(buf[prev:min(cursor - 1, prev + MAX_LINE)]))[1]
+            cursor = prev
+            if text.startswith("#"):
+                continue
+            step = parse_summary(text) or parse_legacy_step(text) or (
+                parse_header(text) if text.startswith("[") else None)
+            if step is not None:
+                return step
+        return self._context
 
     # -- one interesting line --------------------------------------------------------------
 
@@ -172,22 +239,19 @@ class Diagnoser:
         # Structure: step headers, summaries and legacy steps carry no signature themselves
         # (a RUN line's own text must not count as its output).
         if step_no is not None and not is_output:
-            header = parse_header(payload)
-            if header is not None:
-                self._record_header(step_no, header)
-                return
+            if parse_header(payload) is not None:
+                return  # kept by _keep_headers
         elif step_no is None:
             step = parse_summary(text) or parse_legacy_step(payload)
-            if step is None and not is_output and payload.startswith("["):
-                step = parse_header(payload)  # an excerpt that lost its "#N " prefix
             if step is not None:
                 self._context = step
                 self._summaries.append(step)
-                if step.run_platform:
-                    self._run_platforms.add(step.run_platform)
                 return
 
-        owner = self._step(step_no) if step_no is not None else self._context
+        if step_no is not None:
+            owner = self._step(step_no)
+        else:
+            owner = self._context = self._unnumbered_context(start)
         process = parse_process_failure(payload)
         if process is not None or "buildx failed with" in payload or "failed to solve" in payload:
             self._last_failure_line = line_no
@@ -228,27 +292,15 @@ class Diagnoser:
                 self._runner_arch = hit.value
             elif hit.kind == "cancel":
                 self._cancels.append((line_no, self._silence_before(start, stamp),
-                                      self._excerpt(start, end, step_no)))
+                                      frozenset(self._platforms_before(self._trimmed + start)), self._excerpt(start, end, step_no)))
 
     def _step(self, step_no: int) -> Step:
         step = self._steps.get(step_no)
         if step is None:
-            step = Step()
-            if len(self._steps) < MAX_STEPS:
-                self._steps[step_no] = step
+            if len(self._steps) >= MAX_STEPS:
+                del self._steps[next(iter(self._steps))]
+            step = self._steps[step_no] = Step()
         return step
-
-    def _record_header(self, step_no: int, header: Step) -> None:
-        known = self._steps.get(step_no)
-        if known is None:
-            if len(self._steps) < MAX_STEPS:
-                self._steps[step_no] = header
-        elif known.instruction is None or known.platform is None:
-            # Seen before only through its output lines or its error report.
-            known.platform, known.run_platform = header.platform, header.run_platform
-            known.stage, known.instruction = header.stage, header.instruction
-        if header.run_platform:
-            self._run_platforms.add(header.run_platform)
 
     def _excerpt(self, start: int, end: int, step_no: int | None) -> list[str]:
         """The hit line with up to three lines of the same step before and after it."""
@@ -301,9 +353,7 @@ class Diagnoser:
         return arch in _NATIVE.get(self._runner_arch or "amd64", {self._runner_arch})
 
     def _resolve_step(self, c: _Candidate) -> Step | None:
-        step = None
-        if c.step_no is not None and c.step_no in self._steps:
-            step = replace(self._steps[c.step_no])
+        step = self._known_step(c.step_no) if c.step_no is not None else None
         instruction = (step.instruction if step else None) or (c.process.instruction if c.process else None)
         if step is None or step.platform is None and step.stage is None:
             # No header for this step in the log: its error summary names it.
@@ -322,6 +372,12 @@ class Diagnoser:
                 merged.qemu_seen |= step.qemu_seen
             step = merged
         if step is None and c.process is not None:
+            # "buildx failed with: ... process "/bin/sh -c npm ci" ...": the step that failed so.
+            for step_no in reversed(self._steps):
+                known = self._known_step(step_no)
+                if known.exit_code == c.process.exit_code and same_instruction(
+                        known.instruction, c.process.instruction):
+                    return known
             step = replace(c.process)
         return step
 
@@ -388,10 +444,10 @@ class Diagnoser:
         accepted = [(s, r) for s, r in accepted if not subsumed(s, r)]
 
         emulation_lines = [r.candidate.line for s, r in accepted if s in EMULATION_FAMILY]
-        emulated_leg = any(not self._native(p) for p in self._run_platforms)
-        for line, gap, excerpt in self._cancels:
+        for line, gap, platforms, excerpt in self._cancels:
             crashed_before = any(line > seen for seen in emulation_lines)
-            went_silent = gap is not None and gap >= SILENCE_SECONDS and emulated_leg
+            went_silent = (gap is not None and gap >= SILENCE_SECONDS
+                           and any(not self._native(p) for p in platforms))
             if crashed_before or went_silent:
                 c = _Candidate("job-timeout", line, None, None, excerpt)
                 accepted.append(("job-timeout", _Resolved(c, None)))
@@ -410,7 +466,10 @@ class Diagnoser:
                 step = {"stage": r.step.stage, "instruction": r.step.instruction}
             findings[key] = Finding(signature, platform, step, r.candidate.line,
                                     r.candidate.excerpt, self.file)
-        return sorted(findings.values(), key=lambda f: (SIGNATURES[f.signature].rank, f.line))
+        # A finding that names no platform adds nothing beside the same one that does.
+        named = {signature for signature, platform in findings if platform}
+        result = [f for (signature, platform), f in findings.items() if platform or signature not in named]
+        return sorted(result, key=lambda f: (SIGNATURES[f.signature].rank, f.line))
 
 
 def diagnose_chunks(chunks: Iterable[bytes], file: str | None = None) -> list[Finding]:

@@ -16,27 +16,41 @@ except ImportError:  # pragma: no cover
 
 
 class Prefilter:
-    def __init__(self, patterns: list[bytes]):
-        self.patterns = patterns
+    """Matches two groups of patterns at once: ``first`` (a frequent, cheap-to-handle kind)
+    and ``rest``; ``scan`` returns the end offsets of each group's matches, sorted."""
+
+    def __init__(self, first: list[bytes], rest: list[bytes]):
+        patterns = first + rest
+        self._group = [0] * len(first) + [1] * len(rest)
         self.engine = "hyperscan" if hyperscan is not None else "re"
         if hyperscan is not None:
             self._db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
             self._db.compile(expressions=patterns, ids=list(range(len(patterns))),
                              flags=[0] * len(patterns))
-            self._scratch = hyperscan.Scratch(self._db)
         else:
-            self._re = re.compile(b"|".join(b"(?:" + p + b")" for p in patterns))
+            self._first = re.compile(b"|".join(b"(?:" + p + b")" for p in first))
+            self._rest = re.compile(b"|".join(b"(?:" + p + b")" for p in rest))
 
-    def match_ends(self, data: bytes) -> list[int]:
-        """End offsets of every match in ``data`` (duplicates possible, sorted)."""
+    def scanner(self):
+        """A scan function with its own scratch space (hyperscan needs one per concurrent scan)."""
         if hyperscan is None:
-            return [m.end() for m in self._re.finditer(data)]
-        ends: list[int] = []
-        append = ends.append
+            def scan_re(data) -> tuple[list[int], list[int]]:
+                return ([m.end() for m in self._first.finditer(data)],
+                        [m.end() for m in self._rest.finditer(data)])
+            return scan_re
 
-        def on_match(_id, _start, end, _flags, _ctx):
-            append(end)
+        scratch = hyperscan.Scratch(self._db)
+        group, db = self._group, self._db
 
-        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
-        ends.sort()
-        return ends
+        def scan_hs(data) -> tuple[list[int], list[int]]:
+            found: tuple[list[int], list[int]] = ([], [])
+
+            def on_match(pattern_id, _start, end, _flags, _ctx):
+                found[group[pattern_id]].append(end)
+
+            db.scan(data, match_event_handler=on_match, scratch=scratch)
+            found[0].sort()
+            found[1].sort()
+            return found
+
+        return scan_hs

@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass
 
 # Prefilter patterns, in hyperscan/re syntax over raw bytes. No pattern may span a newline.
+HEADER_PATTERN = rb"#[0-9]+ \["  # buildx step header: frequent, so the engine has a fast path
 STRUCTURE_PATTERNS = [
-    rb"#[0-9]+ \[",  # buildx step header
-    rb"[0-9]+/[0-9]+\] [A-Za-z]",  # a step header that lost its "#N " in an excerpt
     rb"> \[",  # error summary
     rb"=> ERROR \[",  # tty progress error
     rb"Step [0-9]+/[0-9]+ : ",  # legacy builder
     rb"did not complete successfully|executor failed running|returned a non-zero code",
+    rb"buildx failed with|failed to solve",
     rb"Platforms: |Image: |Architecture: |RUNNER_ARCH",  # what the runner is
 ]
 SIGNATURE_PATTERNS = [
