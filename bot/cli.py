@@ -1,18 +1,29 @@
-"""The command line: ``docker-build-fixer diagnose LOG... [--json]`` (SPEC section 6).
+"""The command line (SPEC section 6).
 
-Exit codes: 0 done (with or without findings), 2 bad input (one line on stderr, no traceback).
+    docker-build-fixer diagnose LOG... [--json]
+    docker-build-fixer fix [REPO_DIR] --log LOG [--workflow PATH] [--remedy ID] [--skip ID]...
+                           [--policy evidence|minimal] [--private] [--write] [--json]
+
+Exit codes: 0 done; 2 bad input (one line on stderr, no traceback); 3 (fix) nothing to fix or no
+remedy applies, with the reason.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
+from .config import ConfigError, parse_config
 from .diagnosis import diagnose_file
 from .diagnosis.report import render_json, render_text
+from .fix import FixRequest, NoFix, fix
+from .locate import LocateError
+from .remedies import REMEDIES
+from .repo import RepoError, read_repo, write_files
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
+EXIT_OK, EXIT_BAD_INPUT, EXIT_NO_FIX = 0, 2, 3
 PROG = "docker-build-fixer"
 
 
@@ -46,6 +57,53 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+FIX_HEADLINE = "{signature}{where}: {remedy}{companions}"
+FIX_WROTE = "wrote {path}"
+FIX_NEXT = "If this does not cure it, next: {next}"
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    log = _readable(args.log)
+    try:
+        repo = read_repo(args.repo)
+        config = parse_config(repo.config)
+        findings = diagnose_file(log)
+        request = FixRequest(
+            findings=findings, workflows=repo.workflows, dockerfiles=repo.dockerfiles, config=config,
+            repo_files=repo.paths, private=args.private, remedy=args.remedy, skip=tuple(args.skip),
+            policy=args.policy, workflow=args.workflow,
+        )
+        result = fix(request)
+    except (RepoError, ConfigError, LocateError) as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot read the repository: {exc.strerror or exc}") from None
+    except NoFix as exc:
+        if args.json:
+            print(json.dumps({"signature": findings[0].signature if findings else None, "remedy": None,
+                              "companions": [], "files": {}, "diff": "", "explanation": str(exc)}, indent=2))
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return EXIT_NO_FIX
+    if args.write:
+        write_files(args.repo, result.files)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    primary = findings[0]
+    print(FIX_HEADLINE.format(
+        signature=primary.signature, where=f" on {primary.platform}" if primary.platform else "",
+        remedy=result.remedy,
+        companions=f" (with {', '.join(result.companions)})" if result.companions else ""))
+    if args.write:
+        for path in sorted(result.files):
+            print(FIX_WROTE.format(path=path))
+    else:
+        print(result.diff, end="")
+    if result.next_remedy:
+        print(FIX_NEXT.format(next=result.next_remedy))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -56,6 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("logs", nargs="+", metavar="LOG", help="a GitHub Actions job log file")
     diagnose.add_argument("--json", action="store_true", help="print findings as JSON")
     diagnose.set_defaults(handler=cmd_diagnose)
+
+    fixer = sub.add_parser("fix", help="propose the change that fixes a failed build")
+    fixer.add_argument("repo", nargs="?", default=".", metavar="REPO_DIR", help="the repository checkout")
+    fixer.add_argument("--log", required=True, help="the failed job's log")
+    fixer.add_argument("--workflow", help="the workflow that failed (default: found from the log)")
+    fixer.add_argument("--remedy", choices=sorted(REMEDIES), help="apply this remedy")
+    fixer.add_argument("--skip", action="append", default=[], choices=sorted(REMEDIES), metavar="ID",
+                       help="a remedy already tried or declined (repeatable)")
+    fixer.add_argument("--policy", choices=["evidence", "minimal"], help="override the config's policy")
+    fixer.add_argument("--private", action="store_true",
+                       help="the repository is private (no hosted Arm runners unless the config names one)")
+    fixer.add_argument("--write", action="store_true", help="write the changed files")
+    fixer.add_argument("--json", action="store_true", help="print the result as JSON")
+    fixer.set_defaults(handler=cmd_fix)
     return parser
 
 

@@ -98,3 +98,5 @@ def test_runner_arch():
     assert runner_arch("Image: ubuntu-24.04-arm") == "arm64"
     assert runner_arch("Image: ubuntu-24.04") is None
     assert runner_arch("Architecture: aarch64") == "arm64"
+    assert runner_arch("OS: Linux (arm64)") == "arm64"
+    assert runner_arch("OS: Linux (x64)") == "amd64"

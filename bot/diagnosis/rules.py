@@ -19,7 +19,7 @@ STRUCTURE_PATTERNS = [
     rb"Step [0-9]+/[0-9]+ : ",  # legacy builder
     rb"did not complete successfully|executor failed running|returned a non-zero code",
     rb"buildx failed with|failed to solve",
-    rb"Platforms: |Image: |Architecture: |RUNNER_ARCH",  # what the runner is
+    rb"Platforms: |Image: |Architecture: |RUNNER_ARCH|Linux \((arm|ARM|x64|X64)",  # what the runner is
 ]
 SIGNATURE_PATTERNS = [
     rb"uncaught target signal|QEMU internal SIG|qemu[a-z0-9_-]*: (fatal|unhandled)",
@@ -124,9 +124,11 @@ _RUNNER_ARCH = (
     (re.compile(r"^\s*Image: \S*\barm(?:64)?\b", re.IGNORECASE), "arm64"),
     (re.compile(r"^\s*Architecture: (aarch64|arm64|x86_64|amd64)\s*$"), None),
     (re.compile(r"RUNNER_ARCH:? (ARM64|X64)\b"), None),
+    # The set-up step of a hosted job: "OS: Linux (arm64)".
+    (re.compile(r"\bLinux \((arm64|ARM64|x64|X64)\)"), None),
 )
 _ARCH_NAMES = {"aarch64": "arm64", "arm64": "arm64", "ARM64": "arm64",
-               "x86_64": "amd64", "amd64": "amd64", "X64": "amd64"}
+               "x86_64": "amd64", "amd64": "amd64", "X64": "amd64", "x64": "amd64"}
 
 
 def runner_arch(payload: str) -> str | None:

@@ -1,0 +1,119 @@
+"""Locate the failing build: which workflow step built it, which Dockerfile and instruction.
+
+When several builds could have produced the log, the one with the most evidence wins (it
+builds the failing platform; its Dockerfile has the failing instruction in the named stage),
+and the explanation says why. Pure: the caller supplies the files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .diagnosis import Finding
+from .dockerfile.model import Dockerfile, DockerfileError, Instruction
+from .dockerfile.model import parse as parse_dockerfile
+from .workflows.model import Build, Workflow
+
+
+class LocateError(ValueError):
+    """Bad input: a workflow that is not YAML, or a --workflow that does not exist."""
+
+
+@dataclass
+class Location:
+    workflow: Workflow | None = None
+    build: Build | None = None
+    build_ordinal: int = 0
+    dockerfile: Dockerfile | None = None
+    instruction: Instruction | None = None
+    why: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def _matches_path(path: str, wanted: str) -> bool:
+    wanted = wanted.lstrip("./")
+    return path == wanted or path.endswith("/" + wanted) or path.rsplit("/", 1)[-1] == wanted
+
+
+def parse_workflows(workflows: dict[str, str], only: str | None, ignore: tuple[str, ...]) -> list[Workflow]:
+    chosen = {p: t for p, t in workflows.items() if only is None or _matches_path(p, only)}
+    if only is not None and not chosen:
+        raise LocateError(f"no workflow {only} in this repository")
+    parsed = []
+    for path, text in sorted(chosen.items()):
+        if any(_matches_path(path, i) for i in ignore) and only is None:
+            continue
+        try:
+            parsed.append(Workflow.parse(path, text))
+        except ValueError as exc:
+            raise LocateError(str(exc)) from None
+    return parsed
+
+
+def _dockerfiles(texts: dict[str, str], notes: list[str]) -> dict[str, Dockerfile]:
+    parsed = {}
+    for path, text in texts.items():
+        try:
+            parsed[path] = parse_dockerfile(path, text)
+        except DockerfileError as exc:
+            notes.append(str(exc))
+    return parsed
+
+
+def _find_instruction(df: Dockerfile, finding: Finding) -> Instruction | None:
+    step = finding.step or {}
+    if not step.get("instruction"):
+        return None
+    found = df.find(step["instruction"], step.get("stage"))
+    if not found and step.get("stage"):
+        found = df.find(step["instruction"])  # stage names in the log can be "stage-1"
+    return found[0] if len(found) >= 1 else None
+
+
+def locate(findings: list[Finding], workflows: list[Workflow], dockerfile_texts: dict[str, str]) -> Location:
+    finding = findings[0]
+    notes: list[str] = []
+    dockerfiles = _dockerfiles(dockerfile_texts, notes)
+    builds = [b for wf in workflows for b in wf.builds]
+    if not builds:
+        return Location(why="no workflow step builds an image (docker/build-push-action, "
+                            "docker/bake-action or `docker buildx build`)", notes=notes)
+    scored = []
+    for build in builds:
+        score, reasons = 0, []
+        if finding.platform and build.platforms and finding.platform in build.platforms:
+            score += 4
+            reasons.append(f"it builds {finding.platform}")
+        elif build.platforms is None:
+            score += 1
+        if build.multi_platform:
+            score += 1
+        if finding.signature == "docker-exporter-manifest-list" and build.load:
+            score += 3
+            reasons.append("it loads a multi-platform image")
+        if finding.signature == "arm-runner-unavailable" and "arm" in str(build.job.get("runs-on", "")):
+            score += 4
+            reasons.append("its job asks for an Arm runner")
+        df = dockerfiles.get(build.dockerfile) if build.dockerfile else None
+        instruction = _find_instruction(df, finding) if df else None
+        if df is None and build.dockerfile is None:
+            # bake or a computed file: the Dockerfile that has the failing instruction, if only one does
+            matches = [(d, i) for d in dockerfiles.values() if (i := _find_instruction(d, finding))]
+            if len(matches) == 1:
+                df, instruction = matches[0]
+        if instruction is not None:
+            score += 4
+            reasons.append(f"{df.path} has `{instruction.original.strip()[:60]}`")
+        scored.append((score, build, df, instruction, reasons))
+    scored.sort(key=lambda item: -item[0])
+    best = scored[0]
+    score, build, df, instruction, reasons = best
+    ties = [s for s in scored[1:] if s[0] == score]
+    why = f"{build.describe()}" + (f", because {' and '.join(reasons)}" if reasons else "")
+    if ties:
+        why += (f"; {len(ties)} other build(s) fit as well ("
+                + ", ".join(t[1].describe() for t in ties[:3]) + "): the first is taken, `--workflow` chooses")
+    if build.dockerfile and build.dockerfile not in dockerfile_texts:
+        notes.append(f"{build.dockerfile}, the build's Dockerfile, is not in the repository")
+    ordinal = [b for b in build.workflow.builds if b.job_id == build.job_id].index(build)
+    return Location(build.workflow, build, ordinal, df, instruction, why, notes)

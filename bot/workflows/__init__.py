@@ -1,0 +1,1 @@
+"""Workflows: the model (jobs, steps, image builds), and edits that keep every other byte."""

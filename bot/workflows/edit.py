@@ -1,0 +1,304 @@
+"""Workflow edits that keep everything else byte-identical, each checked by re-parsing.
+
+Every edit is a text splice (see ``yamldoc``) plus the change it is meant to make to the
+data. ``apply`` runs the splices, re-parses, and compares the new data with the old data
+changed as intended: anything else that moved means the edit is wrong, and it fails closed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+
+from .model import Workflow
+from .yamldoc import Doc, YamlError, get, plain, scalar
+
+# Actions the edits add: the major tag for files that use tags, the commit and its release for
+# files that pin SHAs (checked against each action's release page when they were chosen).
+ACTIONS = {
+    "docker/setup-qemu-action": ("v3", "29109295f81e9208d7d86ff1c6c12d2833863392", "v3.6.0"),
+    "docker/setup-buildx-action": ("v3", "e468171a9de216ec08956ac3ada2f0791b6bd435", "v3.11.1"),
+    "docker/build-push-action": ("v6", "263435318d21b8e681c14492fe198d362a7d2c83", "v6.18.0"),
+    "actions/upload-artifact": ("v4", "ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
+    "actions/download-artifact": ("v4", "d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
+}
+
+
+class EditError(ValueError):
+    """The workflow cannot be edited safely in this shape; the message says why."""
+
+
+def uses(workflow: Workflow, action: str) -> tuple[str, str | None]:
+    """The ``uses:`` value (and trailing comment) for an action, in the file's convention."""
+    tag, sha, release = ACTIONS[action]
+    if workflow.pins_actions():
+        return f"{action}@{sha}", release
+    return f"{action}@{tag}", None
+
+
+Field = tuple[str, Any]  # a key and a scalar, or a key and a list of Fields (a nested mapping)
+
+
+@dataclass
+class Edit:
+    describe: str
+    splice: Callable[[Doc], Doc]
+    expect: Callable[[Any], None]  # applies the same change to the plain data
+
+
+def apply(workflow: Workflow, edits: list[Edit]) -> Workflow:
+    doc = workflow.doc
+    expected = plain(doc.root)
+    for edit in edits:
+        try:
+            doc = edit.splice(doc)
+        except (YamlError, KeyError, IndexError, ValueError) as exc:
+            raise EditError(f"{workflow.path}: cannot {edit.describe}: {exc}") from None
+        edit.expect(expected)
+    if plain(doc.root) != expected:
+        raise EditError(f"{workflow.path}: the edit changed more than intended; nothing was written")
+    return Workflow.parse(workflow.path, doc.text)
+
+
+# -- steps -------------------------------------------------------------------------------
+
+
+def _step_lines(doc: Doc, job_id: str, reference: int, fields: list[Field], comment_for: dict[str, str]) -> list[str]:
+    steps = get(doc.root, ("jobs", job_id, "steps"))
+    if not isinstance(steps, CommentedSeq) or steps.fa.flow_style():
+        raise EditError("its steps are not a block list")
+    line, col = steps.lc.item(reference)
+    source = doc.lines[line]
+    dash = source.rfind("-", 0, col)
+    if dash < 0:
+        raise EditError("a step whose dash is not on the line of its first key")
+    unit = doc.indent_unit()
+    out: list[str] = []
+
+    def emit(key: str, value: Any, indent: int, first: bool) -> None:
+        prefix = (" " * dash + "-" + " " * (col - dash - 1)) if first else " " * indent
+        if isinstance(value, list):
+            out.append(f"{prefix}{key}:")
+            for i, (k, v) in enumerate(value):
+                emit(k, v, indent + unit, False)
+            return
+        text = scalar(value)
+        if key in comment_for:
+            text += f" # {comment_for[key]}"
+        out.append(f"{prefix}{key}: {text}")
+
+    for i, (key, value) in enumerate(fields):
+        emit(key, value, col, i == 0)
+    return out
+
+
+def _as_data(fields: list[Field]) -> dict:
+    return {k: (_as_data(v) if isinstance(v, list) else v) for k, v in fields}
+
+
+def insert_step(workflow: Workflow, job_id: str, before: int | None, fields: list[Field],
+                comment_for: dict[str, str] | None = None) -> Edit:
+    """A new step before step ``before`` (or after the last step when None)."""
+    comment_for = comment_for or {}
+
+    def splice(doc: Doc) -> Doc:
+        steps = get(doc.root, ("jobs", job_id, "steps"))
+        reference = before if before is not None else len(steps) - 1
+        lines = _step_lines(doc, job_id, reference, fields, comment_for)
+        if before is None:
+            return doc.insert_after(("jobs", job_id, "steps", len(steps) - 1), lines)
+        return doc.insert_entry(("jobs", job_id, "steps", before), lines)
+
+    def expect(data: Any) -> None:
+        steps = data["jobs"][job_id]["steps"]
+        steps.insert(len(steps) if before is None else before, _as_data(fields))
+
+    name = dict(fields).get("name") or dict(fields).get("uses")
+    return Edit(f"add the step `{name}` to job `{job_id}`", splice, expect)
+
+
+# -- mapping entries ---------------------------------------------------------------------
+
+
+def _format_like(old: Any, value: Any) -> str:
+    if isinstance(old, DoubleQuotedScalarString):
+        return json.dumps(str(value))
+    if isinstance(old, SingleQuotedScalarString):
+        return "'" + str(value).replace("'", "''") + "'"
+    return scalar(value)
+
+
+def _flow_line(doc: Doc, path: tuple, mapping: CommentedMap, new_items: list[tuple[str, Any]]) -> Doc:
+    line, col = doc.value_start(path)
+    if doc.end_line(path) != line:
+        raise EditError("a flow mapping over several lines")
+    source = doc.lines[line].rstrip("\r\n")
+    close = _flow_close(source, col)
+    inner = ", ".join(f"{k}: {v}" for k, v in new_items)
+    return doc.splice(line, line, [source[:col] + ("{ " + inner + " }" if inner else "{}") + source[close + 1:]])
+
+
+def _flow_close(source: str, open_col: int) -> int:
+    depth, quote = 0, None
+    for i in range(open_col, len(source)):
+        ch = source[i]
+        if quote:
+            if ch == quote:
+                quote = None
+            continue
+        if ch in "'\"":
+            quote = ch
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise EditError("an unterminated flow mapping")
+
+
+def set_key(path: tuple, key: str, value: Any, after: str | None = None, describe: str | None = None) -> Edit:
+    """Set ``key`` in the mapping at ``path`` (created when missing), keeping its style.
+
+    A new key goes after ``after`` when that key exists, else at the end of the mapping."""
+
+    def splice(doc: Doc) -> Doc:
+        parent = get(doc.root, path[:-1])
+        mapping = parent.get(path[-1]) if isinstance(parent, CommentedMap) else None
+        if mapping is None:
+            # No mapping yet (e.g. a step without `with:`): add it after the last entry.
+            owner = get(doc.root, path[:-1])
+            last_key = list(owner.keys())[-1]
+            indent = owner.lc.key(last_key)[1]
+            unit = doc.indent_unit()
+            if path[-1] in owner:  # present but empty: "with:" with nothing under it
+                return doc.splice(*(_line_range(doc, path)), [" " * indent + f"{path[-1]}:",
+                                                             " " * (indent + unit) + f"{key}: {scalar(value)}"])
+            return doc.insert_after(path[:-1] + (last_key,), [
+                " " * indent + f"{path[-1]}:", " " * (indent + unit) + f"{key}: {scalar(value)}"])
+        if not isinstance(mapping, CommentedMap):
+            raise EditError(f"`{path[-1]}` is not a mapping")
+        if mapping.fa.flow_style():
+            items = [(k, _flow_text(doc, path + (k,), mapping[k])) for k in mapping]
+            if key in mapping:
+                items = [(k, _format_like(mapping[k], value) if k == key else v) for k, v in items]
+            else:
+                items.append((key, scalar(value)))
+            return _flow_line(doc, path, mapping, items)
+        if key in mapping:
+            if isinstance(mapping[key], (CommentedMap, CommentedSeq)):
+                raise EditError(f"`{key}` is not a single value")
+            return doc.replace_value(path + (key,), _format_like(mapping[key], value))
+        indent = mapping.lc.key(next(iter(mapping)))[1]
+        anchor = after if after in mapping else list(mapping.keys())[-1]
+        return doc.insert_after(path + (anchor,), [" " * indent + f"{key}: {scalar(value)}"])
+
+    def expect(data: Any) -> None:
+        owner = data
+        for part in path[:-1]:
+            owner = owner[part]
+        if owner.get(path[-1]) is None:
+            owner[path[-1]] = {}
+        target = owner[path[-1]]
+        if key in target or after not in target:
+            target[key] = value
+        else:
+            # keep the data's key order as the text will have it
+            items = list(target.items())
+            position = [k for k, _ in items].index(after) + 1
+            items.insert(position, (key, value))
+            target.clear()
+            target.update(items)
+        _normalise(target, key)
+
+    return Edit(describe or f"set `{key}` under `{'.'.join(map(str, path))}`", splice, expect)
+
+
+def _normalise(target: dict, key: str) -> None:
+    """Booleans and numbers read back as such; keep the expected data comparable."""
+    value = target[key]
+    if isinstance(value, str) and scalar(value) == value:
+        lowered = value.lower()
+        if lowered in ("true", "false"):
+            target[key] = lowered == "true"
+
+
+def _line_range(doc: Doc, path: tuple) -> tuple[int, int]:
+    first = doc.start(path)[0]
+    return first, doc.end_line(path)
+
+
+def _flow_text(doc: Doc, path: tuple, value: Any) -> str:
+    """The text of a scalar inside a one-line flow mapping, as written."""
+    if isinstance(value, (CommentedMap, CommentedSeq)):
+        raise EditError("a nested collection inside a flow mapping")
+    line, col = doc.value_start(path)
+    source = doc.lines[line]
+    rest = source[col:]
+    if rest[:1] in "'\"":
+        from .yamldoc import _scalar_length
+        return rest[:_scalar_length(rest)]
+    m = re.match(r"[^,}\]]*", rest)
+    return m.group(0).strip()
+
+
+def remove_key(path: tuple, key: str) -> Edit:
+    def splice(doc: Doc) -> Doc:
+        mapping = get(doc.root, path)
+        if mapping.fa.flow_style():
+            items = [(k, _flow_text(doc, path + (k,), mapping[k])) for k in mapping if k != key]
+            if not items:
+                return _drop_mapping(doc, path)
+            return _flow_line(doc, path, mapping, items)
+        if len(mapping) == 1:
+            return _drop_mapping(doc, path)
+        return doc.remove(path + (key,))
+
+    def expect(data: Any) -> None:
+        owner = data
+        for part in path:
+            owner = owner[part]
+        del owner[key]
+        if not owner:
+            parent = data
+            for part in path[:-1]:
+                parent = parent[part]
+            del parent[path[-1]]
+
+    return Edit(f"remove `{key}` from `{'.'.join(map(str, path))}`", splice, expect)
+
+
+def _drop_mapping(doc: Doc, path: tuple) -> Doc:
+    first = doc.start(path)[0]
+    return doc.splice(first, doc.end_line(path), [])
+
+
+def set_value(path: tuple, value: Any, describe: str) -> Edit:
+    """Replace a scalar in place (keeping its quoting style where it can)."""
+
+    def splice(doc: Doc) -> Doc:
+        old = get(doc.root, path)
+        parent = get(doc.root, path[:-1])
+        if isinstance(parent, CommentedMap) and parent.fa.flow_style():
+            items = [(k, _format_like(old, value) if k == path[-1] else _flow_text(doc, path[:-1] + (k,), parent[k]))
+                     for k in parent]
+            return _flow_line(doc, path[:-1], parent, items)
+        return doc.replace_value(path, _format_like(old, value))
+
+    def expect(data: Any) -> None:
+        owner = data
+        for part in path[:-1]:
+            owner = owner[part]
+        owner[path[-1]] = value
+
+    return Edit(describe, splice, expect)
+
+
+def copy_data(workflow: Workflow) -> Any:
+    return copy.deepcopy(plain(workflow.root))

@@ -1,0 +1,254 @@
+"""A YAML document as text plus ruamel's positions, and edits that splice text.
+
+A round-trip dump re-indents, rewrites flow collections and moves comments; a maintainer
+reviewing a PR wants to see only the lines that change. So edits here compute positions from
+ruamel's line/column data and splice new lines into the original text; every other byte stays.
+After each edit the caller re-parses and compares the data with the intended change.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.events import AliasEvent
+
+MAX_ALIASES = 100  # far more than any real workflow; a "billion laughs" document has thousands
+MAX_NODES = 200_000
+
+Path = tuple  # keys and indices from the root, e.g. ("jobs", "build", "steps", 3, "with")
+
+
+class YamlError(ValueError):
+    """Not YAML, or not YAML this app will edit."""
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    return yaml
+
+
+def load(text: str, name: str = "document") -> Any:
+    """Parse with positions. YAML 1.2 rules: ``on:`` stays the string "on", never ``true``."""
+    try:
+        aliases = sum(1 for e in _yaml().parse(io.StringIO(text)) if isinstance(e, AliasEvent))
+        if aliases > MAX_ALIASES:
+            raise YamlError(f"{name}: {aliases} YAML aliases; refusing to expand a possible alias bomb")
+        documents = list(_yaml().load_all(io.StringIO(text)))
+    except YAMLError as exc:
+        first = str(exc).strip().splitlines()
+        raise YamlError(f"{name} is not valid YAML: {' '.join(first[:2])}") from None
+    if len(documents) != 1:
+        raise YamlError(f"{name}: expected one YAML document, found {len(documents)}")
+    return documents[0]
+
+
+def plain(node: Any, _budget: list[int] | None = None) -> Any:
+    """The data without ruamel's formatting (for comparing what an edit changed)."""
+    budget = _budget if _budget is not None else [MAX_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise YamlError("document too large to compare")
+    if isinstance(node, dict):
+        return {str(k): plain(v, budget) for k, v in node.items()}
+    if isinstance(node, list):
+        return [plain(v, budget) for v in node]
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def get(root: Any, path: Path) -> Any:
+    node = root
+    for part in path:
+        node = node[part]
+    return node
+
+
+_SAFE_PLAIN = re.compile(r"^[A-Za-z0-9_$./@(][A-Za-z0-9_$./@(){}|&!=<>' ,:+*-]*$")
+_RESERVED = re.compile(r"^(?:true|false|yes|no|on|off|null|~|[-+]?[0-9][0-9_.eE+-]*)$", re.IGNORECASE)
+
+
+def scalar(value: Any) -> str:
+    """A scalar as YAML text: plain where that reads back as the same string, else quoted."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if _SAFE_PLAIN.match(text) and ": " not in text and " #" not in text and not _RESERVED.match(text):
+        return text
+    return json.dumps(text)
+
+
+@dataclass
+class Doc:
+    """Text + parsed tree; edits return a new Doc."""
+
+    name: str
+    text: str
+    root: Any
+
+    @classmethod
+    def parse(cls, name: str, text: str) -> "Doc":
+        return cls(name, text, load(text, name))
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines(keepends=True)
+
+    @property
+    def newline(self) -> str:
+        return "\r\n" if "\r\n" in self.text else "\n"
+
+    # -- positions -------------------------------------------------------------------------
+
+    def start(self, path: Path) -> tuple[int, int]:
+        """(line, column), 0-based, where the entry at ``path`` begins (its key, or its item)."""
+        parent = get(self.root, path[:-1])
+        last = path[-1]
+        if isinstance(parent, CommentedSeq):
+            return parent.lc.item(last)
+        return parent.lc.key(last)
+
+    def value_start(self, path: Path) -> tuple[int, int]:
+        parent = get(self.root, path[:-1])
+        last = path[-1]
+        if isinstance(parent, CommentedSeq):
+            return parent.lc.item(last)
+        return parent.lc.value(last)
+
+    def end_line(self, path: Path) -> int:
+        """The last line (0-based, inclusive) holding the entry's content."""
+        lines = self.lines
+        if not path:
+            end = len(lines) - 1
+        else:
+            parent = get(self.root, path[:-1])
+            last = path[-1]
+            siblings = list(range(len(parent))) if isinstance(parent, CommentedSeq) else list(parent.keys())
+            position = siblings.index(last)
+            if position + 1 < len(siblings):
+                end = self.start(path[:-1] + (siblings[position + 1],))[0] - 1
+            else:
+                end = self.end_line(path[:-1])
+        begin = self.start(path)[0] if path else 0
+        while end > begin and _is_filler(lines[end]):
+            end -= 1
+        return end
+
+    def indent_unit(self) -> int:
+        """The file's indentation step, read from its mappings (2 by default)."""
+        steps = []
+
+        def walk(node: Any) -> None:
+            if isinstance(node, CommentedMap):
+                for key, value in node.items():
+                    if isinstance(value, CommentedMap) and len(value) and not value.fa.flow_style():
+                        child = value.lc.key(next(iter(value)))
+                        if child[0] > node.lc.key(key)[0]:
+                            steps.append(child[1] - node.lc.key(key)[1])
+                    walk(value)
+            elif isinstance(node, CommentedSeq):
+                for item in node:
+                    walk(item)
+
+        walk(self.root)
+        steps = [s for s in steps if s > 0]
+        return min(steps, key=steps.count) if steps else 2
+
+    # -- edits -----------------------------------------------------------------------------
+
+    def splice(self, first: int, last: int, new_lines: list[str]) -> "Doc":
+        """Replace lines first..last (0-based, inclusive; last = first - 1 inserts)."""
+        lines = self.lines
+        if lines and not lines[-1].endswith(("\n", "\r")) and last >= len(lines) - 1 and new_lines:
+            lines[-1] += self.newline
+        nl = self.newline
+        text = "".join(lines[:first]) + "".join(line + nl for line in new_lines) + "".join(lines[last + 1:])
+        return Doc.parse(self.name, text)
+
+    def insert_entry(self, path: Path, lines: list[str]) -> "Doc":
+        """Insert lines before the entry at ``path``, above the comment lines that introduce it."""
+        line, col = self.start(path)
+        dash = self._dash(line, col) if isinstance(get(self.root, path[:-1]), CommentedSeq) else col
+        at = line
+        existing = self.lines
+        while at > 0 and existing[at - 1].strip().startswith("#") and _indent(existing[at - 1]) >= dash:
+            at -= 1
+        return self.splice(at, at - 1, lines)
+
+    def insert_after(self, path: Path, lines: list[str]) -> "Doc":
+        end = self.end_line(path)
+        return self.splice(end + 1, end, lines)
+
+    def remove(self, path: Path) -> "Doc":
+        first = self.start(path)[0]
+        return self.splice(first, self.end_line(path), [])
+
+    def replace_value(self, path: Path, text: str) -> "Doc":
+        """Replace a scalar value (plain, quoted or block) with ``text``, keeping a trailing comment."""
+        key_line, _ = self.start(path)
+        line, col = self.value_start(path)
+        lines = self.lines
+        source = lines[line].rstrip("\r\n")
+        end_line = self.end_line(path)
+        rest = source[col:]
+        if rest[:1] in "|>":
+            # A block scalar: the value is on the following lines.
+            return self.splice(line, end_line, [source[:col] + text])
+        if end_line > line:
+            # A multi-line plain or quoted scalar.
+            return self.splice(line, end_line, [source[:col] + text])
+        length = _scalar_length(rest)
+        return self.splice(line, line, [source[:col] + text + rest[length:]])
+
+    def column_of_children(self, path: Path) -> int | None:
+        node = get(self.root, path)
+        if isinstance(node, CommentedMap) and len(node) and not node.fa.flow_style():
+            return node.lc.key(next(iter(node)))[1]
+        return None
+
+    def _dash(self, line: int, col: int) -> int:
+        source = self.lines[line]
+        dash = source.rfind("-", 0, col)
+        if dash < 0:
+            raise YamlError(f"{self.name}: cannot place an edit next to line {line + 1}")
+        return dash
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _is_filler(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
+def _scalar_length(rest: str) -> int:
+    """Length of a one-line scalar at the start of ``rest`` (excluding a trailing comment)."""
+    if rest[:1] in ("'", '"'):
+        quote = rest[0]
+        i = 1
+        while i < len(rest):
+            if rest[i] == "\\" and quote == '"':
+                i += 2
+                continue
+            if rest[i] == quote:
+                if quote == "'" and rest[i + 1:i + 2] == "'":
+                    i += 2
+                    continue
+                return i + 1
+            i += 1
+        return len(rest)
+    m = re.search(r"\s+#", rest)
+    value = rest[:m.start()] if m else rest
+    return len(value.rstrip())
