@@ -110,13 +110,14 @@ def parse(path: str, text: str) -> Dockerfile:
     stages: list[Stage] = []
     preamble: list[Instruction] = []
     for command in commands:
-        if command.cmd == "FROM":
+        cmd = command.cmd.upper()
+        if cmd == "FROM":
             value = list(command.value)
             name = value[2] if len(value) >= 3 and value[1].lower() == "as" else None
             platform = next((f.split("=", 1)[1] for f in command.flags if f.startswith("--platform=")), None)
             stages.append(Stage(len(stages), name, value[0] if value else "", platform, command.start_line))
         instruction = Instruction(
-            cmd=command.cmd, original=command.original, start_line=command.start_line,
+            cmd=cmd, original=command.original, start_line=command.start_line,
             end_line=command.end_line, flags=tuple(command.flags), value=tuple(command.value),
             json=command.json, heredoc=bool(command.heredocs), stage=len(stages) - 1,
         )

@@ -120,8 +120,11 @@ def node_heap(s: Situation) -> Change:
         at = edit.run_command_start(raw)
         if at is None:
             raise Decline("the RUN instruction's command could not be found")
-        text = edit.replace_segment(df, ins, raw[:at] + f"NODE_OPTIONS={option} " + raw[at:])
-        where = f"`NODE_OPTIONS={option}` on the failing RUN (line {ins.start_line}), the final stage"
+        # "VAR=x a && b" sets VAR for `a` only: a compound command exports it for all of them.
+        compound = re.search(r"&&|\|\||;|\|", raw[at:])
+        prefix = f"export NODE_OPTIONS={option} && " if compound else f"NODE_OPTIONS={option} "
+        text = edit.replace_segment(df, ins, raw[:at] + prefix + raw[at:])
+        where = f"`{prefix.strip(' &')}` on the failing RUN (line {ins.start_line}), the final stage"
     return Change(
         "node-heap", {df.path: text},
         [f"`{df.path}`: {where}, so V8 may use {size} MB of heap."],
