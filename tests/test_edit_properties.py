@@ -87,3 +87,13 @@ def test_workflow_edits_are_minimal_valid_and_idempotent(text, remedy):
     except NoFix:
         return
     raise AssertionError(f"{remedy} changed its own result again:\n{again.diff}")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.booleans(), st.integers(-10**6, 10**6)), st.booleans())
+def test_scalars_read_back_as_written(value, flow):
+    from bot.workflows.yamldoc import scalar
+    text = scalar(value, flow)
+    document = f"k: {{ a: {text} }}\n" if flow else f"k: {text}\n"
+    parsed = plain(load(document))["k"]
+    assert (parsed["a"] if flow else parsed) == value

@@ -1,13 +1,518 @@
-"""``native-runners`` and ``platform-matrix``: one job per platform, push by digest, merge."""
+"""``native-runners`` and ``platform-matrix``: one job per platform, push by digest, merge.
+
+Follows Docker's "Distribute build across multiple runners": each leg of a matrix builds one
+platform and, where the original pushed, pushes it by digest and uploads the digest; a merge
+job downloads the digests and creates the multi-platform image with exactly the original tags.
+A matrix whose legs push the same tag would overwrite itself (docker/build-push-action#671).
+
+The job is rewritten with the same splice edits as every other remedy (each checked against
+the intended data change); steps that move to the merge job are copied as written.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..validate import ValidationError
+from ..workflows import edit as wedit
+from ..workflows.model import BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, reusable_call
+from ..workflows.yamldoc import Doc, get, plain
 from .base import Change, Decline, Situation
+
+METADATA = "docker/metadata-action"
+LOGIN = "docker/login-action"
+X64_LABELS = {"ubuntu-latest", "ubuntu-24.04", "ubuntu-22.04"}
+DEFAULT_X64 = "ubuntu-24.04"
+NATIVE_ON_X64 = {"linux/amd64", "linux/386"}
+MERGE_PERMISSIONS = ("contents", "packages", "id-token", "attestations")
+_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+# Expression contexts that mean the same in the merge job as in the build job.
+ANYWHERE_CONTEXTS = {"github", "env", "vars", "inputs", "secrets"}
+
+
+@dataclass
+class Leg:
+    platform: str
+    runner: Any  # a label, or the original runs-on value
+    qemu: bool
+
+    @property
+    def pair(self) -> str:
+        return self.platform.replace("/", "-")
+
+
+@dataclass
+class Tags:
+    names: list[str]  # image names the legs push their digests to
+    literal: list[str]  # the tags, when written out in the workflow
+    meta: StepRef | None  # the metadata-action step, when the tags come from it
+
+
+def _legs(s: Situation, workflow: Workflow, build: Build, platforms: list[str], mode: str) -> list[Leg]:
+    runs_on = workflow.jobs[build.job_id].get("runs-on")
+    if mode == "platform-matrix":
+        return [Leg(p, runs_on, p not in NATIVE_ON_X64) for p in platforms]
+    arm = s.config.arm_label(s.private)
+    if arm is None:
+        raise Decline("native Arm runners are not available: the repository is private and the config names "
+                      "no `arm-runner`")
+    if "linux/arm64" not in platforms:
+        raise Decline(f"none of the platforms ({', '.join(platforms)}) has a native hosted runner besides x64")
+    x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
+    return [Leg(p, arm if p == "linux/arm64" else x64, p not in NATIVE_ON_X64 and p != "linux/arm64")
+            for p in platforms]
+
+
+def _image_name(tag: str) -> str:
+    tag = tag.split("@", 1)[0]
+    last = tag.rsplit("/", 1)[-1]
+    return tag[:tag.rfind(":")] if ":" in last else tag
+
+
+def _tags(workflow: Workflow, build: Build) -> Tags:
+    raw = build.step.input("tags")
+    if raw is None:
+        raise Decline("the build pushes without `tags`, so there is no name for the merged image")
+    m = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}", raw.strip())
+    if m:
+        meta = next((st for st in workflow.steps(build.job_id) if st.node.get("id") == m.group(1)), None)
+        if meta is None or meta.action != METADATA or not meta.input("images"):
+            raise Decline(f"the tags come from step `{m.group(1)}`, which is not a docker/metadata-action step "
+                          "with `images`")
+        names = []
+        for item in re.split(r"[\n]", meta.input("images")):
+            item = item.strip()
+            if not item:
+                continue
+            fields = dict(f.split("=", 1) if "=" in f else ("name", f) for f in item.split(","))
+            if fields.get("enable", "true").strip() != "false":
+                names.append(fields["name"].strip())
+        if any("steps." in n for n in names):
+            raise Decline("the image names depend on other steps of the job")
+        return Tags(names, [], meta)
+    contexts = {c for expr in _EXPR.findall(raw) for c in re.findall(r"\b([a-z_]+)\.", expr)}
+    if contexts - ANYWHERE_CONTEXTS:
+        raise Decline(f"the tags are computed by this job at run time (`{raw.strip()}`), so the merge job "
+                      "cannot know them")
+    literal = [t.strip() for t in re.split(r"[,\n]", raw) if t.strip()]
+    names = list(dict.fromkeys(_image_name(t) for t in literal))
+    return Tags(names, literal, None)
+
+
+def _push(build: Build) -> tuple[bool, str | None]:
+    """(does it push, the condition when that is an expression)."""
+    raw = (build.push or "").strip()
+    if not raw or raw.lower() == "false":
+        return False, None
+    if raw.lower() == "true":
+        return True, None
+    m = _EXPR.fullmatch(raw)
+    if m:
+        return True, m.group(1)
+    raise Decline(f"`push: {raw}` is neither true, false nor an expression")
+
+
+def _scoped_cache(value: str, job_id: str) -> str:
+    """Each leg gets its own cache: scope for gha, a ref suffix for registry caches."""
+    out = []
+    for line in value.split("\n"):
+        entry = line.strip()
+        if not entry:
+            continue
+        if "type=gha" in entry:
+            if "scope=" in entry:
+                entry = re.sub(r"scope=([^,]+)", r"scope=\1-${{ matrix.pair }}", entry)
+            else:
+                entry += f",scope={job_id}-${{{{ matrix.pair }}}}"
+        elif "type=registry" in entry:
+            entry = re.sub(r"ref=([^,]+)", r"ref=\1-${{ matrix.pair }}", entry)
+        out.append(entry)
+    return "\n".join(out) + ("\n" if "\n" in value.strip() else "")
+
+
+def _unique_id(taken: set[str], wanted: str) -> str:
+    candidate, n = wanted, 2
+    while candidate in taken:
+        candidate, n = f"{wanted}-{n}", n + 1
+    return candidate
+
+
+def _insert_after_key(data: dict, after: str, key: str, value: Any) -> None:
+    items = list(data.items())
+    position = [k for k, _ in items].index(after) + 1
+    items.insert(position, (key, value))
+    data.clear()
+    data.update(items)
+
+
+def _refers(node: Any, text: str) -> bool:
+    return text in str(plain(node))
+
+
+def _outputs(names: list[str], push: str) -> str:
+    name = f'"name={",".join(names)}"' if len(names) > 1 else f"name={names[0]}"
+    return f"type=image,{name},push-by-digest=true,name-canonical=true,push={push}"
+
+
+def _merge_script(tags: Tags) -> tuple[str, str]:
+    sources = f"$(printf '{tags.names[0]}@sha256:%s ' *)"
+    if tags.meta is not None:
+        create = ("docker buildx imagetools create "
+                  "$(jq -cr '.tags | map(\"-t \" + .) | join(\" \")' <<< \"$DOCKER_METADATA_OUTPUT_JSON\") \\\n"
+                  f"  {sources}\n")
+        first = "$(jq -r '.tags[0]' <<< \"$DOCKER_METADATA_OUTPUT_JSON\")"
+    else:
+        create = ("docker buildx imagetools create " + " ".join(f"-t {t}" for t in tags.literal)
+                  + f" \\\n  {sources}\n")
+        first = tags.literal[0]
+    digest = (f"echo \"digest=$(docker buildx imagetools inspect \"{first}\" --format '{{{{json .Manifest}}}}' "
+              "| jq -r .digest)\" >> \"$GITHUB_OUTPUT\"\n")
+    return create + digest, f"docker buildx imagetools inspect \"{first}\"\n"
+
+
+def _permissions(workflow: Workflow, job_id: str) -> dict | None:
+    job_permissions = workflow.jobs[job_id].get("permissions")
+    if not isinstance(job_permissions, dict):
+        return None  # inherits the workflow's, as the original job did
+    kept = {k: str(v) for k, v in job_permissions.items() if k in MERGE_PERMISSIONS}
+    return kept or None
+
+
+def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], tags: Tags | None) -> None:
+    """Structure of the result: one platform per leg, no leg pushes a tag, the merge job makes
+    exactly the original tags."""
+    job = plain(workflow.jobs[job_id])
+    include = job["strategy"]["matrix"]["include"]
+    if sorted(e["platform"] for e in include) != sorted(leg.platform for leg in legs) or any(
+            "," in e["platform"] for e in include):
+        raise ValidationError("the legs do not build one platform each")
+    builds = [s for s in job["steps"] if str(s.get("uses", "")).startswith(BUILD_PUSH)]
+    if len(builds) != 1 or builds[0]["with"]["platforms"] != "${{ matrix.platform }}":
+        raise ValidationError("the build step does not build the leg's platform")
+    if merge_id is None:
+        return
+    if "tags" in builds[0]["with"] or "push-by-digest=true" not in builds[0]["with"].get("outputs", ""):
+        raise ValidationError("a leg pushes a tag instead of a digest")
+    merge = plain(workflow.jobs[merge_id])
+    script = " ".join(str(s.get("run", "")) for s in merge["steps"])
+    if tags.meta is not None:
+        if not any(s.get("id") == tags.meta.node.get("id") for s in merge["steps"]):
+            raise ValidationError("the merge job lost the metadata step that names the tags")
+    elif "imagetools create " + " ".join(f"-t {t}" for t in tags.literal) + " \\" not in script:
+        raise ValidationError("the merge job's tags differ from the original's")
+
+
+def _restructure(s: Situation, mode: str) -> Change:
+    workflow, build = s.require_workflow()
+    job_id = build.job_id
+    job = workflow.jobs[job_id]
+    if reusable_call(job):
+        raise Decline(f"job `{job_id}` calls another workflow; the build is not in this file")
+    if build.kind != "build-push-action":
+        raise Decline(f"the build is a {build.kind} step; only docker/build-push-action builds are split per "
+                      "platform automatically")
+    outputs_input = build.step.input("outputs") or ""
+    strategy = job.get("strategy") if isinstance(job.get("strategy"), dict) else {}
+    matrix = strategy.get("matrix") if isinstance(strategy.get("matrix"), dict) else None
+    if build.matrix_platform:
+        # Legs that push by digest, or push nothing, are already right: only their runners can change.
+        # Legs that push the same tag overwrite each other (docker/build-push-action#671): redo them.
+        if "push-by-digest=true" in outputs_input.replace(" ", "") or not _push(build)[0]:
+            return _runners_in_place(s, workflow, build, mode)
+        platforms = build.platforms
+        other_axes = [k for k in matrix if k not in ("platform", "include", "exclude")] if matrix else []
+        if other_axes:
+            raise Decline(f"job `{job_id}` has a matrix over {', '.join(other_axes)} as well as platforms")
+    else:
+        if matrix:
+            raise Decline(f"job `{job_id}` already has a matrix over {', '.join(map(str, matrix))}; splitting it "
+                          "per platform as well needs one merge per combination, which is not done automatically")
+        if build.platforms is None:
+            raise Decline(f"the build's platforms are not known from the workflow: {build.platforms_note}")
+        platforms = build.platforms
+    if len(platforms) < 2:
+        raise Decline("the build has a single platform")
+    if outputs_input and "push-by-digest" not in outputs_input:
+        raise Decline("the build step sets its own `outputs`, which a per-platform build would replace")
+    if build.load:
+        raise Decline("the build loads the image into the job (`load: true`); a per-platform job cannot also "
+                      "hand it to the job's later steps")
+    legs = _legs(s, workflow, build, platforms, mode)
+    pushes, condition = _push(build)
+    tags = _tags(workflow, build) if pushes else None
+
+    doc = workflow.doc
+    steps = workflow.steps(job_id)
+    step_ids = {str(st.node.get("id")) for st in steps if st.node.get("id")}
+    build_id = str(build.step.node.get("id") or _unique_id(step_ids, "build"))
+    merge_id = _unique_id(set(workflow.jobs), "merge") if pushes else None
+    unit = doc.indent_unit()
+    dash = wedit.dash_offset(doc)
+    key_col = doc.start(("jobs", job_id, next(iter(job))))[1]
+    steps_line, steps_col = doc.start(build.step.path)
+    step_dash = doc._dash(steps_line, steps_col)
+    b = build.step.index
+    moved = [st for st in steps[b + 1:] if _refers(st.node, f"steps.{build_id}.")] if pushes else []
+    outputs_moved = pushes and "outputs" in job and _refers(job["outputs"], f"steps.{build_id}.")
+    push_value = f"${{{{ {condition} }}}}" if condition else "true"
+    edits: list[wedit.Edit] = []
+
+    if pushes:
+        edits += _merge_job(workflow, job_id, merge_id, build_id, tags, condition, moved, outputs_moved, unit, dash,
+                            key_col, step_dash, steps_col)
+        edits += _dependents(workflow, job_id, merge_id, outputs_moved)
+        for st in reversed(moved):
+            edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), f"move step {st.index + 1}"))
+        ref, release = wedit.uses(workflow, "actions/upload-artifact")
+        upload = [("name", "Upload digest")] + ([("if", f"${{{{ {condition} }}}}")] if condition else []) + [
+            ("uses", ref), ("with", [("name", f"digests-{job_id}-${{{{ matrix.pair }}}}"),
+                                     ("path", "${{ runner.temp }}/digests/*"),
+                                     ("if-no-files-found", "error"), ("retention-days", 1)])]
+        export = [("name", "Export digest")] + ([("if", f"${{{{ {condition} }}}}")] if condition else []) + [
+            ("run", "mkdir -p ${{ runner.temp }}/digests\n"
+                    f"digest=\"${{{{ steps.{build_id}.outputs.digest }}}}\"\n"
+                    "touch \"${{ runner.temp }}/digests/${digest#sha256:}\"\n")]
+        upload_step = (upload, {"uses": release} if release else None)
+        if b + 1 < len(steps) - len(moved):
+            # Inserted in front of the step after the build: the last insert comes first.
+            edits.append(wedit.insert_step(workflow, job_id, b + 1, *upload_step))
+            edits.append(wedit.insert_step(workflow, job_id, b + 1, export))
+        else:
+            edits.append(wedit.insert_step(workflow, job_id, None, export))
+            edits.append(wedit.insert_step(workflow, job_id, None, *upload_step))
+
+    with_path = build.step.path + ("with",)
+    edits.append(wedit.set_key(with_path, "platforms", "${{ matrix.platform }}",
+                               describe="build the leg's platform", keep_comment=False))
+    if pushes:
+        edits.append(wedit.remove_key(with_path, "tags"))
+        if build.step.input("push") is not None:
+            edits.append(wedit.remove_key(with_path, "push"))
+        edits.append(wedit.set_key(with_path, "outputs", _outputs(tags.names, push_value),
+                                   describe="push the leg by digest"))
+    for cache in ("cache-from", "cache-to"):
+        value = build.step.input(cache)
+        if value:
+            edits.append(wedit.set_key(with_path, cache, _scoped_cache(value, job_id),
+                                       describe=f"give each leg its own {cache}"))
+    if "id" not in build.step.node:
+        edits.append(wedit.set_key(build.step.path, "id", build_id,
+                                   after="name" if "name" in build.step.node else "uses", describe="name the build step"))
+
+    # QEMU only where a leg still emulates (native-runners); platform-matrix keeps it as it was.
+    qemu_steps = [st for st in steps[:b] if st.action == SETUP_QEMU]
+    if mode == "native-runners" and qemu_steps:
+        if not any(leg.qemu for leg in legs):
+            for st in reversed(qemu_steps):
+                edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), "remove QEMU"))
+        else:
+            for st in qemu_steps:
+                old = st.node.get("if")
+                cond = f"${{{{ matrix.qemu && ({_EXPR.sub(lambda m: m.group(1), str(old))}) }}}}" if old else \
+                    "${{ matrix.qemu }}"
+                edits.append(wedit.set_key(st.path, "if", cond, after="name" if "name" in st.node else "uses",
+                                           describe="set up QEMU on emulated legs"))
+
+    if outputs_moved:
+        edits.append(wedit.remove_entry(("jobs", job_id, "outputs"),
+                                        lambda data: data["jobs"][job_id].pop("outputs"), "move the job outputs"))
+    include = [{"platform": leg.platform, "pair": leg.pair}
+               | ({"runner": leg.runner} if mode == "native-runners" else {})
+               | ({"qemu": True} if mode == "native-runners" and leg.qemu else {}) for leg in legs]
+    new_strategy = {"fail-fast": False, "matrix": {"include": include}}
+    if "strategy" in job:
+        edits.append(wedit.replace_entry(
+            ("jobs", job_id, "strategy"), lambda d: wedit.block_lines("strategy", new_strategy, key_col, unit, dash),
+            lambda data: data["jobs"][job_id].__setitem__("strategy", new_strategy), "one leg per platform"))
+    else:
+        anchor = "runs-on" if "runs-on" in job else next(iter(job))
+        edits.append(wedit.insert_block_after(
+            ("jobs", job_id, anchor), lambda d: wedit.block_lines("strategy", new_strategy, key_col, unit, dash),
+            lambda data: _insert_after_key(data["jobs"][job_id], anchor, "strategy", new_strategy),
+            "one leg per platform"))
+    if mode == "native-runners":
+        edits.append(wedit.set_value(("jobs", job_id, "runs-on"), "${{ matrix.runner }}",
+                                     "run each leg on its platform's runner", keep_comment=False))
+    try:
+        result = wedit.apply(workflow, edits)
+        _check(result, job_id, merge_id, legs, tags)
+    except (wedit.EditError, ValidationError) as exc:
+        raise Decline(str(exc)) from None
+    return _change(mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
+
+
+def _drop_step(job_id: str, index: int):
+    return lambda data: data["jobs"][job_id]["steps"].pop(index)
+
+
+def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, tags: Tags, condition: str | None,
+               moved: list[StepRef], outputs_moved: bool, unit: int, dash: int, key_col: int,
+               step_dash: int, step_col: int) -> list[wedit.Edit]:
+    doc: Doc = workflow.doc
+    job = workflow.jobs[job_id]
+    steps = workflow.steps(job_id)
+    runs_on = job.get("runs-on")
+    x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
+    logins = [st for st in steps if st.action == LOGIN]
+    buildx = [st for st in steps if st.action == SETUP_BUILDX][:1]
+    copied = logins + buildx + ([tags.meta] if tags.meta is not None else [])
+    copied.sort(key=lambda st: st.index)
+    create, inspect = _merge_script(tags)
+    pad = " " * key_col
+    data: dict[str, Any] = {"runs-on": x64, "needs": job_id}
+    lines = [" " * doc.start(("jobs", job_id))[1] + f"{merge_id}:", f"{pad}runs-on: {x64}", f"{pad}needs: {job_id}"]
+    if condition:
+        data["if"] = f"${{{{ {condition} }}}}"
+        lines.append(f"{pad}if: ${{{{ {condition} }}}}")
+    permissions = _permissions(workflow, job_id)
+    if permissions:
+        data["permissions"] = permissions
+        lines += wedit.block_lines("permissions", permissions, key_col, unit, dash)
+    # The environment (with its secrets) and env the copied steps may read; outputs that moved.
+    for key in ("environment", "env", "outputs"):
+        if key in job and (key != "outputs" or outputs_moved):
+            data[key] = plain(job[key])
+            lines += doc.entry_text(("jobs", job_id, key))
+    lines.append(f"{pad}steps:")
+    download_ref, download_release = wedit.uses(workflow, "actions/download-artifact")
+    generated_first = {"name": "Download digests", "uses": download_ref,
+                       "with": {"path": "${{ runner.temp }}/digests", "pattern": f"digests-{job_id}-*",
+                                "merge-multiple": True}}
+    first_lines = wedit.item_lines(generated_first, step_dash, unit, dash, step_col)
+    if download_release:
+        first_lines = [line + f" # {download_release}" if line.strip().startswith("uses:") else line
+                       for line in first_lines]
+    lines += first_lines
+    step_data = [generated_first]
+    for st in copied:
+        lines += doc.entry_text(st.path)
+        step_data.append(plain(st.node))
+    if not buildx:
+        ref, release = wedit.uses(workflow, SETUP_BUILDX)
+        item = {"name": "Set up Docker Buildx", "uses": ref}
+        lines += [line + (f" # {release}" if release and "uses:" in line else "")
+                  for line in wedit.item_lines(item, step_dash, unit, dash, step_col)]
+        step_data.append(item)
+    for item in ({"name": "Create the multi-platform image", "id": build_id,
+                  "working-directory": "${{ runner.temp }}/digests", "run": create},
+                 {"name": "Inspect the image", "run": inspect}):
+        lines += wedit.item_lines(item, step_dash, unit, dash, step_col)
+        step_data.append(item)
+    for st in moved:
+        lines += doc.entry_text(st.path)
+        step_data.append(plain(st.node))
+    data["steps"] = step_data
+
+    def expect(expected: Any) -> None:
+        _insert_after_key(expected["jobs"], job_id, merge_id, data)
+
+    return [wedit.insert_block_after(("jobs", job_id), lambda d: lines, expect, f"add the `{merge_id}` job")]
+
+
+def _dependents(workflow: Workflow, job_id: str, merge_id: str, outputs_moved: bool) -> list[wedit.Edit]:
+    """Jobs that needed the build now also need the merge (the image exists only after it)."""
+    edits = []
+    for other in workflow.jobs:
+        if other == job_id or not isinstance(workflow.jobs[other], dict):
+            continue
+        needs = workflow.jobs[other].get("needs")
+        listed = [needs] if isinstance(needs, str) else list(needs or [])
+        if job_id not in listed:
+            continue
+        if outputs_moved and _refers(workflow.jobs[other], f"needs.{job_id}.outputs"):
+            raise Decline(f"job `{other}` reads the outputs of `{job_id}`, which would move to `{merge_id}`")
+        new = listed + [merge_id]
+        edits.append(wedit.Edit(
+            f"make job `{other}` wait for `{merge_id}`",
+            lambda doc, o=other, n=new: doc.replace_value(("jobs", o, "needs"), "[" + ", ".join(n) + "]"),
+            lambda data, o=other, n=new: data["jobs"][o].__setitem__("needs", n)))
+    return edits
+
+
+def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str) -> Change:
+    """An existing per-platform matrix with digest merge: only the runner per leg changes."""
+    if mode == "platform-matrix":
+        raise Decline(f"job `{build.job_id}` already builds one platform per job")
+    job_id = build.job_id
+    legs = _legs(s, workflow, build, build.platforms, mode)
+    matrix = workflow.jobs[job_id]["strategy"]["matrix"]
+    path = ("jobs", job_id, "strategy", "matrix")
+    doc = workflow.doc
+    unit, dash = doc.indent_unit(), wedit.dash_offset(doc)
+    runner_of = {leg.platform: leg.runner for leg in legs}
+    edits: list[wedit.Edit] = []
+    includes = matrix.get("include") if isinstance(matrix.get("include"), list) else []
+    entries = [i for i, e in enumerate(includes) if isinstance(e, dict) and "platform" in e]
+    if entries:
+        for i in entries:
+            platform, current = str(includes[i]["platform"]), includes[i].get("runner")
+            wanted = runner_of[platform]
+            if platform != "linux/arm64" and current and "arm" not in str(current):
+                continue  # an x64 leg keeps the runner it names
+            if current != wanted:
+                edits.append(wedit.set_key(path + ("include", i), "runner", wanted, describe="set the leg's runner"))
+    elif isinstance(matrix.get("platform"), list):
+        if "include" in matrix:
+            raise Decline("the matrix lists platforms and has other `include` entries")
+        col = doc.start(path + ("platform",))[1]
+        include = [{"platform": leg.platform, "runner": leg.runner} for leg in legs]
+        edits.append(wedit.insert_block_after(
+            path + ("platform",), lambda d: wedit.block_lines("include", include, col, unit, dash),
+            lambda data: data["jobs"][job_id]["strategy"]["matrix"].__setitem__("include", include),
+            "give each leg its runner"))
+    if str(workflow.jobs[job_id].get("runs-on")) != "${{ matrix.runner }}":
+        edits.append(wedit.set_value(("jobs", job_id, "runs-on"), "${{ matrix.runner }}",
+                                     "run each leg on its platform's runner"))
+    if not edits:
+        raise Decline(f"job `{job_id}` already builds each platform on its native runner")
+    try:
+        result = wedit.apply(workflow, edits)
+    except wedit.EditError as exc:
+        raise Decline(str(exc)) from None
+    return _change(mode, workflow, job_id, None, legs, None, None, [], result, in_place=True)
+
+
+def _change(mode: str, workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], tags: Tags | None,
+            condition: str | None, moved: list[StepRef], result: Workflow, in_place: bool = False) -> Change:
+    runners = ", ".join(f"{leg.platform} on `{leg.runner}`" + (" (QEMU)" if leg.qemu else "") for leg in legs)
+    if in_place:
+        summary = [f"`{workflow.path}` job `{job_id}`: each leg of its per-platform matrix now runs on its "
+                   f"platform's runner: {runners}."]
+    else:
+        summary = [f"`{workflow.path}` job `{job_id}`: one leg per platform (`fail-fast: false`): {runners}."]
+        if merge_id:
+            tag_text = ("the tags of the metadata step" if tags.meta is not None else
+                        ", ".join(f"`{t}`" for t in tags.literal))
+            summary.append(f"Each leg pushes its image by digest to {', '.join(tags.names)} and uploads the digest; "
+                           f"job `{merge_id}` creates the multi-platform image with {tag_text}"
+                           + (f", when `{condition}`" if condition else "") + ", and inspects it.")
+        else:
+            summary.append("The original build does not push, so there is no merge job.")
+        if moved:
+            summary.append("Steps that use the pushed digest moved to the merge job: "
+                           + ", ".join(f"`{st.node.get('name') or st.uses}`" for st in moved) + ".")
+    notes = []
+    if mode == "native-runners":
+        notes.append("On public repositories GitHub's standard hosted runners, `ubuntu-24.04-arm` included, "
+                     "cost nothing; on private ones Arm runners need a plan that has them, billed per minute. "
+                     "Each leg is its own job: the build now takes one runner per platform at the same time.")
+        if any(leg.qemu for leg in legs):
+            notes.append("Platforms without a native hosted runner stay emulated: "
+                         + ", ".join(leg.platform for leg in legs if leg.qemu) + ".")
+    else:
+        notes.append("QEMU is still used for the non-native legs: this isolates them (memory, time, logs) but "
+                     "does not remove emulation.")
+    if merge_id:
+        notes.append("Tags are written only by the merge job, after every leg succeeded: a failing leg no "
+                     "longer leaves a half-updated tag.")
+    return Change(mode, {workflow.path: result.doc.text}, summary, notes)
 
 
 def native_runners(s: Situation) -> Change:
-    raise Decline("the per-platform restructure is not available in this version")
+    return _restructure(s, "native-runners")
 
 
 def platform_matrix(s: Situation) -> Change:
-    raise Decline("the per-platform restructure is not available in this version")
+    return _restructure(s, "platform-matrix")

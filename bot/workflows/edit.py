@@ -7,7 +7,6 @@ changed as intended: anything else that moved means the edit is wrong, and it fa
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from dataclasses import dataclass
@@ -74,28 +73,13 @@ def _step_lines(doc: Doc, job_id: str, reference: int, fields: list[Field], comm
     if not isinstance(steps, CommentedSeq) or steps.fa.flow_style():
         raise EditError("its steps are not a block list")
     line, col = steps.lc.item(reference)
-    source = doc.lines[line]
-    dash = source.rfind("-", 0, col)
+    dash = doc.lines[line].rfind("-", 0, col)
     if dash < 0:
         raise EditError("a step whose dash is not on the line of its first key")
-    unit = doc.indent_unit()
-    out: list[str] = []
-
-    def emit(key: str, value: Any, indent: int, first: bool) -> None:
-        prefix = (" " * dash + "-" + " " * (col - dash - 1)) if first else " " * indent
-        if isinstance(value, list):
-            out.append(f"{prefix}{key}:")
-            for i, (k, v) in enumerate(value):
-                emit(k, v, indent + unit, False)
-            return
-        text = scalar(value)
-        if key in comment_for:
-            text += f" # {comment_for[key]}"
-        out.append(f"{prefix}{key}: {text}")
-
-    for i, (key, value) in enumerate(fields):
-        emit(key, value, col, i == 0)
-    return out
+    lines = item_lines(_as_data(fields), dash, doc.indent_unit(), dash_offset(doc), content=col)
+    for key, comment in comment_for.items():
+        lines = [f"{text} # {comment}" if text[col:].startswith(f"{key}: ") else text for text in lines]
+    return lines
 
 
 def _as_data(fields: list[Field]) -> dict:
@@ -126,12 +110,12 @@ def insert_step(workflow: Workflow, job_id: str, before: int | None, fields: lis
 # -- mapping entries ---------------------------------------------------------------------
 
 
-def _format_like(old: Any, value: Any) -> str:
+def _format_like(old: Any, value: Any, flow: bool = False) -> str:
     if isinstance(old, DoubleQuotedScalarString):
         return json.dumps(str(value))
     if isinstance(old, SingleQuotedScalarString):
         return "'" + str(value).replace("'", "''") + "'"
-    return scalar(value)
+    return scalar(value, flow)
 
 
 def _flow_line(doc: Doc, path: tuple, mapping: CommentedMap, new_items: list[tuple[str, Any]]) -> Doc:
@@ -163,14 +147,15 @@ def _flow_close(source: str, open_col: int) -> int:
     raise EditError("an unterminated flow mapping")
 
 
-def set_key(path: tuple, key: str, value: Any, after: str | None = None, describe: str | None = None) -> Edit:
+def set_key(path: tuple, key: str, value: Any, after: str | None = None, describe: str | None = None,
+            keep_comment: bool = True) -> Edit:
     """Set ``key`` in the mapping at ``path`` (created when missing), keeping its style.
 
     A new key goes after ``after`` when that key exists, else at the end of the mapping."""
 
     def splice(doc: Doc) -> Doc:
         parent = get(doc.root, path[:-1])
-        mapping = parent.get(path[-1]) if isinstance(parent, CommentedMap) else None
+        mapping = parent.get(path[-1]) if isinstance(parent, CommentedMap) else parent[path[-1]]
         if mapping is None:
             # No mapping yet (e.g. a step without `with:`): add it after the last entry.
             owner = get(doc.root, path[:-1])
@@ -187,14 +172,14 @@ def set_key(path: tuple, key: str, value: Any, after: str | None = None, describ
         if mapping.fa.flow_style():
             items = [(k, _flow_text(doc, path + (k,), mapping[k])) for k in mapping]
             if key in mapping:
-                items = [(k, _format_like(mapping[k], value) if k == key else v) for k, v in items]
+                items = [(k, _format_like(mapping[k], value, flow=True) if k == key else v) for k, v in items]
             else:
-                items.append((key, scalar(value)))
+                items.append((key, scalar(value, flow=True)))
             return _flow_line(doc, path, mapping, items)
         if key in mapping:
             if isinstance(mapping[key], (CommentedMap, CommentedSeq)):
                 raise EditError(f"`{key}` is not a single value")
-            return doc.replace_value(path + (key,), _format_like(mapping[key], value))
+            return doc.replace_value(path + (key,), _format_like(mapping[key], value), keep_comment)
         indent = mapping.lc.key(next(iter(mapping)))[1]
         anchor = after if after in mapping else list(mapping.keys())[-1]
         return doc.insert_after(path + (anchor,), [" " * indent + f"{key}: {scalar(value)}"])
@@ -203,7 +188,7 @@ def set_key(path: tuple, key: str, value: Any, after: str | None = None, describ
         owner = data
         for part in path[:-1]:
             owner = owner[part]
-        if owner.get(path[-1]) is None:
+        if isinstance(owner, dict) and owner.get(path[-1]) is None:
             owner[path[-1]] = {}
         target = owner[path[-1]]
         if key in target or after not in target:
@@ -279,17 +264,17 @@ def _drop_mapping(doc: Doc, path: tuple) -> Doc:
     return doc.splice(first, doc.end_line(path), [])
 
 
-def set_value(path: tuple, value: Any, describe: str) -> Edit:
+def set_value(path: tuple, value: Any, describe: str, keep_comment: bool = True) -> Edit:
     """Replace a scalar in place (keeping its quoting style where it can)."""
 
     def splice(doc: Doc) -> Doc:
         old = get(doc.root, path)
         parent = get(doc.root, path[:-1])
         if isinstance(parent, CommentedMap) and parent.fa.flow_style():
-            items = [(k, _format_like(old, value) if k == path[-1] else _flow_text(doc, path[:-1] + (k,), parent[k]))
-                     for k in parent]
+            items = [(k, _format_like(old, value, flow=True) if k == path[-1]
+                      else _flow_text(doc, path[:-1] + (k,), parent[k])) for k in parent]
             return _flow_line(doc, path[:-1], parent, items)
-        return doc.replace_value(path, _format_like(old, value))
+        return doc.replace_value(path, _format_like(old, value), keep_comment)
 
     def expect(data: Any) -> None:
         owner = data
@@ -300,5 +285,75 @@ def set_value(path: tuple, value: Any, describe: str) -> Edit:
     return Edit(describe, splice, expect)
 
 
-def copy_data(workflow: Workflow) -> Any:
-    return copy.deepcopy(plain(workflow.root))
+# -- blocks --------------------------------------------------------------------------------
+
+
+def block_lines(key: str, value: Any, indent: int, unit: int, dash: int) -> list[str]:
+    """``key: value`` as block YAML at ``indent``: mappings nest by ``unit``, list items put
+    their dash ``dash`` columns in from the key (the file's style), multi-line strings are
+    literal blocks."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        out = [f"{pad}{key}:"]
+        for k, v in value.items():
+            out += block_lines(k, v, indent + unit, unit, dash)
+        return out
+    if isinstance(value, list):
+        out = [f"{pad}{key}:"]
+        for item in value:
+            out += item_lines(item, indent + dash, unit, dash)
+        return out
+    if isinstance(value, str) and "\n" in value:
+        body = value[:-1] if value.endswith("\n") else value
+        indicator = "|" if value.endswith("\n") else "|-"
+        return [f"{pad}{key}: {indicator}"] + [(" " * (indent + unit) + line).rstrip() for line in body.split("\n")]
+    return [f"{pad}{key}: {scalar(value)}"]
+
+
+def item_lines(item: Any, dash_col: int, unit: int, dash: int, content: int | None = None) -> list[str]:
+    """A list item: its dash at ``dash_col``, its keys at ``content`` (default: after "- ")."""
+    content = dash_col + 2 if content is None else content
+    prefix = " " * dash_col + "-" + " " * (content - dash_col - 1)
+    if isinstance(item, dict):
+        out: list[str] = []
+        for i, (k, v) in enumerate(item.items()):
+            lines = block_lines(k, v, content, unit, dash)
+            if i == 0:
+                lines[0] = prefix + lines[0][content:]
+            out += lines
+        return out
+    return [prefix + scalar(item)]
+
+
+def dash_offset(doc: Doc) -> int:
+    """How far list dashes sit in from their key in this file (0 or the indentation unit)."""
+    lines = doc.lines
+    for i, line in enumerate(lines[:-1]):
+        stripped = line.strip()
+        if stripped.endswith(":") and not stripped.startswith(("#", "-")):
+            nxt = lines[i + 1]
+            if nxt.lstrip().startswith("- "):
+                return max(0, len(nxt) - len(nxt.lstrip()) - (len(line) - len(line.lstrip())))
+    return doc.indent_unit()
+
+
+def insert_block_after(anchor: tuple, lines_for: Callable[[Doc], list[str]], expect: Callable[[Any], None],
+                       describe: str) -> Edit:
+    """Insert generated lines after the entry at ``anchor``."""
+    return Edit(describe, lambda doc: doc.insert_after(anchor, lines_for(doc)), expect)
+
+
+def replace_entry(path: tuple, lines_for: Callable[[Doc], list[str]], expect: Callable[[Any], None],
+                  describe: str) -> Edit:
+    """Replace the whole entry at ``path`` (key and value) with generated lines."""
+
+    def splice(doc: Doc) -> Doc:
+        first = doc.start(path)[0]
+        return doc.splice(first, doc.end_line(path), lines_for(doc))
+
+    return Edit(describe, splice, expect)
+
+
+def remove_entry(path: tuple, expect: Callable[[Any], None], describe: str) -> Edit:
+    """Remove the entry at ``path`` with the comment lines just above it."""
+    return Edit(describe, lambda doc: doc.remove(path, with_comments=True), expect)

@@ -9,7 +9,6 @@ After each edit the caller re-parses and compares the data with the intended cha
 from __future__ import annotations
 
 import io
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -72,20 +71,40 @@ def get(root: Any, path: Path) -> Any:
     return node
 
 
-_SAFE_PLAIN = re.compile(r"^[A-Za-z0-9_$./@(][A-Za-z0-9_$./@(){}|&!=<>' ,:+*-]*$")
+_SAFE_PLAIN = re.compile(r"^[A-Za-z0-9_$./(][A-Za-z0-9_$./@(){}\[\]|&!=<>'\" ,:+*%#-]*$")
 _RESERVED = re.compile(r"^(?:true|false|yes|no|on|off|null|~|[-+]?[0-9][0-9_.eE+-]*)$", re.IGNORECASE)
 
 
-def scalar(value: Any) -> str:
-    """A scalar as YAML text: plain where that reads back as the same string, else quoted."""
+def scalar(value: Any, flow: bool = False) -> str:
+    """A scalar as YAML text: plain where that reads back as the same string, else quoted.
+    Inside a flow collection (``flow``), commas and brackets need quotes too."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     text = str(value)
-    if _SAFE_PLAIN.match(text) and ": " not in text and " #" not in text and not _RESERVED.match(text):
+    if (_SAFE_PLAIN.match(text) and ": " not in text and " #" not in text and not _RESERVED.match(text)
+            and not (flow and any(ch in text for ch in ",[]{}"))):
         return text
-    return json.dumps(text)
+    if '"' in text and "'" not in text and "\n" not in text and all(map(_printable, text)):
+        return f"'{text}'"  # reads better than escaped double quotes
+    return '"' + "".join(_escape(ch) for ch in text) + '"'
+
+
+def _printable(ch: str) -> bool:
+    code = ord(ch)
+    return (0x20 <= code <= 0x7E or 0xA0 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD and code != 0xFEFF
+            or 0x10000 <= code <= 0x10FFFF)
+
+
+def _escape(ch: str) -> str:
+    """One character inside a YAML double-quoted scalar."""
+    if ch in '"\\':
+        return "\\" + ch
+    if _printable(ch):
+        return ch
+    code = ord(ch)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 @dataclass
@@ -175,26 +194,40 @@ class Doc:
         text = "".join(lines[:first]) + "".join(line + nl for line in new_lines) + "".join(lines[last + 1:])
         return Doc.parse(self.name, text)
 
+    def first_line(self, path: Path) -> int:
+        """The entry's first line, counting the comment lines just above it that introduce it."""
+        line, col = self.start(path)
+        top = self._dash(line, col) if isinstance(get(self.root, path[:-1]), CommentedSeq) else col
+        existing = self.lines
+        while line > 0 and existing[line - 1].strip().startswith("#") and _indent(existing[line - 1]) >= top:
+            line -= 1
+        return line
+
+    def entry_text(self, path: Path) -> list[str]:
+        """The entry's lines as written (with its introducing comments), without line ends."""
+        return [t.rstrip("\r\n") for t in self.lines[self.first_line(path):self.end_line(path) + 1]]
+
     def insert_entry(self, path: Path, lines: list[str]) -> "Doc":
         """Insert lines before the entry at ``path``, above the comment lines that introduce it."""
-        line, col = self.start(path)
-        dash = self._dash(line, col) if isinstance(get(self.root, path[:-1]), CommentedSeq) else col
-        at = line
-        existing = self.lines
-        while at > 0 and existing[at - 1].strip().startswith("#") and _indent(existing[at - 1]) >= dash:
-            at -= 1
+        at = self.first_line(path)
         return self.splice(at, at - 1, lines)
 
     def insert_after(self, path: Path, lines: list[str]) -> "Doc":
         end = self.end_line(path)
         return self.splice(end + 1, end, lines)
 
-    def remove(self, path: Path) -> "Doc":
-        first = self.start(path)[0]
-        return self.splice(first, self.end_line(path), [])
+    def remove(self, path: Path, with_comments: bool = False) -> "Doc":
+        """Remove an entry; a blank line left doubled by the removal goes too."""
+        first = self.first_line(path) if with_comments else self.start(path)[0]
+        last = self.end_line(path)
+        lines = self.lines
+        if 0 < first and last + 1 < len(lines) and not lines[first - 1].strip() and not lines[last + 1].strip():
+            last += 1
+        return self.splice(first, last, [])
 
-    def replace_value(self, path: Path, text: str) -> "Doc":
-        """Replace a scalar value (plain, quoted or block) with ``text``, keeping a trailing comment."""
+    def replace_value(self, path: Path, text: str, keep_comment: bool = True) -> "Doc":
+        """Replace a scalar value (plain, quoted or block) with ``text``; a trailing comment stays
+        unless it described the old value (``keep_comment=False``)."""
         key_line, _ = self.start(path)
         line, col = self.value_start(path)
         lines = self.lines
@@ -208,7 +241,8 @@ class Doc:
             # A multi-line plain or quoted scalar.
             return self.splice(line, end_line, [source[:col] + text])
         length = _scalar_length(rest)
-        return self.splice(line, line, [source[:col] + text + rest[length:]])
+        tail = rest[length:] if keep_comment else ""
+        return self.splice(line, line, [source[:col] + text + tail])
 
     def column_of_children(self, path: Path) -> int | None:
         node = get(self.root, path)

@@ -1,0 +1,273 @@
+"""One job per platform (``native-runners``, ``platform-matrix``) on the workflow shapes of
+SPEC section 7: golden diffs, the schema, the structure (one platform per leg, no leg pushes a
+tag, the merge job makes exactly the original tags), untouched text outside the restructured
+job, idempotence, and the declines."""
+
+import pytest
+
+from bot.fix import NoFix
+from bot.workflows.yamldoc import load, plain
+
+from .repos import NODE_SITE, WF, WORKFLOWS, buildx_log, run, sigill_log, SIGILL
+from .test_fix import assert_valid, golden
+
+STOREFRONT = (__import__("pathlib").Path(__file__).parents[1] / "examples/storefront/.github/workflows/docker.yml"
+              ).read_text()
+
+MULTI_LINE_TAGS = WORKFLOWS["comma-no-spaces"].replace(
+    "          tags: ghcr.io/acme/app:latest\n",
+    "          tags: |\n            ghcr.io/acme/app:latest\n            ghcr.io/acme/app:${{ github.sha }}\n")
+REGISTRIES = WORKFLOWS["comma-no-spaces"].replace(
+    "          tags: ghcr.io/acme/app:latest\n",
+    "          tags: |\n            ghcr.io/acme/app:latest\n            docker.io/acme/app:latest\n")
+NO_PUSH = WORKFLOWS["comma-no-spaces"].replace(
+    "          push: ${{ github.event_name != 'pull_request' }}\n", "")
+QEMU_MATRIX_SAME_TAG = """\
+name: image
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        platform: [linux/amd64, linux/arm64]
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: ${{ matrix.platform }}
+          push: true
+          tags: acme/app:latest
+"""
+DIGEST_MERGE = """\
+name: image
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      fail-fast: false
+      matrix:
+        platform:
+          - linux/amd64
+          - linux/arm64
+    steps:
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - id: build
+        uses: docker/build-push-action@v6
+        with:
+          platforms: ${{ matrix.platform }}
+          outputs: type=image,name=acme/app,push-by-digest=true,name-canonical=true,push=true
+      - run: echo done
+  merge:
+    runs-on: ubuntu-latest
+    needs: build
+    steps:
+      - run: docker buildx imagetools create -t acme/app:latest $(cat digests)
+"""
+SIGNED = """\
+name: release
+on:
+  push:
+    tags: ["v*"]
+jobs:
+  image:
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: read
+      packages: write
+      id-token: write
+      attestations: write
+      issues: write
+    outputs:
+      digest: ${{ steps.push.outputs.digest }}
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/login-action@v3
+        with:
+          registry: ghcr.io
+          username: ${{ github.actor }}
+          password: ${{ secrets.GITHUB_TOKEN }}
+      - id: push
+        uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64,linux/arm/v7
+          push: true
+          tags: ghcr.io/acme/app:${{ github.ref_name }}
+      - name: Attest
+        uses: actions/attest-build-provenance@v2
+        with:
+          subject-name: ghcr.io/acme/app
+          subject-digest: ${{ steps.push.outputs.digest }}
+          push-to-registry: true
+  deploy:
+    runs-on: ubuntu-latest
+    needs: image
+    steps:
+      - run: echo deploying
+"""
+
+SHAPES = {
+    # name: (workflow, expected merge job or None)
+    "storefront-metadata-conditional": (STOREFRONT, "merge"),
+    "push-on-branch-literal": (WORKFLOWS["four-space"], "merge"),
+    "sha-pinned": (WORKFLOWS["sha-pinned"], "merge"),
+    "multi-line-tags": (MULTI_LINE_TAGS, "merge"),
+    "several-registries": (REGISTRIES, "merge"),
+    "platforms-from-env": (WORKFLOWS["workflow-env"], "merge"),
+    "quoted-and-comments": (WORKFLOWS["comments-and-blank-lines"], "merge"),
+    "flow-with": (WORKFLOWS["flow-with"], "merge"),
+    "qemu-matrix-same-tag": (QEMU_MATRIX_SAME_TAG, "merge"),
+    "no-push": (NO_PUSH, None),
+    "signed-with-outputs-and-dependents": (SIGNED, "merge"),
+    "mixed-indent": (WORKFLOWS["mixed-indent"], "merge"),
+}
+
+
+def original_tags(workflow: dict, job: str) -> list[str]:
+    for step in workflow["jobs"][job]["steps"]:
+        if str(step.get("uses", "")).startswith("docker/build-push-action"):
+            tags = step.get("with", {}).get("tags", "")
+            return [t.strip() for t in str(tags).replace(",", "\n").split("\n") if t.strip()]
+    return []
+
+
+def structure(before: str, after: str, job: str, merge: str | None) -> None:
+    old, new = plain(load(before)), plain(load(after))
+    legs = new["jobs"][job]["strategy"]["matrix"]["include"]
+    assert all("," not in leg["platform"] for leg in legs)
+    assert new["jobs"][job]["strategy"]["fail-fast"] is False
+    build = [s for s in new["jobs"][job]["steps"] if str(s.get("uses", "")).startswith("docker/build-push-action")]
+    assert len(build) == 1 and build[0]["with"]["platforms"] == "${{ matrix.platform }}"
+    if merge is None:
+        assert set(new["jobs"]) == set(old["jobs"])
+        return
+    assert "tags" not in build[0]["with"], "a leg pushes a tag"
+    assert "push-by-digest=true" in build[0]["with"]["outputs"]
+    merged = new["jobs"][merge]
+    assert merged["needs"] == job
+    script = "\n".join(str(s.get("run", "")) for s in merged["steps"])
+    tags = original_tags(old, job)
+    if tags and "${{ steps." not in tags[0]:
+        assert script.count(" -t ") == len(tags) and all(f"-t {t}" in script for t in tags)
+    else:  # the metadata step moved with the same inputs
+        meta = [s for s in merged["steps"] if str(s.get("uses", "")).startswith("docker/metadata-action")]
+        assert meta and meta[0] in old["jobs"][job]["steps"]
+    # Everything else about the workflow is as it was.
+    assert {k: v for k, v in new.items() if k != "jobs"} == {k: v for k, v in old.items() if k != "jobs"}
+    for other in old["jobs"]:
+        if other != job and "needs" not in old["jobs"][other]:
+            assert new["jobs"][other] == old["jobs"][other]
+
+
+def untouched_outside(before: str, after: str, job: str) -> None:
+    """Lines before the job and the text of the jobs after it survive byte for byte."""
+    lines = before.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{job}:"))
+    assert after.startswith("".join(lines[:start]))
+
+
+@pytest.mark.parametrize("mode", ["native-runners", "platform-matrix"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_restructure(shape, mode):
+    text, merge = SHAPES[shape]
+    job = next(iter(load(text)["jobs"]))
+    result = run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy=mode)
+    assert result.remedy == mode
+    assert_valid(result)
+    structure(text, result.files[WF], job, merge)
+    untouched_outside(text, result.files[WF], job)
+    golden(f"restructure-{shape}-{mode}", result.diff)
+    with pytest.raises(NoFix):  # a fixed point
+        run({WF: result.files[WF]}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy=mode)
+
+
+def test_native_runners_per_leg():
+    result = run({WF: SIGNED}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    new = plain(load(result.files[WF]))
+    legs = {leg["platform"]: leg for leg in new["jobs"]["image"]["strategy"]["matrix"]["include"]}
+    assert legs["linux/amd64"]["runner"] == "ubuntu-24.04"  # the job's own x64 label
+    assert legs["linux/arm64"]["runner"] == "ubuntu-24.04-arm"
+    assert legs["linux/arm/v7"] == {"platform": "linux/arm/v7", "pair": "linux-arm-v7", "runner": "ubuntu-24.04",
+                                    "qemu": True}
+    qemu = [s for s in new["jobs"]["image"]["steps"] if "setup-qemu" in str(s.get("uses"))]
+    assert qemu[0]["if"] == "${{ matrix.qemu }}"
+    merge = new["jobs"]["merge"]
+    # The attestation uses the pushed digest: it moved to the merge job, which names it the same.
+    assert [s.get("name") for s in merge["steps"]][-1] == "Attest"
+    assert any(s.get("id") == "push" for s in merge["steps"])
+    assert merge["outputs"] == {"digest": "${{ steps.push.outputs.digest }}"} and "outputs" not in new["jobs"]["image"]
+    assert merge["permissions"] == {"contents": "read", "packages": "write", "id-token": "write",
+                                    "attestations": "write"}
+    assert new["jobs"]["deploy"]["needs"] == ["image", "merge"]
+    assert "linux/arm/v7 on `ubuntu-24.04` (QEMU)" in result.explanation
+
+
+def test_existing_digest_merge_gets_runners_in_place():
+    result = run({WF: DIGEST_MERGE}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    new = plain(load(result.files[WF]))
+    assert new["jobs"]["build"]["runs-on"] == "${{ matrix.runner }}"
+    assert new["jobs"]["build"]["strategy"]["matrix"]["include"] == [
+        {"platform": "linux/amd64", "runner": "ubuntu-latest"},  # the job's own x64 label
+        {"platform": "linux/arm64", "runner": "ubuntu-24.04-arm"}]
+    assert new["jobs"]["merge"] == plain(load(DIGEST_MERGE))["jobs"]["merge"]
+    golden("restructure-digest-merge-in-place", result.diff)
+    with pytest.raises(NoFix, match="already builds one platform per job"):
+        run({WF: DIGEST_MERGE}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="platform-matrix")
+    with pytest.raises(NoFix, match="already builds each platform on its native runner"):
+        run({WF: result.files[WF]}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+
+
+DECLINES = {
+    "node-matrix": (WORKFLOWS["node-matrix"], "native-runners", "already has a matrix over node"),
+    "bake": (WORKFLOWS["bake"], "native-runners", "only docker/build-push-action builds are split"),
+    "shell": (WORKFLOWS["shell-buildx"], "platform-matrix", "only docker/build-push-action builds are split"),
+    "computed": (WORKFLOWS["computed-platforms"], "native-runners", "is computed at run time"),
+    "loads": (WORKFLOWS["load-multi"], "platform-matrix", "loads the image into the job"),
+    "remote-reusable": (WORKFLOWS["reusable-remote"], "native-runners", "no workflow step builds an image"),
+    "computed-tags": (WORKFLOWS["comma-no-spaces"].replace("ghcr.io/acme/app:latest", "${{ steps.v.outputs.tags }}"),
+                      "native-runners", "not a docker/metadata-action step"),
+}
+
+
+@pytest.mark.parametrize("case", DECLINES)
+def test_declines_say_why(case):
+    text, remedy, message = DECLINES[case]
+    with pytest.raises(NoFix) as caught:
+        run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy=remedy)
+    assert message in str(caught.value)
+
+
+def test_private_repository_without_an_arm_label():
+    with pytest.raises(NoFix, match="the repository is private and the config names no `arm-runner`"):
+        run({WF: STOREFRONT}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners", private=True)
+    labelled = run({WF: STOREFRONT}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners",
+                   private=True, config="arm-runner: arm64-large\n")
+    assert "runner: arm64-large" in labelled.files[WF]
+
+
+def test_the_ladder_reaches_the_restructure():
+    # Evidence policy: build-on-buildplatform does not apply (node_modules copied), so native runners.
+    dockerfile = NODE_SITE.replace("COPY --from=build /app/dist /usr/share/nginx/html",
+                                   "COPY --from=build /app/node_modules ./node_modules")
+    public = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log())
+    assert (public.remedy, public.next_remedy) == ("native-runners", "pin-qemu")
+    private = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log(), private=True,
+                  skip=("pin-qemu",))
+    assert (private.remedy, private.next_remedy) == ("platform-matrix", None)
+    # The Arm runner is not available to a private repository: the legs stay on the original runner.
+    log = b"ubuntu-24.04-arm is not supported yet for private repositories\n"
+    unavailable = run({WF: STOREFRONT}, {"Dockerfile": NODE_SITE}, log, private=True)
+    assert unavailable.remedy == "platform-matrix"
+
+
+def test_timeout_on_arm32_does_not_restructure():
+    log = buildx_log("linux/arm/v7", "build", "RUN npm ci", SIGILL, 132)
+    result = run({WF: WORKFLOWS["comma-no-spaces"].replace("linux/arm64", "linux/arm/v7")},
+                 {"Dockerfile": NODE_SITE.replace("/app/dist", "/app/node_modules")}, log)
+    assert result.remedy == "pin-qemu"
