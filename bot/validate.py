@@ -30,13 +30,14 @@ def _workflow_validator() -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(schema)
 
 
-def workflow_errors(path: str, text: str) -> set[str]:
+@lru_cache(maxsize=256)  # the original is checked once per remedy tried
+def workflow_errors(path: str, text: str) -> frozenset[str]:
     try:
         data = plain(load(text, path))
     except YamlError as exc:
-        return {str(exc)}
-    return {f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:200]}"
-            for e in _workflow_validator().iter_errors(data)}
+        return frozenset({str(exc)})
+    return frozenset(f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:200]}"
+                     for e in _workflow_validator().iter_errors(data))
 
 
 def check_workflow(path: str, old: str, new: str) -> None:
@@ -46,7 +47,8 @@ def check_workflow(path: str, old: str, new: str) -> None:
                               + "; ".join(sorted(added)[:3]))
 
 
-def hadolint_errors(text: str) -> set[str] | None:
+@lru_cache(maxsize=256)
+def hadolint_errors(text: str) -> frozenset[str] | None:
     """Error-level hadolint findings (code and instruction text), or None without hadolint."""
     binary = shutil.which("hadolint")
     if binary is None:
@@ -58,8 +60,8 @@ def hadolint_errors(text: str) -> set[str] | None:
     except json.JSONDecodeError:
         return None
     lines = text.splitlines()
-    return {f"{r['code']}: {lines[r['line'] - 1].strip() if 0 < r['line'] <= len(lines) else ''}"
-            for r in results if r.get("level") == "error"}
+    return frozenset(f"{r['code']}: {lines[r['line'] - 1].strip() if 0 < r['line'] <= len(lines) else ''}"
+                     for r in results if r.get("level") == "error")
 
 
 def check_dockerfile(path: str, old: str, new: str) -> None:

@@ -31,7 +31,7 @@ def assert_valid(result) -> None:
         old = result.originals[path]
         if path.startswith(".github/workflows/"):
             check_workflow(path, old, text)
-            assert workflow_errors(path, text) == set(), f"{path} fails the workflow schema"
+            assert not workflow_errors(path, text), f"{path} fails the workflow schema"
         else:
             check_dockerfile(path, old, text)
 
