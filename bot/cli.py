@@ -104,6 +104,18 @@ def cmd_fix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .app.server import serve
+    from .settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    serve(settings)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -128,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     fixer.add_argument("--write", action="store_true", help="write the changed files")
     fixer.add_argument("--json", action="store_true", help="print the result as JSON")
     fixer.set_defaults(handler=cmd_fix)
+
+    server = sub.add_parser("serve", help="run the GitHub App (settings from the environment)")
+    server.set_defaults(handler=cmd_serve)
     return parser
 
 

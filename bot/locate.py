@@ -31,7 +31,7 @@ class Location:
 
 
 def _matches_path(path: str, wanted: str) -> bool:
-    wanted = wanted.lstrip("./")
+    wanted = wanted.removeprefix("./")
     return path == wanted or path.endswith("/" + wanted) or path.rsplit("/", 1)[-1] == wanted
 
 

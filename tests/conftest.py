@@ -25,3 +25,13 @@ def corpus():
     if not CORPUS.is_dir():
         raise RuntimeError(f"the shared corpus is missing: {CORPUS} (set DBF_SHARED)")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    """The one GitHub sandbox of the test session, in its own process."""
+    from .github import SandboxProcess
+
+    process = SandboxProcess(tmp_path_factory.mktemp("sandbox"))
+    yield process
+    process.stop()

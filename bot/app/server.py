@@ -1,0 +1,263 @@
+"""The web app: ``POST /webhooks``, ``GET /healthz``, ``GET /metrics``, and the worker.
+
+A delivery is verified (HMAC-SHA256, constant time, in gidgethub), stored, and answered 202
+at once; the worker processes stored jobs in the background with bounded concurrency, one job
+at a time per repository and a cap per installation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections import Counter
+
+import aiohttp
+from aiohttp import web
+from gidgethub import BadRequest, GitHubBroken, ValidationFailure, sansio
+
+from ..github.api import CountingGitHubAPI, RepoAPI
+from ..github.auth import AppAuth, InstallationToken
+from ..settings import Settings
+from .events import EVENTS, router
+from .metrics import Metrics
+from .pipeline import Outcome
+from .store import JobStore
+
+log = logging.getLogger("docker-build-fixer")
+
+APP_KEY: web.AppKey["App"] = web.AppKey("app")
+MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+CONCURRENCY = 8
+PER_INSTALLATION = 2  # so that one busy installation cannot starve the others
+MAX_ATTEMPTS = 5
+DEFAULT_HANDLE = "docker-build-fixer"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; the fields a job adds (delivery, repo, ...) come along."""
+
+    FIELDS = ("delivery", "event", "repo", "outcome", "detail", "remedy", "files", "status", "attempt")
+
+    def format(self, record: logging.LogRecord) -> str:
+        data = {"ts": round(record.created, 3), "level": record.levelname.lower(), "msg": record.getMessage()}
+        data.update({k: getattr(record, k) for k in self.FIELDS if hasattr(record, k)})
+        return json.dumps(data, default=str)
+
+
+def setup_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("docker-build-fixer")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+class App:
+    """What the handlers share: settings, the HTTP session, auth, the store, metrics."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.auth = AppAuth(settings)
+        self.metrics = Metrics()
+        self.store = JobStore(settings.state_path)
+        self.session: aiohttp.ClientSession | None = None
+        self.handle = DEFAULT_HANDLE
+        self.wake = asyncio.Event()
+        self.worker: asyncio.Task | None = None
+        self.running: dict[str, asyncio.Task] = {}  # delivery -> task
+        self.running_jobs: dict[str, tuple] = {}  # delivery -> (installation, repository)
+
+    def gh(self, token: InstallationToken | None = None) -> CountingGitHubAPI:
+        oauth = {"oauth_token": token.token.reveal()} if token else {}
+        return CountingGitHubAPI(self.session, self.settings, self.metrics.github_calls, **oauth)
+
+    async def repo_api(self, installation_id: int, repo: str) -> tuple[RepoAPI, InstallationToken]:
+        token = await self.auth.token(self.gh(), installation_id)
+        return RepoAPI(self.gh(token), self.session, self.settings, repo, token.token), token
+
+    async def start(self) -> None:
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=120))
+        try:
+            data = await self.gh().getitem("/app", jwt=self.auth.jwt())
+            self.handle = data.get("slug") or DEFAULT_HANDLE
+        except Exception as exc:  # GitHub unreachable at start: keep serving, with the default handle
+            log.warning("could not read the app's slug", extra={"detail": type(exc).__name__})
+        self.worker = asyncio.create_task(self._work())
+
+    async def stop(self) -> None:
+        if self.worker:
+            self.worker.cancel()
+            await asyncio.gather(self.worker, return_exceptions=True)
+        for task in list(self.running.values()):
+            task.cancel()
+        await asyncio.gather(*self.running.values(), return_exceptions=True)
+        if self.session:
+            await self.session.close()
+        self.store.close()
+
+    # -- the worker ------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            free = CONCURRENCY - len(self.running)
+            if free > 0:
+                busy_repos = {repo for _, repo in self.running_jobs.values()}
+                per_installation = Counter(inst for inst, _ in self.running_jobs.values())
+                for job in self.store.claim(free, busy_repos):
+                    if per_installation[job.installation] >= PER_INSTALLATION:
+                        self.store.retry(job.delivery, "waiting for the installation's other jobs")
+                        continue
+                    per_installation[job.installation] += 1
+                    self.running_jobs[job.delivery] = (job.installation, job.repo)
+                    self.running[job.delivery] = asyncio.create_task(self._run(job.delivery, job))
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), timeout=0.5)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _run(self, key: str, job) -> None:
+        extra = {"delivery": job.delivery, "event": job.event, "repo": job.repo, "attempt": job.attempts}
+        result: dict = {}
+        try:
+            event = sansio.Event(job.payload, event=job.event, delivery_id=job.delivery)
+            await router.dispatch(event, self, result=result)
+            outcome: Outcome = result.get("outcome") or Outcome("ignored", "no handler")
+            self.store.finish(job.delivery, outcome.action)
+            self.metrics.inc("dbf_jobs_total", outcome=outcome.action)
+            if outcome.action == "pull-request":
+                self.metrics.inc("dbf_pull_requests_opened_total")
+            log.info("job done", extra={**extra, "outcome": outcome.action, "detail": outcome.detail})
+        except (GitHubBroken, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            self._retry_or_fail(job, extra, f"{type(exc).__name__}: {exc}")
+        except BadRequest as exc:
+            # 4xx: not going to change by retrying, except a rate limit (issue of its own).
+            self.store.finish(job.delivery, "failed")
+            self.metrics.inc("dbf_jobs_total", outcome="failed")
+            log.error("job failed", extra={**extra, "outcome": "failed", "detail": f"GitHub said {exc}"})
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must not stop the worker; the job ends with its reason
+            self.store.finish(job.delivery, "error")
+            self.metrics.inc("dbf_jobs_total", outcome="error")
+            log.error("job error", extra={**extra, "outcome": "error", "detail": f"{type(exc).__name__}: {exc}"})
+            log.debug("job error", exc_info=True)
+        finally:
+            self.running.pop(key, None)
+            self.running_jobs.pop(key, None)
+            self.wake.set()
+
+    def _retry_or_fail(self, job, extra: dict, reason: str) -> None:
+        if job.attempts < MAX_ATTEMPTS:
+            self.store.retry(job.delivery, reason)
+            log.warning("job will be retried", extra={**extra, "detail": reason})
+        else:
+            self.store.finish(job.delivery, "failed")
+            self.metrics.inc("dbf_jobs_total", outcome="failed")
+            log.error("job failed", extra={**extra, "outcome": "failed", "detail": reason})
+
+
+def _reply(status: int, message: str, **extra) -> web.Response:
+    return web.json_response({"message": message, **extra}, status=status)
+
+
+async def webhook(request: web.Request) -> web.Response:
+    app: App = request.app[APP_KEY]
+    if (request.content_length or 0) > MAX_BODY:
+        app.metrics.inc("dbf_deliveries_total", event="unknown", outcome="too-large")
+        return _reply(413, "payload over 25 MB")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        app.metrics.inc("dbf_deliveries_total", event="unknown", outcome="too-large")
+        return _reply(413, "payload over 25 MB")
+    name = request.headers.get("X-GitHub-Event", "unknown")
+    if "X-Hub-Signature-256" not in request.headers:
+        app.metrics.inc("dbf_deliveries_total", event=name, outcome="unsigned")
+        log.warning("delivery without signature", extra={"event": name})
+        return _reply(401, "X-Hub-Signature-256 is required")
+    try:
+        event = sansio.Event.from_http(request.headers, body, secret=app.settings.webhook_secret.reveal())
+    except ValidationFailure:
+        app.metrics.inc("dbf_deliveries_total", event=name, outcome="bad-signature")
+        log.warning("delivery with a bad signature", extra={"event": name})
+        return _reply(401, "signature does not match")
+    except BadRequest:
+        app.metrics.inc("dbf_deliveries_total", event=name, outcome="bad-request")
+        if request.content_type != "application/json":
+            return _reply(415, "webhook payloads must be application/json")
+        return _reply(400, "the body is not valid JSON")
+    except (KeyError, ValueError, UnicodeDecodeError):
+        app.metrics.inc("dbf_deliveries_total", event=name, outcome="bad-request")
+        log.warning("malformed delivery", extra={"event": name})
+        return _reply(400, "malformed delivery (headers or JSON body)")
+    if not isinstance(event.data, dict):
+        return _reply(400, "the payload is not a JSON object")
+    if event.event == "ping":
+        return _reply(200, "pong")
+    if event.event not in EVENTS:
+        app.metrics.inc("dbf_deliveries_total", event=event.event, outcome="unsupported")
+        log.info("unsupported event", extra={"event": event.event, "delivery": event.delivery_id})
+        return _reply(400, f"event {event.event} is not handled by this app")
+    stored = app.store.add(event.delivery_id, event.event, event.data)
+    app.metrics.inc("dbf_deliveries_total", event=event.event, outcome="accepted" if stored else "duplicate")
+    if stored:
+        app.wake.set()
+    return _reply(202, "accepted" if stored else "already received", delivery=event.delivery_id)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    app: App = request.app[APP_KEY]
+    return web.json_response({"status": "ok", "jobs": app.store.counts(), "running": len(app.running)})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    app: App = request.app[APP_KEY]
+    counts = app.store.counts()
+    gauges = {f"dbf_jobs_{status}": counts.get(status, 0) for status in ("pending", "running", "done")}
+    return web.Response(text=app.metrics.render(gauges), content_type="text/plain")
+
+
+@web.middleware
+async def no_tracebacks(request: web.Request, handler):
+    """Whatever goes wrong, the client gets a short JSON error, never a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            return _reply(exc.status, exc.reason)
+        raise
+    except Exception as exc:
+        log.error("request error", extra={"detail": f"{type(exc).__name__}: {exc}"})
+        return _reply(500, "internal error")
+
+
+def create_app(settings: Settings) -> web.Application:
+    web_app = web.Application(client_max_size=MAX_BODY, middlewares=[no_tracebacks])
+    app = App(settings)
+    web_app[APP_KEY] = app
+    web_app.router.add_post("/webhooks", webhook)
+    web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics)
+
+    async def on_startup(_):
+        await app.start()
+
+    async def on_cleanup(_):
+        await app.stop()
+
+    web_app.on_startup.append(on_startup)
+    web_app.on_cleanup.append(on_cleanup)
+    return web_app
+
+
+def serve(settings: Settings) -> None:
+    setup_logging()
+    log.info("starting", extra={"detail": f"port {settings.port}, api {settings.api_url}, "
+                                          f"dry run {settings.dry_run}, state {settings.state_path}"})
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None,
+                print=None, shutdown_timeout=10)
+

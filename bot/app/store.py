@@ -1,0 +1,91 @@
+"""The embedded job store (SQLite, WAL): every accepted delivery is stored before the 202.
+
+Logs are never stored: a job holds the webhook payload until it is done, then only its outcome.
+The store and the worker sit behind this small interface so that a Redis-backed queue can
+replace them without touching the pipeline (SPEC section 8).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    delivery TEXT PRIMARY KEY,
+    event TEXT NOT NULL,
+    installation INTEGER,
+    repo TEXT,
+    payload TEXT,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created);
+"""
+
+
+@dataclass
+class Job:
+    delivery: str
+    event: str
+    installation: int | None
+    repo: str | None
+    payload: dict
+    attempts: int
+
+
+class JobStore:
+    def __init__(self, path: str):
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+        # Jobs that were running when the process stopped run again (effects are idempotent).
+        self.db.execute("UPDATE jobs SET status='pending' WHERE status='running'")
+
+    def add(self, delivery: str, event: str, payload: dict) -> bool:
+        """Store a delivery; False if this delivery id was stored before (GitHub retried it)."""
+        installation = (payload.get("installation") or {}).get("id")
+        repo = (payload.get("repository") or {}).get("full_name")
+        now = time.time()
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO jobs(delivery, event, installation, repo, payload, created, updated)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", (delivery, event, installation, repo, json.dumps(payload), now, now))
+        return cursor.rowcount == 1
+
+    def claim(self, limit: int, busy_repos: set[str]) -> list[Job]:
+        rows = self.db.execute(
+            "SELECT delivery, event, installation, repo, payload, attempts FROM jobs"
+            " WHERE status='pending' ORDER BY created LIMIT ?", (limit * 4,)).fetchall()
+        jobs = []
+        for delivery, event, installation, repo, payload, attempts in rows:
+            if repo in busy_repos or len(jobs) >= limit:
+                continue  # one job at a time per repository
+            busy_repos.add(repo)
+            self.db.execute("UPDATE jobs SET status='running', attempts=attempts+1, updated=? WHERE delivery=?",
+                            (time.time(), delivery))
+            jobs.append(Job(delivery, event, installation, repo, json.loads(payload), attempts + 1))
+        return jobs
+
+    def finish(self, delivery: str, outcome: str) -> None:
+        self.db.execute("UPDATE jobs SET status='done', outcome=?, payload=NULL, updated=? WHERE delivery=?",
+                        (outcome, time.time(), delivery))
+
+    def retry(self, delivery: str, reason: str) -> None:
+        self.db.execute("UPDATE jobs SET status='pending', outcome=?, updated=? WHERE delivery=?",
+                        (reason, time.time(), delivery))
+
+    def purge_installation(self, installation: int) -> int:
+        return self.db.execute("DELETE FROM jobs WHERE installation=? AND status!='running'",
+                               (installation,)).rowcount
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall())
+
+    def close(self) -> None:
+        self.db.close()

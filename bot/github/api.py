@@ -1,0 +1,187 @@
+"""A thin client for the calls the app makes, on gidgethub, counting every call."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter
+from http import HTTPStatus
+
+import aiohttp
+from gidgethub import BadRequest
+from gidgethub.aiohttp import GitHubAPI
+
+from ..diagnosis import Diagnoser
+from ..settings import Secret, Settings
+
+USER_AGENT = "docker-build-fixer"
+LOG_CHUNK = 1 << 16
+
+
+class CountingGitHubAPI(GitHubAPI):
+    """gidgethub's client, counting each request by method and path (for the metrics and the
+    API-economy benchmark)."""
+
+    def __init__(self, session: aiohttp.ClientSession, settings: Settings, counter: Counter, **kwargs):
+        super().__init__(session, USER_AGENT, base_url=settings.api_url, **kwargs)
+        self.counter = counter
+
+    async def _request(self, method, url, headers, body=b""):
+        self.counter[method] += 1
+        return await super()._request(method, url, headers, body)
+
+
+class RepoAPI:
+    """The repository calls of one job, with one installation token (``gh`` carries it)."""
+
+    def __init__(self, gh: CountingGitHubAPI, session: aiohttp.ClientSession, settings: Settings,
+                 full_name: str, token: Secret):
+        self.gh = gh
+        self.session = session
+        self.settings = settings
+        self.repo = full_name
+        self.token = token
+
+    def _url(self, path: str) -> str:
+        return f"/repos/{self.repo}{path}"
+
+    async def file(self, path: str, ref: str) -> str | None:
+        try:
+            data = await self.gh.getitem(self._url("/contents/{+path}{?ref}"), {"path": path, "ref": ref})
+        except BadRequest as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        if isinstance(data, list) or data.get("type") != "file":
+            return None
+        return base64.b64decode(data.get("content") or "").decode("utf-8", "replace")
+
+    async def run_jobs(self, run_id: int) -> list[dict]:
+        data = await self.gh.getitem(self._url(f"/actions/runs/{run_id}/jobs?filter=latest&per_page=100"))
+        return list(data.get("jobs") or [])
+
+    async def stream_log(self, job_id: int, engine: Diagnoser) -> int:
+        """Stream a job's log into the engine; returns the bytes read. gidgethub reads whole
+        bodies, so this uses aiohttp directly: the API answers with a redirect to log storage,
+        which is followed without the Authorization header (storage refuses it)."""
+        url = self.settings.api_url + self._url(f"/actions/jobs/{job_id}/logs")
+        headers = {"Authorization": f"token {self.token.reveal()}", "User-Agent": USER_AGENT,
+                   "Accept": "application/vnd.github+json"}
+        self.gh.counter["GET"] += 1
+        async with self.session.get(url, headers=headers, allow_redirects=False) as response:
+            if response.status in (301, 302, 303, 307, 308):
+                location = response.headers["Location"]
+            elif response.status == 200:
+                location = None
+                return await self._consume(response, engine)
+            else:
+                raise BadRequest(_status(response.status))
+        async with self.session.get(location, headers={"User-Agent": USER_AGENT}) as stored:
+            if stored.status != 200:
+                raise BadRequest(_status(stored.status))
+            return await self._consume(stored, engine)
+
+    async def _consume(self, response: aiohttp.ClientResponse, engine: Diagnoser) -> int:
+        total = 0
+        async for chunk in response.content.iter_chunked(LOG_CHUNK):
+            engine.feed(chunk)
+            total += len(chunk)
+            if total >= self.settings.log_cap_bytes:
+                break  # the failure is near the end, but a log beyond the cap is not read further
+        return total
+
+    async def annotations(self, check_run_id: int) -> list[dict]:
+        return list(await self.gh.getitem(self._url(f"/check-runs/{check_run_id}/annotations?per_page=100")))
+
+    async def branch_head(self, branch: str) -> str:
+        data = await self.gh.getitem(self._url("/git/ref/{+ref}"), {"ref": f"heads/{branch}"})
+        return data["object"]["sha"]
+
+    async def tree_paths(self, commit: str) -> list[str]:
+        data = await self.gh.getitem(self._url(f"/git/trees/{commit}?recursive=1"))
+        return [entry["path"] for entry in data.get("tree", []) if entry.get("type") == "blob"]
+
+    async def read_files(self, commit: str, paths: list[str]) -> dict[str, str]:
+        """Many files in one GraphQL query (REST would take one call each)."""
+        if not paths:
+            return {}
+        fields = "\n".join(
+            f'f{i}: object(expression: {json.dumps(commit + ":" + p)}) {{ ... on Blob {{ text isBinary byteSize }} }}'
+            for i, p in enumerate(paths))
+        query = f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
+        owner, name = self.repo.split("/")
+        data = await self.gh.graphql(query, endpoint=self.settings.graphql_url, owner=owner, name=name)
+        found = {}
+        for i, path in enumerate(paths):
+            blob = (data.get("repository") or {}).get(f"f{i}")
+            if blob and not blob.get("isBinary") and blob.get("text") is not None:
+                found[path] = blob["text"]
+        return found
+
+    async def create_commit(self, base: str, files: dict[str, str], message: str) -> str:
+        tree = await self.gh.post(self._url("/git/trees"), data={
+            "base_tree": base,
+            "tree": [{"path": p, "mode": "100644", "type": "blob", "content": t} for p, t in sorted(files.items())],
+        })
+        # No author or committer: GitHub signs commits the API makes for an app (Verified).
+        commit = await self.gh.post(self._url("/git/commits"), data={
+            "message": message, "tree": tree["sha"], "parents": [base]})
+        return commit["sha"]
+
+    async def create_branch(self, branch: str, sha: str) -> bool:
+        """True when created; False when it exists already ("Reference already exists")."""
+        try:
+            await self.gh.post(self._url("/git/refs"), data={"ref": f"refs/heads/{branch}", "sha": sha})
+            return True
+        except BadRequest as exc:
+            if exc.status_code == 422 and "already exists" in str(exc):
+                return False
+            raise
+
+    async def move_branch(self, branch: str, sha: str) -> None:
+        await self.gh.patch(self._url("/git/refs/{+ref}"), {"ref": f"heads/{branch}"},
+                            data={"sha": sha, "force": True})
+
+    async def open_pull(self, head: str) -> dict | None:
+        owner = self.repo.split("/")[0]
+        pulls = await self.gh.getitem(self._url("/pulls{?head,state}"), {"head": f"{owner}:{head}", "state": "open"})
+        return pulls[0] if pulls else None
+
+    async def create_pull(self, head: str, base: str, title: str, body: str) -> dict | None:
+        """The new pull request, or None when one is open for this branch already."""
+        try:
+            return await self.gh.post(self._url("/pulls"), data={
+                "title": title, "head": head, "base": base, "body": body, "maintainer_can_modify": True})
+        except BadRequest as exc:
+            if exc.status_code == 422 and "already exists" in str(exc):
+                return None
+            raise
+
+    async def update_pull(self, number: int, title: str, body: str) -> None:
+        await self.gh.patch(self._url(f"/pulls/{number}"), data={"title": title, "body": body})
+
+    async def add_labels(self, number: int, labels: list[str]) -> None:
+        # Labels that do not exist yet are created by GitHub when added this way.
+        await self.gh.post(self._url(f"/issues/{number}/labels"), data={"labels": labels})
+
+    async def comments(self, number: int) -> list[dict]:
+        return list(await self.gh.getitem(self._url(f"/issues/{number}/comments?per_page=100")))
+
+    async def comment(self, number: int, body: str, existing: int | None = None) -> None:
+        if existing:
+            await self.gh.patch(self._url(f"/issues/comments/{existing}"), data={"body": body})
+        else:
+            await self.gh.post(self._url(f"/issues/{number}/comments"), data={"body": body})
+
+    async def app_issues(self, creator: str) -> list[dict]:
+        return list(await self.gh.getitem(self._url("/issues{?creator,state}"), {"creator": creator, "state": "open"}))
+
+    async def upsert_issue(self, title: str, body: str, existing: int | None) -> None:
+        if existing:
+            await self.gh.patch(self._url(f"/issues/{existing}"), data={"title": title, "body": body})
+        else:
+            await self.gh.post(self._url("/issues"), data={"title": title, "body": body})
+
+
+def _status(code: int) -> HTTPStatus:
+    return HTTPStatus(code)

@@ -1,0 +1,120 @@
+"""GitHub's published REST description as a contract: which operations exist, what their
+request bodies may be, what their responses look like (OpenAPI 3.0: ``nullable``, so the
+OAS 3.0 validator, not plain JSON Schema)."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+import re
+from functools import lru_cache
+
+from openapi_schema_validator import OAS30Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+from .conftest import SHARED
+
+SPEC_PATH = SHARED / "github" / "api.github.com.openapi.json.gz"
+URI = "urn:github-rest"
+
+
+@lru_cache(maxsize=1)
+def spec() -> dict:
+    with gzip.open(SPEC_PATH) as handle:
+        return json.load(handle)
+
+
+@lru_cache(maxsize=1)
+def _registry() -> Registry:
+    return Registry().with_resource(URI, Resource(contents=spec(), specification=DRAFT4))
+
+
+# Parameters that may contain slashes: a git ref (heads/feature/x) and a file path.
+_GREEDY = {"{ref}", "{path}"}
+
+
+@lru_cache(maxsize=1)
+def _templates() -> list[tuple[re.Pattern, str]]:
+    out = []
+    for template in spec()["paths"]:
+        parts = []
+        for segment in template.split("/"):
+            if segment in _GREEDY:
+                parts.append(".+")
+            elif segment.startswith("{") and segment.endswith("}"):
+                parts.append("[^/]+")
+            else:
+                parts.append(re.escape(segment))
+        out.append((re.compile("^" + "/".join(parts) + "$"), template))
+    # Literal segments win over parameters: /git/refs before /git/{x}
+    out.sort(key=lambda item: -len(re.sub(r"\{[^}]+\}", "", item[1])))
+    return out
+
+
+def operation(method: str, path: str) -> tuple[str, dict] | None:
+    """The path template and operation GitHub documents for this request, if any."""
+    for pattern, template in _templates():
+        if pattern.match(path):
+            op = spec()["paths"][template].get(method.lower())
+            if op is not None:
+                return template, op
+    return None
+
+
+def _pointer(*parts: str) -> str:
+    return "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _validator(pointer: str) -> OAS30Validator:
+    return OAS30Validator({"$ref": URI + pointer}, registry=_registry())
+
+
+def _deref(node: dict) -> dict:
+    while "$ref" in node:
+        parts = node["$ref"].lstrip("#/").split("/")
+        node = spec()
+        for part in parts:
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def request_errors(method: str, path: str, body) -> list[str]:
+    found = operation(method, path)
+    if found is None:
+        return [f"{method} {path}: no such operation in GitHub's REST description"]
+    template, op = found
+    content = op.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return [] if body is None else [f"{method} {template}: takes no JSON body"]
+    if body is None:
+        return [f"{method} {template}: a JSON body is required"] if op["requestBody"].get("required") else []
+    pointer = _pointer("paths", template, method.lower(), "requestBody", "content", "application/json", "schema")
+    return [f"{method} {template}: {e.message}" for e in _validator(pointer).iter_errors(body)][:5]
+
+
+def response_errors(method: str, template: str, status: int, body) -> list[str]:
+    responses = spec()["paths"][template][method.lower()]["responses"]
+    if str(status) not in responses:
+        return [f"{method} {template}: status {status} is not documented"]
+    response = _deref(responses[str(status)])
+    if "content" not in response or "application/json" not in response["content"]:
+        return []
+    schema = response["content"]["application/json"].get("schema")
+    if schema is None:
+        return []
+    ref = responses[str(status)].get("$ref")
+    pointer = (ref[1:] if ref else _pointer("paths", template, method.lower(), "responses", str(status))[1:])
+    pointer = "#" + pointer + "/content/application~1json/schema"
+    return [f"{method} {template} {status}: {e.message[:200]}" for e in _validator(pointer).iter_errors(body)][:5]
+
+
+def example(method: str, template: str, status: int, name: str | None = None):
+    """A documented example response, to build the sandbox's answers from (a fresh copy)."""
+    response = _deref(spec()["paths"][template][method.lower()]["responses"][str(status)])
+    media = response["content"]["application/json"]
+    examples = media.get("examples") or {}
+    chosen = examples.get(name) if name else next(iter(examples.values()), None)
+    value = _deref(chosen)["value"] if chosen else media.get("example")
+    return copy.deepcopy(value)

@@ -1,0 +1,723 @@
+"""A GitHub sandbox: a stateful HTTP server on loopback for the REST and GraphQL calls the app
+makes. Every request is checked against GitHub's published OpenAPI description (the operation
+exists; the JSON body validates), every response it sends validates against the documented
+response schema, and it enforces what GitHub enforces: app JWTs and expiring installation
+tokens, the `workflows` permission for `.github/workflows/` changes, 422 on an existing ref or
+pull request, rate-limit headers. Job logs answer with a 302 to a second origin that refuses an
+Authorization header, as GitHub's log storage does.
+
+One sandbox for the whole suite: in-process (``Sandbox.start()``) or as its own process
+(``python -m tests.sandbox --port P --logs-port Q --app-key PUBLIC_PEM``). Tests set it up and
+read its state through ``/_sandbox/...`` endpoints, which are not GitHub's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import itertools
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from aiohttp import web
+
+from . import contract
+
+SANDBOX = "/_sandbox/"
+FORBIDDEN = {"message": "Resource not accessible by integration",
+             "documentation_url": "https://docs.github.com/rest", "status": "403"}
+
+
+def sha_of(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def now_iso(offset: float = 0) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + offset))
+
+
+@dataclass
+class Repo:
+    owner: str
+    name: str
+    id: int
+    default_branch: str = "main"
+    private: bool = False
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    trees: dict[str, dict[str, str]] = field(default_factory=dict)  # tree sha -> {path: blob sha}
+    commits: dict[str, dict] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)  # "heads/main" -> commit sha
+    issues: dict[int, dict] = field(default_factory=dict)  # pull requests are issues too
+    comments: dict[int, dict] = field(default_factory=dict)
+    labels: dict[str, dict] = field(default_factory=dict)
+    jobs: dict[int, dict] = field(default_factory=dict)
+    runs: dict[int, list[int]] = field(default_factory=dict)
+    logs: dict[int, bytes] = field(default_factory=dict)
+    annotations: dict[int, list] = field(default_factory=dict)
+    permissions: dict[str, str] = field(default_factory=dict)  # collaborator login -> permission
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+    def commit(self, files: dict[str, bytes], parents: list[str], message: str, verified: bool = False) -> str:
+        tree = {}
+        for path, data in files.items():
+            blob = sha_of(data)
+            self.blobs[blob] = data
+            tree[path] = blob
+        tree_sha = sha_of(json.dumps(sorted(tree.items())).encode())
+        self.trees[tree_sha] = tree
+        sha = sha_of(f"{tree_sha}{parents}{message}{time.time()}{secrets.token_hex(4)}".encode())
+        self.commits[sha] = {"tree": tree_sha, "parents": parents, "message": message, "verified": verified,
+                             "author": None}
+        return sha
+
+    def files_at(self, commit: str) -> dict[str, bytes]:
+        return {p: self.blobs[b] for p, b in self.trees[self.commits[commit]["tree"]].items()}
+
+
+class Sandbox:
+    def __init__(self, app_public_key: str, app_id: int = 4242, slug: str = "docker-build-fixer",
+                 token_ttl: float = 3600):
+        self.app_public_key = app_public_key
+        self.app_id = app_id
+        self.slug = slug
+        self.token_ttl = token_ttl
+        self.repos: dict[str, Repo] = {}
+        self.installations: dict[int, dict] = {}
+        self.tokens: dict[str, dict] = {}
+        self.calls: list[dict] = []  # every GitHub request: method, template, status
+        self.violations: list[str] = []
+        self.deliveries: list[dict] = []
+        self.redelivered: list[int] = []
+        self.faults: list[dict] = []  # injected: {"match": regex, "status": n, "times": k, "headers": {}}
+        self.latency = 0.0
+        self._ids = itertools.count(1000)
+        self.base_url = ""
+        self.logs_url = ""
+        self._runners: list[web.AppRunner] = []
+
+    # -- setup -----------------------------------------------------------------------------
+
+    def add_installation(self, installation_id: int, account: str, permissions: dict, repos: list[str]) -> None:
+        self.installations[installation_id] = {"account": account, "permissions": permissions, "repos": repos}
+
+    def add_repo(self, full_name: str, files: dict[str, str], default_branch: str = "main",
+                 private: bool = False, collaborators: dict | None = None) -> Repo:
+        owner, name = full_name.split("/")
+        repo = Repo(owner, name, next(self._ids), default_branch, private)
+        head = repo.commit({p: t.encode() for p, t in files.items()}, [], "initial")
+        repo.refs[f"heads/{default_branch}"] = head
+        repo.permissions = dict(collaborators or {})
+        self.repos[full_name] = repo
+        return repo
+
+    def add_run(self, full_name: str, run_id: int, jobs: list[dict]) -> None:
+        """jobs: [{"id", "name", "conclusion", "log": bytes, "annotations": [...]}]"""
+        repo = self.repos[full_name]
+        repo.runs[run_id] = []
+        for job in jobs:
+            repo.runs[run_id].append(job["id"])
+            repo.jobs[job["id"]] = {"id": job["id"], "run_id": run_id, "name": job.get("name", "build"),
+                                    "conclusion": job.get("conclusion", "failure"),
+                                    "head_sha": repo.refs[f"heads/{repo.default_branch}"]}
+            repo.logs[job["id"]] = job.get("log", b"")
+            repo.annotations[job["id"]] = job.get("annotations", [])
+
+    # -- serving ---------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0, logs_port: int = 0) -> None:
+        api = web.Application(middlewares=[self._contract], client_max_size=64 << 20)
+        api.router.add_route("*", "/{tail:.*}", self._dispatch)
+        logs = web.Application()
+        logs.router.add_get("/logs/{repo_id}/{job_id}", self._serve_log)
+        for app, wanted in ((api, port), (logs, logs_port)):
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, host, wanted)
+            await site.start()
+            self._runners.append(runner)
+        api_port = self._runners[0].addresses[0][1]
+        log_port = self._runners[1].addresses[0][1]
+        self.base_url = f"http://{host}:{api_port}"
+        self.logs_url = f"http://{host}:{log_port}"
+
+    async def stop(self) -> None:
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+
+    @web.middleware
+    async def _contract(self, request: web.Request, handler):
+        if request.path.startswith(SANDBOX):
+            return await handler(request)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        body = None
+        if request.can_read_body:
+            raw = await request.read()
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                self.violations.append(f"{request.method} {request.path}: body is not JSON")
+                return self._json(400, {"message": "Problems parsing JSON"})
+        request["json"] = body
+        if request.path == "/graphql":
+            response = await handler(request)
+            self.calls.append({"method": "POST", "template": "/graphql", "status": response.status})
+            return response
+        found = contract.operation(request.method, request.path)
+        if found is None:
+            self.violations.append(f"{request.method} {request.path}: not a GitHub REST operation")
+            return self._json(404, {"message": "Not Found"})
+        template, _ = found
+        request["template"] = template
+        errors = contract.request_errors(request.method, request.path, body)
+        if errors:
+            self.violations += errors
+            return self._json(422, {"message": "Invalid request", "errors": errors})
+        fault = self._fault(request)
+        response = fault or await handler(request)
+        self.calls.append({"method": request.method, "template": template, "status": response.status,
+                           "path": request.path})
+        if response.status < 300 and response.content_type == "application/json" and not fault:
+            problems = contract.response_errors(request.method, template, response.status,
+                                                json.loads(response.body))
+            self.violations += [f"sandbox response: {p}" for p in problems]
+        return response
+
+    def _fault(self, request: web.Request) -> web.Response | None:
+        for fault in self.faults:
+            if fault["times"] > 0 and re.search(fault["match"], f"{request.method} {request.path}"):
+                fault["times"] -= 1
+                return self._json(fault["status"], {"message": fault.get("message", "injected fault")},
+                                  fault.get("headers"))
+        return None
+
+    @staticmethod
+    def _json(status: int, body: Any, headers: dict | None = None) -> web.Response:
+        response = web.json_response(body, status=status)
+        reset = int(time.time()) + 3600
+        response.headers.update({"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999",
+                                 "x-ratelimit-used": "1", "x-ratelimit-reset": str(reset),
+                                 "x-ratelimit-resource": "core"})
+        response.headers.update(headers or {})
+        return response
+
+    # -- auth ------------------------------------------------------------------------------
+
+    def _app_auth(self, request: web.Request) -> bool:
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        try:
+            claims = jwt.decode(value, self.app_public_key, algorithms=["RS256"])
+        except jwt.PyJWTError:
+            return False
+        return str(claims.get("iss")) == str(self.app_id)
+
+    def _token(self, request: web.Request) -> dict | None:
+        header = request.headers.get("Authorization", "")
+        value = header.split(" ", 1)[1] if " " in header else ""
+        token = self.tokens.get(value)
+        if token is None or token["expires"] < time.time():
+            return None
+        return token
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    ROUTES = [
+        ("GET", r"^/app$", "get_app"),
+        ("POST", r"^/app/installations/(\d+)/access_tokens$", "create_token"),
+        ("GET", r"^/app/hook/deliveries$", "list_deliveries"),
+        ("POST", r"^/app/hook/deliveries/(\d+)/attempts$", "redeliver"),
+        ("POST", r"^/graphql$", "graphql"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/contents/(.+)$", "get_contents"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/actions/runs/(\d+)/jobs$", "list_jobs"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/actions/jobs/(\d+)/logs$", "job_logs"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/check-runs/(\d+)/annotations$", "annotations"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/git/ref/(.+)$", "get_ref"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/git/trees/([0-9a-f]+|[^/]+)$", "get_tree"),
+        ("POST", r"^/repos/([^/]+/[^/]+)/git/trees$", "create_tree"),
+        ("POST", r"^/repos/([^/]+/[^/]+)/git/commits$", "create_commit"),
+        ("POST", r"^/repos/([^/]+/[^/]+)/git/refs$", "create_ref"),
+        ("PATCH", r"^/repos/([^/]+/[^/]+)/git/refs/(.+)$", "update_ref"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/pulls$", "list_pulls"),
+        ("POST", r"^/repos/([^/]+/[^/]+)/pulls$", "create_pull"),
+        ("PATCH", r"^/repos/([^/]+/[^/]+)/pulls/(\d+)$", "update_pull"),
+        ("POST", r"^/repos/([^/]+/[^/]+)/issues/(\d+)/labels$", "add_labels"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$", "list_comments"),
+        ("POST", r"^/repos/([^/]+/[^/]+)/issues/(\d+)/comments$", "create_comment"),
+        ("PATCH", r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)$", "update_comment"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/issues$", "list_issues"),
+        ("POST", r"^/repos/([^/]+/[^/]+)/issues$", "create_issue"),
+        ("PATCH", r"^/repos/([^/]+/[^/]+)/issues/(\d+)$", "update_issue"),
+        ("GET", r"^/_sandbox/state$", "state"),
+        ("POST", r"^/_sandbox/setup$", "setup"),
+    ]
+
+    async def _dispatch(self, request: web.Request) -> web.Response:
+        for method, pattern, name in self.ROUTES:
+            m = re.match(pattern, request.path)
+            if m and request.method == method:
+                args = m.groups()
+                if name in ("state", "setup"):
+                    return await getattr(self, name)(request)
+                if request.path.startswith("/app") and name != "graphql":
+                    if not self._app_auth(request):
+                        return self._json(401, {"message": "A JSON web token could not be decoded",
+                                                "documentation_url": "https://docs.github.com/rest"})
+                    return await getattr(self, name)(request, *args)
+                token = self._token(request)
+                if token is None:
+                    return self._json(401, {"message": "Bad credentials",
+                                            "documentation_url": "https://docs.github.com/rest"})
+                if name == "graphql":
+                    return await self.graphql(request, token)
+                repo = self.repos.get(args[0])
+                if repo is None or repo.full_name not in self.installations[token["installation"]]["repos"]:
+                    return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+                return await getattr(self, name)(request, token, repo, *args[1:])
+        self.violations.append(f"sandbox does not implement {request.method} {request.path}")
+        return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+
+    # -- the app ---------------------------------------------------------------------------
+
+    async def get_app(self, request):
+        body = contract.example("GET", "/app", 200)
+        body.update({"id": self.app_id, "slug": self.slug, "name": self.slug})
+        return self._json(200, body)
+
+    async def create_token(self, request, installation_id):
+        installation = self.installations.get(int(installation_id))
+        if installation is None:
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        token = "ghs_" + secrets.token_hex(16)
+        wanted = (request["json"] or {}).get("repositories")
+        repos = [r for r in installation["repos"] if wanted is None or r.split("/")[1] in wanted]
+        self.tokens[token] = {"installation": int(installation_id), "expires": time.time() + self.token_ttl,
+                              "permissions": installation["permissions"], "repos": repos}
+        body = contract.example("POST", "/app/installations/{installation_id}/access_tokens", 201)
+        body.update({"token": token, "expires_at": now_iso(self.token_ttl),
+                     "permissions": installation["permissions"], "repository_selection": "selected"})
+        body.pop("repositories", None)
+        return self._json(201, body)
+
+    async def list_deliveries(self, request):
+        return self._json(200, self.deliveries)
+
+    async def redeliver(self, request, delivery_id):
+        self.redelivered.append(int(delivery_id))
+        return self._json(202, {})
+
+    async def graphql(self, request, token):
+        body = request["json"] or {}
+        query, variables = body.get("query", ""), body.get("variables") or {}
+        repo = self.repos.get(f"{variables.get('owner')}/{variables.get('name')}")
+        if not isinstance(query, str) or repo is None:
+            return self._json(200, {"data": None, "errors": [{"message": "Could not resolve to a Repository"}]})
+        result = {}
+        for alias, expression in re.findall(r'(\w+):\s*object\(expression:\s*"([^"]+)"\)', query):
+            rev, _, path = expression.partition(":")
+            commit = repo.refs.get(f"heads/{rev}", rev)
+            files = repo.files_at(commit) if commit in repo.commits else {}
+            data = files.get(path)
+            result[alias] = None if data is None else {
+                "text": data.decode("utf-8", "replace"), "isBinary": b"\0" in data, "byteSize": len(data)}
+        return self._json(200, {"data": {"repository": result}})
+
+    # -- repositories ----------------------------------------------------------------------
+
+    def _commit_of(self, repo: Repo, rev: str | None) -> str | None:
+        rev = rev or repo.default_branch
+        return repo.refs.get(f"heads/{rev}") or (rev if rev in repo.commits else None)
+
+    async def get_contents(self, request, token, repo, path):
+        commit = self._commit_of(repo, request.query.get("ref"))
+        files = repo.files_at(commit) if commit else {}
+        if path not in files:
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        body = contract.example("GET", "/repos/{owner}/{repo}/contents/{path}", 200, "response-if-content-is-a-file")
+        data = files[path]
+        body.update({"type": "file", "encoding": "base64", "size": len(data), "name": path.rsplit("/", 1)[-1],
+                     "path": path, "content": base64.b64encode(data).decode(), "sha": sha_of(data)})
+        return self._json(200, body)
+
+    async def list_jobs(self, request, token, repo, run_id):
+        template = contract.example("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs", 200)["jobs"][0]
+        jobs = []
+        for job_id in repo.runs.get(int(run_id), []):
+            job = dict(template)
+            info = repo.jobs[job_id]
+            job.update({"id": job_id, "run_id": int(run_id), "name": info["name"], "conclusion": info["conclusion"],
+                        "status": "completed", "head_sha": info["head_sha"], "created_at": now_iso(),
+                        "workflow_name": "Docker image", "head_branch": repo.default_branch,
+                        "check_run_url": f"{self.base_url}/repos/{repo.full_name}/check-runs/{job_id}"})
+            jobs.append(job)
+        return self._json(200, {"total_count": len(jobs), "jobs": jobs})
+
+    async def job_logs(self, request, token, repo, job_id):
+        if int(job_id) not in repo.logs:
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        response = web.Response(status=302)
+        response.headers["Location"] = f"{self.logs_url}/logs/{repo.id}/{job_id}?sig={secrets.token_hex(8)}"
+        return response
+
+    async def _serve_log(self, request: web.Request) -> web.StreamResponse:
+        if "Authorization" in request.headers:
+            # Log storage is another origin with a signed URL: a forwarded token is refused.
+            return web.Response(status=403, text="AuthenticationFailed: Authorization header not allowed")
+        repo = next((r for r in self.repos.values() if r.id == int(request.match_info["repo_id"])), None)
+        data = repo.logs.get(int(request.match_info["job_id"])) if repo else None
+        if data is None:
+            return web.Response(status=404)
+        response = web.StreamResponse()
+        response.content_type = "text/plain"
+        await response.prepare(request)
+        for i in range(0, len(data), 1 << 16):
+            await response.write(data[i:i + (1 << 16)])
+        await response.write_eof()
+        return response
+
+    async def annotations(self, request, token, repo, check_run_id):
+        out = []
+        for note in repo.annotations.get(int(check_run_id), []):
+            out.append({"path": ".github", "start_line": 1, "end_line": 1, "start_column": None,
+                        "end_column": None, "annotation_level": note.get("level", "failure"),
+                        "title": note.get("title", ""), "message": note["message"], "raw_details": None,
+                        "blob_href": f"https://github.com/{repo.full_name}/blob/x"})
+        return self._json(200, out)
+
+    def _ref_body(self, repo: Repo, ref: str) -> dict:
+        body = contract.example("GET", "/repos/{owner}/{repo}/git/ref/{ref}", 200)
+        body.update({"ref": f"refs/{ref}", "node_id": "REF_" + ref,
+                     "url": f"{self.base_url}/repos/{repo.full_name}/git/refs/{ref}",
+                     "object": {"type": "commit", "sha": repo.refs[ref],
+                                "url": f"{self.base_url}/repos/{repo.full_name}/git/commits/{repo.refs[ref]}"}})
+        return body
+
+    async def get_ref(self, request, token, repo, ref):
+        if ref not in repo.refs:
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        return self._json(200, self._ref_body(repo, ref))
+
+    async def get_tree(self, request, token, repo, tree_sha):
+        commit = self._commit_of(repo, tree_sha)
+        tree = repo.trees.get(repo.commits[commit]["tree"]) if commit else repo.trees.get(tree_sha)
+        if tree is None:
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        entries = [{"path": p, "mode": "100644", "type": "blob", "sha": b, "size": len(repo.blobs[b]),
+                    "url": f"{self.base_url}/repos/{repo.full_name}/git/blobs/{b}"} for p, b in sorted(tree.items())]
+        return self._json(200, {"sha": commit or tree_sha, "url": f"{self.base_url}/x", "tree": entries,
+                                "truncated": False})
+
+    async def create_tree(self, request, token, repo):
+        body = request["json"]
+        base = body.get("base_tree")
+        files = dict(repo.trees[repo.commits[base]["tree"]] if base in repo.commits else repo.trees.get(base, {}))
+        for entry in body["tree"]:
+            if entry.get("sha") is None and "content" not in entry:
+                files.pop(entry["path"], None)
+                continue
+            data = entry["content"].encode() if "content" in entry else repo.blobs[entry["sha"]]
+            blob = sha_of(data)
+            repo.blobs[blob] = data
+            files[entry["path"]] = blob
+        tree_sha = sha_of(json.dumps(sorted(files.items())).encode())
+        repo.trees[tree_sha] = files
+        return self._json(201, {"sha": tree_sha, "url": f"{self.base_url}/repos/{repo.full_name}/git/trees/{tree_sha}",
+                                "truncated": False,
+                                "tree": [{"path": p, "mode": "100644", "type": "blob", "sha": b, "size": len(repo.blobs[b]),
+                                          "url": f"{self.base_url}/x"} for p, b in sorted(files.items())]})
+
+    async def create_commit(self, request, token, repo):
+        body = request["json"]
+        if body["tree"] not in repo.trees or any(p not in repo.commits for p in body.get("parents", [])):
+            return self._json(422, {"message": "Tree or parent not found", "documentation_url": "https://docs.github.com/rest"})
+        custom = "author" in body or "committer" in body
+        sha = sha_of(f"{body['tree']}{body.get('parents')}{body['message']}{time.time()}".encode())
+        # A commit the API makes for an app, with no author of its own, is signed by GitHub.
+        repo.commits[sha] = {"tree": body["tree"], "parents": body.get("parents", []), "message": body["message"],
+                             "verified": not custom, "author": body.get("author")}
+        response = contract.example("POST", "/repos/{owner}/{repo}/git/commits", 201)
+        response.update({"sha": sha, "message": body["message"],
+                         "tree": {"sha": body["tree"], "url": f"{self.base_url}/x"},
+                         "parents": [{"sha": p, "url": f"{self.base_url}/x", "html_url": "https://github.com/x"}
+                                     for p in body.get("parents", [])],
+                         "verification": {"verified": not custom, "reason": "valid" if not custom else "unsigned",
+                                          "signature": None, "payload": None, "verified_at": None}})
+        return self._json(201, response)
+
+    def _touches_workflows(self, repo: Repo, commit: str, old: str | None) -> bool:
+        new_files = repo.trees[repo.commits[commit]["tree"]]
+        old_files = repo.trees[repo.commits[old]["tree"]] if old else {}
+        changed = {p for p in set(new_files) | set(old_files) if new_files.get(p) != old_files.get(p)}
+        return any(p.startswith(".github/workflows/") for p in changed)
+
+    def _workflows_denied(self, token: dict, repo: Repo, sha: str, old: str | None) -> bool:
+        parent = old or (repo.commits[sha]["parents"] or [None])[0]
+        return token["permissions"].get("workflows") != "write" and self._touches_workflows(repo, sha, parent)
+
+    async def create_ref(self, request, token, repo):
+        body = request["json"]
+        ref = body["ref"].removeprefix("refs/")
+        if ref in repo.refs:
+            return self._json(422, {"message": "Reference already exists",
+                                    "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference"})
+        if body["sha"] not in repo.commits:
+            return self._json(422, {"message": "Object does not exist", "documentation_url": "https://docs.github.com/rest"})
+        if self._workflows_denied(token, repo, body["sha"], None):
+            return self._json(403, FORBIDDEN)
+        repo.refs[ref] = body["sha"]
+        return self._json(201, self._ref_body(repo, ref))
+
+    async def update_ref(self, request, token, repo, ref):
+        body = request["json"]
+        if ref not in repo.refs:
+            return self._json(422, {"message": "Reference does not exist", "documentation_url": "https://docs.github.com/rest"})
+        old = repo.refs[ref]
+        if not body.get("force") and old not in self._ancestors(repo, body["sha"]):
+            return self._json(422, {"message": "Update is not a fast forward", "documentation_url": "https://docs.github.com/rest"})
+        if self._workflows_denied(token, repo, body["sha"], repo.refs.get(f"heads/{repo.default_branch}")):
+            return self._json(403, FORBIDDEN)
+        repo.refs[ref] = body["sha"]
+        return self._json(200, self._ref_body(repo, ref))
+
+    def _ancestors(self, repo: Repo, sha: str) -> set[str]:
+        seen, todo = set(), [sha]
+        while todo:
+            current = todo.pop()
+            if current in seen or current not in repo.commits:
+                continue
+            seen.add(current)
+            todo += repo.commits[current]["parents"]
+        return seen
+
+    def _user(self, login: str, kind: str = "Bot") -> dict:
+        user = contract.example("GET", "/app", 200)["owner"]
+        user.update({"login": login, "type": kind, "id": abs(hash(login)) % 10**6})
+        return user
+
+    def _pull_body(self, repo: Repo, number: int) -> dict:
+        issue = repo.issues[number]
+        body = contract.example("POST", "/repos/{owner}/{repo}/pulls", 201)
+        body.update({"number": number, "id": 10**6 + number, "title": issue["title"], "body": issue["body"],
+                     "state": issue["state"], "user": self._user(issue["user"]),
+                     "html_url": f"https://github.com/{repo.full_name}/pull/{number}",
+                     "labels": [repo.labels[name] for name in issue["labels"]], "merged": False,
+                     "draft": False})
+        body["head"].update({"ref": issue["head"], "sha": repo.refs.get(f"heads/{issue['head']}", "0" * 40),
+                             "label": f"{repo.owner}:{issue['head']}"})
+        body["base"].update({"ref": issue["base"], "label": f"{repo.owner}:{issue['base']}"})
+        for side in ("head", "base"):
+            for key in ("user",):
+                body[side][key] = self._user(repo.owner, "Organization")
+            if body[side].get("repo"):
+                body[side]["repo"]["owner"] = self._user(repo.owner, "Organization")
+        body["requested_reviewers"] = []
+        body["assignees"] = []
+        body["assignee"] = None
+        body["merged_by"] = None
+        body["milestone"] = None
+        body["requested_teams"] = []
+        return body
+
+    async def list_pulls(self, request, token, repo):
+        head = request.query.get("head")
+        state = request.query.get("state", "open")
+        out = []
+        for number, issue in sorted(repo.issues.items()):
+            if not issue.get("pull"):
+                continue
+            if head and f"{repo.owner}:{issue['head']}" != head:
+                continue
+            if state != "all" and issue["state"] != state:
+                continue
+            body = self._pull_body(repo, number)
+            for key in ("merged", "mergeable", "rebaseable", "mergeable_state", "comments", "review_comments",
+                        "maintainer_can_modify", "commits", "additions", "deletions", "changed_files"):
+                body.pop(key, None)
+            out.append(body)
+        return self._json(200, out)
+
+    async def create_pull(self, request, token, repo):
+        body = request["json"]
+        if f"heads/{body['head']}" not in repo.refs:
+            return self._json(422, {"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest",
+                                    "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}]})
+        if any(i.get("pull") and i["head"] == body["head"] and i["state"] == "open" for i in repo.issues.values()):
+            return self._json(422, {"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest",
+                                    "errors": [{"resource": "PullRequest", "code": "custom",
+                                                "message": f"A pull request already exists for {repo.owner}:{body['head']}."}]})
+        number = len(repo.issues) + 1
+        repo.issues[number] = {"pull": True, "title": body["title"], "body": body.get("body") or "",
+                               "head": body["head"], "base": body["base"], "state": "open",
+                               "user": f"{self.slug}[bot]", "labels": []}
+        return self._json(201, self._pull_body(repo, number))
+
+    async def update_pull(self, request, token, repo, number):
+        issue = repo.issues.get(int(number))
+        if issue is None or not issue.get("pull"):
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        for key in ("title", "body", "state"):
+            if key in (request["json"] or {}):
+                issue[key] = request["json"][key]
+        body = self._pull_body(repo, int(number))
+        return self._json(200, body)
+
+    def _label(self, repo: Repo, name: str) -> dict:
+        if name not in repo.labels:
+            repo.labels[name] = {"id": next(self._ids), "node_id": f"L_{name}", "name": name, "color": "ededed",
+                                 "default": False, "description": None,
+                                 "url": f"{self.base_url}/repos/{repo.full_name}/labels/{name}"}
+        return repo.labels[name]
+
+    async def add_labels(self, request, token, repo, number):
+        issue = repo.issues.get(int(number))
+        if issue is None:
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        names = request["json"]["labels"] if isinstance(request["json"], dict) else request["json"]
+        names = [n if isinstance(n, str) else n["name"] for n in names]
+        for name in names:
+            self._label(repo, name)  # adding an unknown label creates it, as GitHub does
+            if name not in issue["labels"]:
+                issue["labels"].append(name)
+        return self._json(200, [repo.labels[n] for n in issue["labels"]])
+
+    def _comment_body(self, repo: Repo, comment_id: int) -> dict:
+        comment = repo.comments[comment_id]
+        body = contract.example("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments", 201)
+        body.update({"id": comment_id, "body": comment["body"], "user": self._user(comment["user"]),
+                     "html_url": f"https://github.com/{repo.full_name}/issues/{comment['issue']}#issuecomment-{comment_id}"})
+        return body
+
+    async def list_comments(self, request, token, repo, number):
+        return self._json(200, [self._comment_body(repo, c) for c, v in sorted(repo.comments.items())
+                                if v["issue"] == int(number)])
+
+    async def create_comment(self, request, token, repo, number):
+        if int(number) not in repo.issues:
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        comment_id = next(self._ids)
+        repo.comments[comment_id] = {"issue": int(number), "body": request["json"]["body"], "user": f"{self.slug}[bot]"}
+        return self._json(201, self._comment_body(repo, comment_id))
+
+    async def update_comment(self, request, token, repo, comment_id):
+        if int(comment_id) not in repo.comments:
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        repo.comments[int(comment_id)]["body"] = request["json"]["body"]
+        return self._json(200, self._comment_body(repo, int(comment_id)))
+
+    def _issue_body(self, repo: Repo, number: int) -> dict:
+        issue = repo.issues[number]
+        body = contract.example("POST", "/repos/{owner}/{repo}/issues", 201)
+        body.update({"number": number, "id": 2 * 10**6 + number, "title": issue["title"], "body": issue["body"],
+                     "state": issue["state"], "user": self._user(issue["user"]),
+                     "labels": [repo.labels[n] for n in issue["labels"]], "assignee": None, "assignees": [],
+                     "milestone": None, "closed_by": None,
+                     "html_url": f"https://github.com/{repo.full_name}/issues/{number}"})
+        body.pop("pull_request", None)
+        return body
+
+    async def list_issues(self, request, token, repo):
+        creator = request.query.get("creator")
+        state = request.query.get("state", "open")
+        out = [self._issue_body(repo, n) for n, i in sorted(repo.issues.items())
+               if not i.get("pull") and (state == "all" or i["state"] == state)
+               and (creator is None or i["user"] == creator)]
+        return self._json(200, out)
+
+    async def create_issue(self, request, token, repo):
+        body = request["json"]
+        number = len(repo.issues) + 1
+        repo.issues[number] = {"title": body["title"], "body": body.get("body") or "", "state": "open",
+                               "user": f"{self.slug}[bot]", "labels": []}
+        for name in body.get("labels") or []:
+            self._label(repo, name if isinstance(name, str) else name["name"])
+            repo.issues[number]["labels"].append(name if isinstance(name, str) else name["name"])
+        return self._json(201, self._issue_body(repo, number))
+
+    async def update_issue(self, request, token, repo, number):
+        issue = repo.issues.get(int(number))
+        if issue is None:
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        for key in ("title", "body", "state"):
+            if key in (request["json"] or {}):
+                issue[key] = request["json"][key]
+        return self._json(200, self._issue_body(repo, int(number)))
+
+    # -- the sandbox's own endpoints -------------------------------------------------------
+
+    async def state(self, request):
+        repos = {}
+        for name, repo in self.repos.items():
+            repos[name] = {
+                "refs": repo.refs,
+                "issues": {n: {k: v for k, v in i.items()} for n, i in repo.issues.items()},
+                "comments": repo.comments,
+                "labels": sorted(repo.labels),
+                "commits": {s: {k: v for k, v in c.items()} for s, c in repo.commits.items()},
+                "files": {ref: {p: d.decode("utf-8", "replace") for p, d in repo.files_at(sha).items()}
+                          for ref, sha in repo.refs.items()},
+            }
+        return web.json_response({"repos": repos, "calls": self.calls, "violations": self.violations,
+                                  "redelivered": self.redelivered})
+
+    async def setup(self, request):
+        """Set the sandbox up from a JSON description (for the separate-process mode)."""
+        spec = await request.json()
+        for inst in spec.get("installations", []):
+            self.add_installation(inst["id"], inst["account"], inst["permissions"], inst["repos"])
+        for repo in spec.get("repos", []):
+            self.add_repo(repo["full_name"], repo["files"], repo.get("default_branch", "main"),
+                          repo.get("private", False), repo.get("collaborators"))
+        for pull in spec.get("pulls", []):
+            repo = self.repos[pull["repo"]]
+            base = repo.refs[f"heads/{repo.default_branch}"]
+            files = {**repo.files_at(base), **{p: t.encode() for p, t in pull.get("files", {}).items()}}
+            repo.refs[f"heads/{pull['head']}"] = repo.commit(files, [base], "a contributor's change")
+            number = len(repo.issues) + 1
+            repo.issues[number] = {"pull": True, "title": pull.get("title", "A change"), "body": "",
+                                   "head": pull["head"], "base": repo.default_branch, "state": "open",
+                                   "user": pull.get("user", "contributor"), "labels": []}
+        for run in spec.get("runs", []):
+            self.add_run(run["repo"], run["run_id"], [
+                dict(job, log=base64.b64decode(job["log_b64"])) for job in run["jobs"]])
+        self.faults += spec.get("faults", [])
+        self.latency = spec.get("latency", self.latency)
+        if "reset_calls" in spec:
+            self.calls.clear()
+        return web.json_response({"ok": True})
+
+
+async def _serve(args) -> None:
+    with open(args.app_key) as handle:
+        sandbox = Sandbox(handle.read(), app_id=args.app_id, token_ttl=args.token_ttl)
+    await sandbox.start(port=args.port, logs_port=args.logs_port)
+    print(json.dumps({"base_url": sandbox.base_url, "logs_url": sandbox.logs_url}), flush=True)
+    await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="GitHub sandbox for docker-build-fixer's tests")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--logs-port", type=int, default=0)
+    parser.add_argument("--app-key", required=True, help="the app's public key (PEM file)")
+    parser.add_argument("--app-id", type=int, default=4242)
+    parser.add_argument("--token-ttl", type=float, default=3600)
+    try:
+        asyncio.run(_serve(parser.parse_args()))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

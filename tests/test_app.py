@@ -1,0 +1,189 @@
+"""The GitHub App in-process against the sandbox: a signed delivery in, a pull request out,
+every request checked against GitHub's published API; what costs nothing costs nothing."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.app.server import APP_KEY, create_app
+from bot.settings import Secret, Settings
+
+from .github import APP_ID, EXAMPLES, SECRET, Scenario, app_key, signed, webhook_errors, workflow_run_payload
+from .repos import NODE_SITE
+
+ROOT = Path(__file__).resolve().parents[1]
+STOREFRONT = {
+    ".github/workflows/docker.yml": (ROOT / "examples/storefront/.github/workflows/docker.yml").read_text(),
+    "Dockerfile": (ROOT / "examples/storefront/Dockerfile").read_text(),
+    "package.json": (ROOT / "examples/storefront/package.json").read_text(),
+}
+LOG = (ROOT / "examples/logs/arm64-npm-ci-sigill.log").read_bytes()
+# Copies node_modules out of the failing stage, so only a workflow remedy applies.
+NEEDS_WORKFLOW = {**STOREFRONT, "Dockerfile": NODE_SITE.replace(
+    "COPY --from=build /app/dist /usr/share/nginx/html", "COPY --from=build /app/node_modules ./node_modules")}
+
+
+@pytest.fixture
+async def client(aiohttp_client, sandbox, tmp_path):
+    settings = Settings(app_id=str(APP_ID), private_key=Secret(app_key()[0]), webhook_secret=Secret(SECRET),
+                        api_url=sandbox.base_url, state_path=str(tmp_path / "state.sqlite3"))
+    return await aiohttp_client(create_app(settings))
+
+
+async def deliver(client, payload, event="workflow_run", delivery=None):
+    body, headers = signed(payload, event, delivery)
+    return await client.post("/webhooks", data=body, headers=headers)
+
+
+async def settled(client, timeout=30.0):
+    """Wait until the app has no pending or running job."""
+    app = client.server.app[APP_KEY]
+    for _ in range(int(timeout / 0.05)):
+        counts = app.store.counts()
+        if not counts.get("pending") and not counts.get("running") and not app.running:
+            return counts
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"jobs did not settle: {app.store.counts()}")
+
+
+def github_calls(scenario: Scenario) -> list[dict]:
+    """Calls for this scenario's repository, without token minting (SPEC section 10.3)."""
+    return [c for c in scenario.calls() if not c["template"].startswith("/app/")]
+
+
+def test_derived_payload_is_a_valid_webhook():
+    payload = workflow_run_payload("acme/app", 1, 2)
+    assert webhook_errors("workflow_run", "completed", payload) == []
+
+
+async def test_failure_becomes_a_labelled_pull_request(client, sandbox):
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    response = await deliver(client, scenario.payload())
+    assert response.status == 202
+    await settled(client)
+    state = scenario.repo_state()
+    pulls = [i for i in state["issues"].values() if i.get("pull")]
+    assert len(pulls) == 1
+    pull = pulls[0]
+    assert pull["head"] == "docker-build-fixer/main/docker" and pull["base"] == "main"
+    assert pull["title"] == ("Fix the linux/arm64 image build in docker.yml: "
+                             "build the failing stage on the build platform")
+    assert sorted(pull["labels"]) == ["ci", "docker-build-fixer"] and set(state["labels"]) >= {"ci", "docker-build-fixer"}
+    for part in ("qemu: uncaught target signal 4", "## Why this change", "## How to verify", "## If it does not work",
+                 "@docker-build-fixer recreate", '<!-- docker-build-fixer: {"attempt": 1', f"/actions/runs/{scenario.run_id}"):
+        assert part in pull["body"], part
+    # One commit on top of main, made with no custom author, so GitHub signs it.
+    branch_head = state["refs"]["heads/docker-build-fixer/main/docker"]
+    commit = state["commits"][branch_head]
+    assert commit["parents"] == [state["refs"]["heads/main"]] and commit["verified"] and commit["author"] is None
+    files = state["files"]["heads/docker-build-fixer/main/docker"]
+    assert files["Dockerfile"].splitlines()[1] == "FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS build"
+    assert files[".github/workflows/docker.yml"] == STOREFRONT[".github/workflows/docker.yml"]
+    assert sandbox.state()["violations"] == []
+    calls = github_calls(scenario)
+    assert len(calls) <= 12, calls
+
+
+async def test_no_workflows_permission_uses_a_dockerfile_remedy(client, sandbox):
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG, workflows_permission=False)
+    await deliver(client, scenario.payload())
+    await settled(client)
+    state = scenario.repo_state()
+    pulls = [i for i in state["issues"].values() if i.get("pull")]
+    assert len(pulls) == 1 and "build-on-buildplatform" in pulls[0]["body"]
+
+
+async def test_no_workflows_permission_and_only_a_workflow_fix_asks_for_it_once(client, sandbox):
+    scenario = Scenario(sandbox, NEEDS_WORKFLOW, log=LOG, workflows_permission=False)
+    await deliver(client, scenario.payload())
+    await settled(client)
+    await deliver(client, scenario.payload())  # a second failure: the same issue, updated
+    await settled(client)
+    state = scenario.repo_state()
+    issues = [i for i in state["issues"].values() if not i.get("pull")]
+    assert [i["title"] for i in issues] == ["docker-build-fixer needs attention"]
+    assert "Workflows: Read and write" in issues[0]["body"] and "```diff" in issues[0]["body"]
+    assert not state["refs"].get("heads/docker-build-fixer/main/docker")
+    assert sandbox.state()["violations"] == []
+
+
+@pytest.mark.parametrize("change", [
+    {"conclusion": "success"}, {"conclusion": "skipped"}, {"conclusion": "neutral"}, {"fork": True},
+    {"head_branch": "docker-build-fixer/main/docker"}, {"head_branch": "feature/x"},
+])
+async def test_ignored_runs_cost_no_call(client, sandbox, change):
+    conclusion = change.pop("conclusion", "failure")
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG, conclusion=conclusion)
+    before = len(sandbox.state()["calls"])
+    assert (await deliver(client, scenario.payload(**change))).status == 202
+    await settled(client)
+    assert len(sandbox.state()["calls"]) == before
+
+
+async def test_check_run_from_actions_costs_nothing(client, sandbox):
+    payload = json.loads((EXAMPLES / "check_run.completed.1.json").read_text())
+    before = len(sandbox.state()["calls"])
+    assert (await deliver(client, payload, "check_run")).status == 202
+    await settled(client)
+    assert len(sandbox.state()["calls"]) == before
+
+
+async def test_pull_request_branch_gets_one_comment_updated_in_place(client, sandbox):
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    sandbox.setup(pulls=[{"repo": scenario.repo, "head": "feature/arm", "title": "Add arm64"}])
+    payload = scenario.payload(head_branch="feature/arm", event="pull_request", pull_requests=[
+        {"number": 1, "id": 1, "url": "https://api.github.com/x", "head": {"ref": "feature/arm", "sha": "a" * 40,
+         "repo": {"id": 1, "url": "https://api.github.com/x", "name": "x"}},
+         "base": {"ref": "main", "sha": "b" * 40, "repo": {"id": 1, "url": "https://api.github.com/x", "name": "x"}}}])
+    await deliver(client, payload)
+    await settled(client)
+    await deliver(client, payload)
+    await settled(client)
+    state = scenario.repo_state()
+    comments = list(state["comments"].values())
+    assert len(comments) == 1 and comments[0]["issue"] == 1
+    assert "```diff" in comments[0]["body"] and "+FROM --platform=$BUILDPLATFORM" in comments[0]["body"]
+    assert [r for r in state["refs"] if r.startswith("heads/docker-build-fixer/")] == []
+    assert sandbox.state()["violations"] == []
+
+
+async def test_bad_deliveries_are_refused_cleanly(client):
+    body, headers = signed({"zen": "x"}, "workflow_run")
+    unsigned = {k: v for k, v in headers.items() if k != "X-Hub-Signature-256"}
+    assert (await client.post("/webhooks", data=body, headers=unsigned)).status == 401
+    assert (await client.post("/webhooks", data=body, headers={**headers, "X-Hub-Signature-256": "sha256=00"})).status == 401
+    bad_json, bad_headers = signed(b"{not json", "workflow_run")
+    response = await client.post("/webhooks", data=bad_json, headers=bad_headers)
+    assert response.status == 400 and "Traceback" not in await response.text()
+    no_delivery = {k: v for k, v in signed({"a": 1})[1].items() if k != "X-GitHub-Delivery"}
+    assert (await client.post("/webhooks", data=signed({"a": 1})[0], headers=no_delivery)).status == 400
+    star, star_headers = signed({"action": "created"}, "star")
+    assert (await client.post("/webhooks", data=star, headers=star_headers)).status == 400
+    huge = b"{" + b" " * (26 * 1024 * 1024) + b"}"
+    huge_body, huge_headers = signed(huge, "workflow_run")
+    assert (await client.post("/webhooks", data=huge_body, headers=huge_headers)).status == 413
+
+
+async def test_a_redelivered_delivery_is_processed_once(client, sandbox):
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    first = await deliver(client, scenario.payload(), delivery="fixed-delivery-id-1")
+    again = await deliver(client, scenario.payload(), delivery="fixed-delivery-id-1")
+    assert (first.status, again.status) == (202, 202)
+    assert (await again.json())["message"] == "already received"
+    await settled(client)
+    assert len([i for i in scenario.repo_state()["issues"].values() if i.get("pull")]) == 1
+
+
+async def test_health_and_metrics(client, sandbox):
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    await deliver(client, scenario.payload())
+    await settled(client)
+    health = await (await client.get("/healthz")).json()
+    assert health["status"] == "ok" and health["jobs"]["done"] >= 1
+    text = await (await client.get("/metrics")).text()
+    assert 'dbf_deliveries_total{event="workflow_run",outcome="accepted"}' in text
+    assert 'dbf_jobs_total{outcome="pull-request"} 1' in text
+    assert "dbf_pull_requests_opened_total 1" in text
+    assert 'dbf_github_calls_total{method="POST"}' in text
