@@ -119,8 +119,7 @@ class Scenario:
         return self.sandbox.state()["repos"][self.repo]
 
     def calls(self) -> list[dict]:
-        return [c for c in self.sandbox.state()["calls"] if self.repo in c.get("path", "") or
-                c["template"] == "/graphql"]
+        return [c for c in self.sandbox.state()["calls"] if self.repo in c.get("path", "")]
 
 
 def workflow_run_payload(repo: str, installation: int, run_id: int, *, conclusion: str = "failure",

@@ -172,7 +172,9 @@ class Sandbox:
         request["json"] = body
         if request.path == "/graphql":
             response = await handler(request)
-            self.calls.append({"method": "POST", "template": "/graphql", "status": response.status})
+            variables = (body or {}).get("variables") or {} if isinstance(body, dict) else {}
+            self.calls.append({"method": "POST", "template": "/graphql", "status": response.status,
+                               "path": f"/graphql {variables.get('owner')}/{variables.get('name')}"})
             return response
         found = contract.operation(request.method, request.path)
         if found is None:
@@ -669,7 +671,7 @@ class Sandbox:
                           for ref, sha in repo.refs.items()},
             }
         return web.json_response({"repos": repos, "calls": self.calls, "violations": self.violations,
-                                  "redelivered": self.redelivered})
+                                  "redelivered": self.redelivered, "tokens": sorted(self.tokens)})
 
     async def setup(self, request):
         """Set the sandbox up from a JSON description (for the separate-process mode)."""
@@ -693,8 +695,10 @@ class Sandbox:
                 dict(job, log=base64.b64decode(job["log_b64"])) for job in run["jobs"]])
         self.faults += spec.get("faults", [])
         self.latency = spec.get("latency", self.latency)
-        if "reset_calls" in spec:
+        if spec.get("reset_calls"):
             self.calls.clear()
+        if spec.get("clear_violations"):
+            self.violations.clear()
         return web.json_response({"ok": True})
 
 

@@ -1,0 +1,106 @@
+"""End to end: the real server process (`python -m bot serve`) with a freshly generated RSA
+key, against the sandbox process; a signed delivery in, one verified-commit pull request out."""
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+from .conftest import ROOT
+from .github import SECRET, Scenario, app_env, app_key, signed, wait_for
+from .test_app import LOG, NEEDS_WORKFLOW, STOREFRONT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(sandbox, tmp_path):
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT,
+                               env=app_env(sandbox, tmp_path / "state.sqlite3", port),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError):
+            if process.poll() is not None:
+                raise AssertionError("the server exited: " + process.stderr.read()[-2000:])
+            return False
+
+    wait_for(healthy, timeout=30)
+    yield url, process
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("the server did not stop on SIGTERM")
+
+
+def post(url: str, payload: dict, event: str = "workflow_run") -> int:
+    body, headers = signed(payload, event)
+    request = urllib.request.Request(url + "/webhooks", data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
+
+
+def pulls(scenario: Scenario) -> list[dict]:
+    return [i for i in scenario.repo_state()["issues"].values() if i.get("pull")]
+
+
+def test_delivery_to_verified_pull_request(server, sandbox):
+    url, process = server
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    assert post(url, scenario.payload()) == 202
+    pull = wait_for(lambda: pulls(scenario), timeout=60)[0]
+    wait_for(lambda: pulls(scenario)[0]["labels"], timeout=30)
+    state = scenario.repo_state()
+    head = state["refs"][f"heads/{pull['head']}"]
+    assert state["commits"][head]["verified"] and state["commits"][head]["author"] is None
+    assert "FROM --platform=$BUILDPLATFORM" in state["files"][f"heads/{pull['head']}"]["Dockerfile"]
+    assert sorted(pulls(scenario)[0]["labels"]) == ["ci", "docker-build-fixer"]
+    assert "## What failed" in pull["body"]
+    assert sandbox.state()["violations"] == []
+    calls = [c for c in scenario.calls() if not c["template"].startswith("/app/")]
+    assert len(calls) <= 12
+    print(f"\nAPI economy: {len(calls)} GitHub calls from delivery to labelled pull request")
+
+
+def test_without_the_workflows_permission(server, sandbox):
+    url, _ = server
+    scenario = Scenario(sandbox, NEEDS_WORKFLOW, log=LOG, workflows_permission=False)
+    assert post(url, scenario.payload()) == 202
+    issues = wait_for(lambda: [i for i in scenario.repo_state()["issues"].values() if not i.get("pull")], timeout=60)
+    assert issues[0]["title"] == "docker-build-fixer needs attention"
+    assert pulls(scenario) == []
+    assert sandbox.state()["violations"] == []
+
+
+def test_metrics_and_logs_carry_no_secret(server, sandbox):
+    url, process = server
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    post(url, scenario.payload())
+    wait_for(lambda: pulls(scenario), timeout=60)
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as response:
+        metrics = response.read().decode()
+    assert "dbf_pull_requests_opened_total 1" in metrics
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=15)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert any(line.get("outcome") == "pull-request" and line.get("repo") == scenario.repo for line in lines)
+    tokens = sandbox.state()["tokens"]
+    assert tokens, "the app minted no installation token"
+    for secret in [SECRET, app_key()[0].splitlines()[1], *tokens]:
+        assert secret not in stderr
