@@ -262,6 +262,8 @@ class Sandbox:
         ("GET", r"^/repos/([^/]+/[^/]+)/issues$", "list_issues"),
         ("POST", r"^/repos/([^/]+/[^/]+)/issues$", "create_issue"),
         ("PATCH", r"^/repos/([^/]+/[^/]+)/issues/(\d+)$", "update_issue"),
+        ("POST", r"^/repos/([^/]+/[^/]+)/issues/comments/(\d+)/reactions$", "react"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/collaborators/([^/]+)/permission$", "collaborator_permission"),
         ("GET", r"^/_sandbox/state$", "state"),
         ("POST", r"^/_sandbox/setup$", "setup"),
     ]
@@ -285,7 +287,7 @@ class Sandbox:
                 if name == "graphql":
                     return await self.graphql(request, token)
                 repo = self.repos.get(args[0])
-                if repo is None or repo.full_name not in self.installations[token["installation"]]["repos"]:
+                if repo is None or repo.full_name not in token["repos"]:
                     return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
                 return await getattr(self, name)(request, token, repo, *args[1:])
         self.violations.append(f"sandbox does not implement {request.method} {request.path}")
@@ -655,6 +657,23 @@ class Sandbox:
             if key in (request["json"] or {}):
                 issue[key] = request["json"][key]
         return self._json(200, self._issue_body(repo, int(number)))
+
+    async def react(self, request, token, repo, comment_id):
+        comment = repo.comments.get(int(comment_id))
+        if comment is None:
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        comment.setdefault("reactions", []).append(request["json"]["content"])
+        body = contract.example("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", 201)
+        body.update({"content": request["json"]["content"], "user": self._user(f"{self.slug}[bot]")})
+        return self._json(201, body)
+
+    async def collaborator_permission(self, request, token, repo, username):
+        permission = repo.permissions.get(username)
+        if permission is None:
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        body = contract.example("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", 200)
+        body.update({"permission": permission, "role_name": permission, "user": self._user(username, "User")})
+        return self._json(200, body)
 
     # -- the sandbox's own endpoints -------------------------------------------------------
 

@@ -101,3 +101,24 @@ def test_logs_redirect_to_storage_that_refuses_the_token(sandbox, scenario):
     assert refused.value.code == 403
     with urllib.request.urlopen(location, timeout=10) as response:
         assert response.read() == b"log line\n"
+
+
+def test_reactions_and_collaborator_permission(sandbox):
+    scenario = Scenario(sandbox, {"Dockerfile": NODE_SITE}, log=b"x\n")
+    sandbox.setup(repos=[], pulls=[{"repo": scenario.repo, "head": "feature/y"}])
+    token = token_for(sandbox, scenario)
+    status, comment, _ = call(sandbox, "POST", f"/repos/{scenario.repo}/issues/1/comments", token, {"body": "hi"})
+    assert status == 201
+    status, reaction, _ = call(sandbox, "POST", f"/repos/{scenario.repo}/issues/comments/{comment['id']}/reactions",
+                               token, {"content": "+1"})
+    assert (status, reaction["content"]) == (201, "+1")
+    assert call(sandbox, "GET", f"/repos/{scenario.repo}/collaborators/nobody/permission", token)[0] == 404
+    assert sandbox.state()["violations"] == []
+
+
+def test_scoped_tokens_reach_only_their_repository(sandbox):
+    first = Scenario(sandbox, {"Dockerfile": NODE_SITE}, log=b"x\n")
+    status, body, _ = call(sandbox, "POST", f"/app/installations/{first.installation}/access_tokens",
+                           bearer=app_jwt(), body={"repositories": ["unrelated"]})
+    assert status == 201
+    assert call(sandbox, "GET", f"/repos/{first.repo}/git/ref/heads/main", body["token"])[0] == 404

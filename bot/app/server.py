@@ -75,7 +75,7 @@ class App:
         return CountingGitHubAPI(self.session, self.settings, self.metrics.github_calls, **oauth)
 
     async def repo_api(self, installation_id: int, repo: str) -> tuple[RepoAPI, InstallationToken]:
-        token = await self.auth.token(self.gh(), installation_id)
+        token = await self.auth.token(self.gh(), installation_id, repo)
         return RepoAPI(self.gh(token), self.session, self.settings, repo, token.token), token
 
     async def start(self) -> None:

@@ -33,16 +33,18 @@ class AppAuth:
         return apps.get_jwt(app_id=self.settings.app_id, private_key=self.settings.private_key.reveal())
 
     def forget(self, installation_id: int) -> None:
-        self._tokens.pop(installation_id, None)
+        for key in [k for k in self._tokens if k[0] == installation_id]:
+            self._tokens.pop(key, None)
 
-    async def token(self, gh, installation_id: int) -> InstallationToken:
-        cached = self._tokens.get(installation_id)
+    async def token(self, gh, installation_id: int, repo: str | None = None) -> InstallationToken:
+        """An installation token, scoped to one repository where one is named (least privilege)."""
+        key = (installation_id, repo)
+        cached = self._tokens.get(key)
         if cached is not None and cached.fresh():
             return cached
-        data = await apps.get_installation_access_token(
-            gh, installation_id=str(installation_id), app_id=self.settings.app_id,
-            private_key=self.settings.private_key.reveal())
+        body = {"repositories": [repo.split("/", 1)[1]]} if repo else {}
+        data = await gh.post(f"/app/installations/{installation_id}/access_tokens", data=body, jwt=self.jwt())
         expires = datetime.fromisoformat(data["expires_at"].replace("Z", "+00:00")).timestamp()
         token = InstallationToken(Secret(data["token"]), expires, dict(data.get("permissions") or {}))
-        self._tokens[installation_id] = token
+        self._tokens[key] = token
         return token
