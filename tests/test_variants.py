@@ -155,7 +155,54 @@ CASES = {
         "complete successfully: exit code: 1\n",
         [("stale-bundled-emulator", "linux/arm64")],
     ),
+    "npm-script-sigill": (
+        leg("linux/arm64", "npm error path /app/node_modules/esbuild\nnpm error command failed\n"
+            "npm error signal SIGILL\nnpm error command sh -c node install.js", exit_code=1),
+        [("qemu-sigill", "linux/arm64")],
+    ),
+    "yarn-signal-sigsegv": (
+        leg("linux/arm/v7", 'error Command failed with signal "SIGSEGV".', instruction="RUN yarn build"),
+        [("qemu-sigsegv", "linux/arm/v7")],
+    ),
+    "go-runtime-sigsegv": (
+        leg("linux/arm64", "fatal error: unexpected signal during runtime execution\n"
+            "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a1b2c]",
+            instruction="RUN go build ./...", exit_code=2),
+        [("qemu-sigsegv", "linux/arm64")],
+    ),
+    "python-fatal-sigsegv": (
+        leg("linux/arm64", "Fatal Python error: Segmentation fault\n\nCurrent thread 0x0000ffff (most recent call first):",
+            instruction="RUN pip install -r requirements.txt", exit_code=139),
+        [("qemu-sigsegv", "linux/arm64")],
+    ),
+    "jvm-fatal-sigsegv": (
+        leg("linux/arm64", "# A fatal error has been detected by the Java Runtime Environment:\n#\n"
+            "#  SIGSEGV (0xb) at pc=0x0000ffff8, pid=7, tid=8", instruction="RUN ./gradlew build", exit_code=134),
+        [("qemu-sigsegv", "linux/arm64")],
+    ),
+    "buildah-step-exit-status-132": (
+        "STEP 4/6: RUN npm ci\nqemu: uncaught target signal 4 (Illegal instruction) - core dumped\n"
+        'Error: building at STEP "RUN npm ci": while running runtime: exit status 132\n',
+        [("qemu-sigill", None)],
+    ),
+    "step-timeout-annotation": (
+        "##[error]The action 'Build and push' has timed out after 60 minutes.\n",
+        [("job-timeout", None)],
+    ),
+    "error-prefixed-cancel-after-crash": (
+        leg("linux/arm64", "qemu: uncaught target signal 4 (Illegal instruction) - core dumped", exit_code=None)
+        + "Error: The operation was canceled.\n",
+        [("qemu-sigill", "linux/arm64"), ("job-timeout", "linux/arm64")],
+    ),
     # Native look-alikes and near misses.
+    "native-npm-sigill-amd64": (
+        AMD64_RUNNER + leg("linux/amd64", "npm error signal SIGILL", exit_code=1),
+        [],
+    ),
+    "signal-word-in-prose": (
+        "Handled SIGSEGV gracefully in test_signals.py::test_handler PASSED\n",
+        [],
+    ),
     "native-amd64-sigill": (
         AMD64_RUNNER + leg("linux/amd64", "Illegal instruction (core dumped)", exit_code=132,
                            instruction="RUN ./configure && make"),

@@ -24,7 +24,7 @@ _ELAPSED = re.compile(r"^\d+\.\d* ")
 _HEADER = re.compile(r"^\[([^\]]+)\] (.+)$")
 _SUMMARY = re.compile(r"^\s*> \[([^\]]+)\] (.+?):?\s*$")
 _PROGRESS_ERROR = re.compile(r"^\s*=> ERROR \[([^\]]+)\] (.+?)(?:\s+\d+(?:\.\d+)?s)?\s*$")
-_LEGACY_STEP = re.compile(r"^Step \d+/\d+ : (.+)$")
+_LEGACY_STEP = re.compile(r"^(?:Step \d+/\d+ : |STEP \d+/\d+: )(.+)$")
 _PROCESS_FAILED = (
     re.compile(r'process "(.*)" did not complete successfully: exit code: (\d+)'),
     re.compile(r"executor failed running \[(.*)\]: (?:exit code: |.*exit code )(\d+)"),

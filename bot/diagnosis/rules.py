@@ -16,7 +16,7 @@ HEADER_PATTERN = rb"#[0-9]+ \["  # buildx step header: frequent, so the engine h
 STRUCTURE_PATTERNS = [
     rb"> \[",  # error summary
     rb"=> ERROR \[",  # tty progress error
-    rb"Step [0-9]+/[0-9]+ : ",  # legacy builder
+    rb"Step [0-9]+/[0-9]+ : |STEP [0-9]+/[0-9]+: ",  # legacy builder, buildah/podman
     rb"did not complete successfully|executor failed running|returned a non-zero code",
     rb"buildx failed with|failed to solve",
     rb"Platforms: |Image: |Architecture: |RUNNER_ARCH|Linux \((arm|ARM|x64|X64)",  # what the runner is
@@ -26,11 +26,12 @@ SIGNATURE_PATTERNS = [
     rb"binfmt-[A-Z]*: |buildkit_qemu_emulator",
     rb"internal compiler error|SIGSEGV: invalid memory reference|SIGILL: illegal instruction",
     rb"Illegal instruction|Segmentation fault|Trace/breakpoint trap|exit status 1[0-9][0-9]",
+    rb"SIGILL|SIGSEGV|SIGTRAP|Fatal Python error",
     rb"exec format error|Exec format error",
     rb"heap out of memory|Reached heap limit|Ineffective mark-compacts|Last few GCs|JS stacktrace",
     rb"allocate enough memory|Out of memory allocating|Value too large for defined data type",
     rb"docker driver|exporting manifest lists|for private repositories",
-    rb"maximum execution time|The operation was canceled",
+    rb"maximum execution time|The operation was canceled|has timed out after",
     rb"ERR_PNPM_|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|EAI_AGAIN",
     rb"socket hang up|Socket timeout|before secure TLS|trouble with your network connection",
     rb"npm (ERR!|error) network|execve: No such file|lsb_release|error 127",
@@ -88,8 +89,9 @@ _RULES: list[tuple[re.Pattern[str], Hit]] = [
     (re.compile(r"-arm\b.*not supported (?:yet )?for private repositories"
                 r"|not supported (?:yet )?for private repositories.*-arm\b"),
      _finding("arm-runner-unavailable")),
-    (re.compile(r"has exceeded the maximum execution time"), _finding("job-timeout")),
-    (re.compile(r"^The operation was canceled\.?$"), Hit("cancel")),
+    (re.compile(r"has exceeded the maximum execution time|The action '.*' has timed out after \d+ minutes"),
+     _finding("job-timeout")),
+    (re.compile(r"^(?:Error: )?The operation was canceled\.?$"), Hit("cancel")),
     # Package managers, most specific wording first.
     (re.compile(r"ERR_PNPM_(?:META_FETCH_FAIL|TARBALL_FETCH_FAIL|FETCH_FAIL|ECONNRESET|ETIMEDOUT"
                 r"|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|SOCKET_TIMEOUT|EAI_AGAIN)"),
@@ -104,13 +106,20 @@ _RULES: list[tuple[re.Pattern[str], Hit]] = [
     (re.compile(r"There appears to be trouble with your network connection"),
      _finding("yarn-network", weak=True)),
     (re.compile(_NETWORK_WORDS), _finding("npm-network", weak=True, manager="unknown")),
+    # Signal reports from package managers and runtimes (npm, yarn, Go, Python, the JVM).
+    (re.compile(r"\bsignal:? \"?SIGILL\b|^SIGILL: illegal instruction|#\s+SIGILL \(0x4\)"),
+     _finding("qemu-sigill", needs_emulation=True)),
+    (re.compile(r"\bsignal:? \"?SIGSEGV\b|\[signal SIGSEGV: segmentation violation|Fatal Python error: Segmentation fault"
+                r"|#\s+SIGSEGV \(0xb\)"),
+     _finding("qemu-sigsegv", needs_emulation=True)),
+    (re.compile(r"\bsignal:? \"?SIGTRAP\b"), _finding("qemu-sigtrap", needs_emulation=True)),
     # Bare signal reports from a shell or dpkg: QEMU findings only with evidence of emulation.
     # Anchored so that a test named "handles Illegal instruction" is not one.
-    (re.compile(r"(?:^|:\s+|\d\s+)Illegal instruction\b(?!\s*[a-z])"),
+    (re.compile(r"(?:^|:\s+|\d\s+)Illegal instruction\b(?!\s*[a-z])|exit status 132\b"),
      _finding("qemu-sigill", needs_emulation=True)),
     (re.compile(r"(?:^|:\s+|\d\s+)Segmentation fault\b(?!\s*[a-z])|exit status 139\b"),
      _finding("qemu-sigsegv", needs_emulation=True)),
-    (re.compile(r"(?:^|:\s+|\d\s+)Trace/breakpoint trap\b(?!\s*[a-z])"),
+    (re.compile(r"(?:^|:\s+|\d\s+)Trace/breakpoint trap\b(?!\s*[a-z])|exit status 133\b"),
      _finding("qemu-sigtrap", needs_emulation=True)),
 ]
 
