@@ -15,13 +15,9 @@ import json
 import os
 import sys
 
-from .config import ConfigError, parse_config
 from .diagnosis import diagnose_file
 from .diagnosis.report import render_json, render_text
-from .fix import FixRequest, NoFix, fix
-from .locate import LocateError
-from .remedies import REMEDIES
-from .repo import RepoError, read_repo, write_files
+from .remedies.catalogue import REMEDY_INFO
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_NO_FIX = 0, 2, 3
 PROG = "docker-build-fixer"
@@ -63,6 +59,12 @@ FIX_NEXT = "If this does not cure it, next: {next}"
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
+    # Imported here so that `diagnose` starts without the fix engine's parsers.
+    from .config import ConfigError, parse_config
+    from .fix import FixRequest, NoFix, fix
+    from .locate import LocateError
+    from .repo import RepoError, read_repo, write_files
+
     log = _readable(args.log)
     try:
         repo = read_repo(args.repo)
@@ -131,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     fixer.add_argument("repo", nargs="?", default=".", metavar="REPO_DIR", help="the repository checkout")
     fixer.add_argument("--log", required=True, help="the failed job's log")
     fixer.add_argument("--workflow", help="the workflow that failed (default: found from the log)")
-    fixer.add_argument("--remedy", choices=sorted(REMEDIES), help="apply this remedy")
-    fixer.add_argument("--skip", action="append", default=[], choices=sorted(REMEDIES), metavar="ID",
+    fixer.add_argument("--remedy", choices=sorted(REMEDY_INFO), help="apply this remedy")
+    fixer.add_argument("--skip", action="append", default=[], choices=sorted(REMEDY_INFO), metavar="ID",
                        help="a remedy already tried or declined (repeatable)")
     fixer.add_argument("--policy", choices=["evidence", "minimal"], help="override the config's policy")
     fixer.add_argument("--private", action="store_true",
