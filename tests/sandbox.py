@@ -59,6 +59,7 @@ class Repo:
     labels: dict[str, dict] = field(default_factory=dict)
     jobs: dict[int, dict] = field(default_factory=dict)
     runs: dict[int, list[int]] = field(default_factory=dict)
+    run_info: dict[int, dict] = field(default_factory=dict)  # workflow_id, branch, conclusion
     logs: dict[int, bytes] = field(default_factory=dict)
     annotations: dict[int, list] = field(default_factory=dict)
     permissions: dict[str, str] = field(default_factory=dict)  # collaborator login -> permission
@@ -120,10 +121,11 @@ class Sandbox:
         self.repos[full_name] = repo
         return repo
 
-    def add_run(self, full_name: str, run_id: int, jobs: list[dict]) -> None:
+    def add_run(self, full_name: str, run_id: int, jobs: list[dict], info: dict | None = None) -> None:
         """jobs: [{"id", "name", "conclusion", "log": bytes, "annotations": [...]}]"""
         repo = self.repos[full_name]
         repo.runs[run_id] = []
+        repo.run_info[run_id] = dict(info or {})
         for job in jobs:
             repo.runs[run_id].append(job["id"])
             repo.jobs[job["id"]] = {"id": job["id"], "run_id": run_id, "name": job.get("name", "build"),
@@ -245,9 +247,11 @@ class Sandbox:
         ("GET", r"^/repos/([^/]+/[^/]+)/contents/(.+)$", "get_contents"),
         ("GET", r"^/repos/([^/]+/[^/]+)/actions/runs/(\d+)/jobs$", "list_jobs"),
         ("GET", r"^/repos/([^/]+/[^/]+)/actions/jobs/(\d+)/logs$", "job_logs"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/actions/runs/(\d+)/attempts/(\d+)/jobs$", "attempt_jobs"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/actions/workflows/(\d+)/runs$", "workflow_runs"),
         ("GET", r"^/repos/([^/]+/[^/]+)/check-runs/(\d+)/annotations$", "annotations"),
         ("GET", r"^/repos/([^/]+/[^/]+)/git/ref/(.+)$", "get_ref"),
-        ("GET", r"^/repos/([^/]+/[^/]+)/git/trees/([0-9a-f]+|[^/]+)$", "get_tree"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/git/trees/(.+)$", "get_tree"),
         ("POST", r"^/repos/([^/]+/[^/]+)/git/trees$", "create_tree"),
         ("POST", r"^/repos/([^/]+/[^/]+)/git/commits$", "create_commit"),
         ("POST", r"^/repos/([^/]+/[^/]+)/git/refs$", "create_ref"),
@@ -329,6 +333,9 @@ class Sandbox:
         if not isinstance(query, str) or repo is None:
             return self._json(200, {"data": None, "errors": [{"message": "Could not resolve to a Repository"}]})
         result = {}
+        for alias, qualified in re.findall(r'(\w+):\s*ref\(qualifiedName:\s*"([^"]+)"\)', query):
+            sha = repo.refs.get(qualified.removeprefix("refs/"))
+            result[alias] = {"target": {"oid": sha}} if sha else None
         for alias, expression in re.findall(r'(\w+):\s*object\(expression:\s*"([^"]+)"\)', query):
             rev, _, path = expression.partition(":")
             commit = repo.refs.get(f"heads/{rev}", rev)
@@ -367,6 +374,23 @@ class Sandbox:
                         "check_run_url": f"{self.base_url}/repos/{repo.full_name}/check-runs/{job_id}"})
             jobs.append(job)
         return self._json(200, {"total_count": len(jobs), "jobs": jobs})
+
+    async def attempt_jobs(self, request, token, repo, run_id, attempt):
+        return await self.list_jobs(request, token, repo, run_id)
+
+    async def workflow_runs(self, request, token, repo, workflow_id):
+        template = contract.example("GET", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs", 200)
+        run_template = template["workflow_runs"][0]
+        branch = request.query.get("branch")
+        runs = []
+        for run_id, info in sorted(repo.run_info.items(), reverse=True):
+            if info.get("workflow_id") != int(workflow_id) or (branch and info.get("branch") != branch):
+                continue
+            run = dict(run_template)
+            run.update({"id": run_id, "conclusion": info.get("conclusion", "failure"), "status": "completed",
+                        "head_branch": info.get("branch"), "workflow_id": int(workflow_id)})
+            runs.append(run)
+        return self._json(200, {"total_count": len(runs), "workflow_runs": runs})
 
     async def job_logs(self, request, token, repo, job_id):
         if int(job_id) not in repo.logs:
@@ -513,11 +537,13 @@ class Sandbox:
     def _pull_body(self, repo: Repo, number: int) -> dict:
         issue = repo.issues[number]
         body = contract.example("POST", "/repos/{owner}/{repo}/pulls", 201)
+        merged = bool(issue.get("merged"))
         body.update({"number": number, "id": 10**6 + number, "title": issue["title"], "body": issue["body"],
                      "state": issue["state"], "user": self._user(issue["user"]),
                      "html_url": f"https://github.com/{repo.full_name}/pull/{number}",
-                     "labels": [repo.labels[name] for name in issue["labels"]], "merged": False,
-                     "draft": False})
+                     "labels": [repo.labels[name] for name in issue["labels"]], "merged": merged,
+                     "merged_at": now_iso() if merged else None,
+                     "closed_at": now_iso() if issue["state"] == "closed" else None, "draft": False})
         body["head"].update({"ref": issue["head"], "sha": repo.refs.get(f"heads/{issue['head']}", "0" * 40),
                              "label": f"{repo.owner}:{issue['head']}"})
         body["base"].update({"ref": issue["base"], "label": f"{repo.owner}:{issue['base']}"})
@@ -692,6 +718,26 @@ class Sandbox:
         return web.json_response({"repos": repos, "calls": self.calls, "violations": self.violations,
                                   "redelivered": self.redelivered, "tokens": sorted(self.tokens)})
 
+    def _human(self, act: dict) -> None:
+        """What people do on GitHub: close or merge a pull request, push to a branch, comment."""
+        repo = self.repos[act["repo"]]
+        if act["do"] in ("close", "merge"):
+            issue = repo.issues[act["number"]]
+            issue["state"] = "closed"
+            if act["do"] == "merge":
+                issue["merged"] = True
+                repo.refs[f"heads/{issue['base']}"] = repo.refs[f"heads/{issue['head']}"]
+        elif act["do"] == "push":
+            ref = f"heads/{act['branch']}"
+            files = {**repo.files_at(repo.refs[ref]), **{p: t.encode() for p, t in act["files"].items()}}
+            sha = repo.commit(files, [repo.refs[ref]], act.get("message", "a human's commit"))
+            repo.commits[sha]["author"] = {"name": act.get("user", "octocat")}
+            repo.refs[ref] = sha
+        elif act["do"] == "comment":
+            comment_id = next(self._ids)
+            repo.comments[comment_id] = {"issue": act["number"], "body": act["body"], "user": act["user"]}
+            act["id"] = comment_id
+
     async def setup(self, request):
         """Set the sandbox up from a JSON description (for the separate-process mode)."""
         spec = await request.json()
@@ -709,16 +755,18 @@ class Sandbox:
             repo.issues[number] = {"pull": True, "title": pull.get("title", "A change"), "body": "",
                                    "head": pull["head"], "base": repo.default_branch, "state": "open",
                                    "user": pull.get("user", "contributor"), "labels": []}
+        for act in spec.get("actions", []):
+            self._human(act)
         for run in spec.get("runs", []):
             self.add_run(run["repo"], run["run_id"], [
-                dict(job, log=base64.b64decode(job["log_b64"])) for job in run["jobs"]])
+                dict(job, log=base64.b64decode(job["log_b64"])) for job in run["jobs"]], run.get("info"))
         self.faults += spec.get("faults", [])
         self.latency = spec.get("latency", self.latency)
         if spec.get("reset_calls"):
             self.calls.clear()
         if spec.get("clear_violations"):
             self.violations.clear()
-        return web.json_response({"ok": True})
+        return web.json_response({"ok": True, "comments": [a.get("id") for a in spec.get("actions", [])]})
 
 
 async def _serve(args) -> None:

@@ -111,7 +111,6 @@ async def test_no_workflows_permission_and_only_a_workflow_fix_asks_for_it_once(
 
 @pytest.mark.parametrize("change", [
     {"conclusion": "success"}, {"conclusion": "skipped"}, {"conclusion": "neutral"}, {"fork": True},
-    {"head_branch": "docker-build-fixer/main/docker"}, {"head_branch": "feature/x"},
 ])
 async def test_ignored_runs_cost_no_call(client, sandbox, change):
     conclusion = change.pop("conclusion", "failure")
@@ -120,6 +119,15 @@ async def test_ignored_runs_cost_no_call(client, sandbox, change):
     assert (await deliver(client, scenario.payload(**change))).status == 202
     await settled(client)
     assert len(sandbox.state()["calls"]) == before
+
+
+async def test_other_branches_only_when_the_config_lists_them(client, sandbox):
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    await deliver(client, scenario.payload(head_branch="feature/x"))
+    await settled(client)
+    # One call: the config on the default branch, which does not list the branch.
+    assert [c["template"] for c in github_calls(scenario)] == ["/repos/{owner}/{repo}/contents/{path}"]
+    assert not [i for i in scenario.repo_state()["issues"].values() if i.get("pull")]
 
 
 async def test_check_run_from_actions_costs_nothing(client, sandbox):

@@ -13,13 +13,13 @@ import re
 from dataclasses import dataclass, replace
 
 from ..config import CONFIG_PATH, ConfigError, parse_config
-from ..diagnosis import Diagnoser, Finding
-from ..fix import FixRequest, FixResult, NoFix, fix
+from ..diagnosis import NETWORK_FAMILY, Diagnoser, Finding
+from ..fix import FixRequest, NoFix, fix
 from ..github.api import RepoAPI
 from ..locate import LocateError
 from ..repo import MAX_DOCKERFILES
 from ..workflows.model import Workflow
-from . import texts
+from . import publish, texts
 
 log = logging.getLogger("docker-build-fixer")
 
@@ -54,6 +54,8 @@ class RunContext:
     event: str
     conclusion: str
     pull_numbers: list[int]
+    run_attempt: int = 1
+    workflow_id: int | None = None
 
     @classmethod
     def from_payload(cls, payload: dict) -> "RunContext":
@@ -65,6 +67,18 @@ class RunContext:
             head_branch=run.get("head_branch") or "", event=run.get("event") or "",
             conclusion=run.get("conclusion") or "",
             pull_numbers=[p["number"] for p in run.get("pull_requests") or [] if "number" in p],
+            run_attempt=run.get("run_attempt") or 1, workflow_id=run.get("workflow_id"),
+        )
+
+    @classmethod
+    def from_marker(cls, payload: dict, marker: dict) -> "RunContext":
+        """The failure a pull request's marker remembers (for commands and verification)."""
+        repo = payload["repository"]
+        return cls(
+            repo=repo["full_name"], private=bool(repo.get("private")), default_branch=marker.get("base"),
+            run_id=marker.get("run") or 0, run_number=0, run_name=marker.get("workflow", "workflow"),
+            run_url=marker.get("run_url", ""), workflow_path=marker["workflow"], head_sha="",
+            head_branch=marker.get("base"), event="", conclusion="failure", pull_numbers=[],
         )
 
 
@@ -85,6 +99,15 @@ async def diagnose_run(api: RepoAPI, ctx: RunContext) -> tuple[list[Finding], di
 
 async def handle_failed_run(api: RepoAPI, ctx: RunContext, permissions: dict, *, dry_run: bool,
                             handle: str) -> Outcome:
+    on_default = ctx.head_branch == ctx.default_branch
+    if not on_default and not ctx.pull_numbers:
+        # Other branches get pull requests only when the config lists them.
+        config_text = await api.file(CONFIG_PATH, ctx.default_branch)
+        try:
+            if ctx.head_branch not in parse_config(config_text).branches:
+                return Outcome("ignored", f"branch {ctx.head_branch} is not in the config's branches")
+        except ConfigError as exc:
+            return Outcome("ignored", str(exc))
     workflow_text = await api.file(ctx.workflow_path, ctx.head_sha)
     if workflow_text is None:
         return Outcome("ignored", f"{ctx.workflow_path} not found at {ctx.head_sha[:7]}")
@@ -99,24 +122,67 @@ async def handle_failed_run(api: RepoAPI, ctx: RunContext, permissions: dict, *,
         return Outcome("no-finding", "no known multi-platform build failure in the failed jobs' logs")
     if ctx.conclusion == "cancelled" and not any(f.signature == "job-timeout" for f in findings):
         return Outcome("ignored", "cancelled, and not by a timeout")
+    if findings[0].signature in NETWORK_FAMILY and not await repeated(api, ctx, findings[0].signature):
+        # A network failure seen once may be a blip: nothing visible until it happens again.
+        return Outcome("waiting", "a network failure seen once; proposing only when it repeats")
+    return await propose(api, ctx, findings, job, permissions, dry_run=dry_run, handle=handle)
 
-    base = ctx.default_branch if not ctx.pull_numbers else ctx.head_branch
-    head = await api.branch_head(base)
-    paths = await api.tree_paths(head)
+
+async def repeated(api: RepoAPI, ctx: RunContext, signature: str) -> bool:
+    """Did the previous attempt of this run, or the previous run of this workflow on this
+    branch, fail with the same signature?"""
+    if ctx.run_attempt > 1:
+        jobs = await api.attempt_jobs(ctx.run_id, ctx.run_attempt - 1)
+    else:
+        previous = next((r for r in await api.workflow_runs(ctx.workflow_id, ctx.head_branch)
+                         if r["id"] != ctx.run_id and r.get("conclusion") in FAILED), None)
+        if previous is None:
+            return False
+        jobs = await api.run_jobs(previous["id"])
+    for job in [j for j in jobs if j.get("conclusion") in FAILED][:MAX_JOBS]:
+        engine = Diagnoser()
+        await api.stream_log(job["id"], engine)
+        if any(f.signature == signature for f in engine.finish()):
+            return True
+    return False
+
+
+async def propose(api: RepoAPI, ctx: RunContext, findings: list[Finding], job: dict, permissions: dict, *,
+                  dry_run: bool, handle: str, extra_skip: tuple[str, ...] = (), note: str | None = None) -> Outcome:
+    """Read the repository at the base, run the fix engine, publish the change."""
+    base = ctx.head_branch
+    # The file list of a commit (a SHA: branch names may hold slashes); the files themselves are
+    # read at the branch's current head.
+    paths = await api.tree_paths(ctx.head_sha or (await api.read_branch(base, []))[0])
     wanted = [p for p in paths if p.startswith(".github/workflows/") and p.endswith((".yml", ".yaml"))]
     wanted += [p for p in paths if _DOCKERFILE.search(p)][:MAX_DOCKERFILES]
     if CONFIG_PATH in paths:
         wanted.append(CONFIG_PATH)
-    files = await api.read_files(head, wanted)
+    head, files = await api.read_branch(base, wanted)
     try:
         config = parse_config(files.get(CONFIG_PATH))
     except ConfigError as exc:
-        return Outcome("no-fix", str(exc))  # explained in the attention issue by issue-level handling
+        if not dry_run:
+            await publish.attention(api, handle, texts.ATTENTION_CONFIG.format(
+                error=str(exc), marker=texts.marker({"attention": "config"})))
+        return Outcome("attention", str(exc))
+    if not config.enabled:
+        return Outcome("ignored", "disabled by the config")
+    if any(ctx.workflow_path.endswith(w.removeprefix("./")) for w in config.ignore_workflows):
+        return Outcome("ignored", f"{ctx.workflow_path} is in the config's ignore-workflows")
+
+    past = publish.History(None, None, [], [], [])
+    app_pulls: list[dict] = []
+    if not ctx.pull_numbers:
+        app_pulls = await api.app_pulls()
+        branch = publish.branch_name(base, ctx.workflow_path)
+        past = publish.history([p for p in app_pulls if (p.get("head") or {}).get("ref") == branch], handle)
     request = FixRequest(
         findings=findings,
         workflows={p: t for p, t in files.items() if p.startswith(".github/workflows/")},
         dockerfiles={p: t for p, t in files.items() if _DOCKERFILE.search(p)},
         config=config, repo_files=frozenset(paths), private=ctx.private, workflow=ctx.workflow_path,
+        skip=tuple(dict.fromkeys(past.skip + extra_skip)),
     )
     can_edit_workflows = permissions.get("workflows") == "write"
     try:
@@ -129,7 +195,9 @@ async def handle_failed_run(api: RepoAPI, ctx: RunContext, permissions: dict, *,
                 return Outcome("no-fix", str(exc))
             if dry_run:
                 return Outcome("dry-run", "would ask for the workflows permission")
-            await _attention(api, ctx, needed, handle)
+            await publish.attention(api, handle, texts.ATTENTION_PERMISSION.format(
+                workflow=ctx.workflow_path, signature=needed.signature, run_url=ctx.run_url,
+                diff=texts.fence(needed.diff), marker=texts.marker({"attention": "workflows-permission"})))
             return Outcome("attention", "the fix needs the workflows permission")
         return Outcome("no-fix", str(exc))
     except LocateError as exc:
@@ -140,64 +208,29 @@ async def handle_failed_run(api: RepoAPI, ctx: RunContext, permissions: dict, *,
                                                    "files": sorted(result.files)})
         return Outcome("dry-run", f"would propose {result.remedy} ({', '.join(sorted(result.files))})")
     if ctx.pull_numbers:
-        await _comment(api, ctx, result, handle)
+        await publish.comment_on_pull(api, ctx, result, handle)
         return Outcome("comment", result.remedy, ctx.pull_numbers[0])
-    number = await _publish(api, ctx, result, head, findings, job, handle, config.labels)
-    return Outcome("pull-request", result.remedy, number)
+    if past.open is None:
+        open_count = sum(1 for p in app_pulls if p.get("state") == "open" and publish.ours(p, handle))
+        if open_count >= config.open_pull_requests_limit:
+            return Outcome("limited", f"{open_count} open pull request(s) reach the config's limit")
+    action, number = await publish.publish(api, ctx, result, head, job, handle, config.labels, past,
+                                           finding_data(findings[0]))
+    if note and number:
+        await api.comment(number, note.format(remedy=result.remedy))
+    return Outcome(action, result.remedy, number)
+
+
+def finding_data(finding: Finding) -> dict:
+    """What the marker keeps of the diagnosis, so that commands can act on it later."""
+    return {"platform": finding.platform, "step": finding.step, "line": finding.line,
+            "excerpt": finding.excerpt[:8]}
+
+
+def finding_from_marker(marker: dict) -> Finding:
+    return Finding(marker["signature"], marker.get("platform"), marker.get("step"), marker.get("line") or 1,
+                   list(marker.get("excerpt") or []))
 
 
 def _without_workflow_remedies(request: FixRequest) -> FixRequest:
     return replace(request, skip=tuple(request.skip) + WORKFLOW_REMEDIES)
-
-
-def _marker(ctx: RunContext, result: FixResult, base: str) -> str:
-    return texts.marker({"remedy": result.remedy, "companions": result.companions, "signature": result.signature,
-                         "workflow": ctx.workflow_path, "base": base, "run": ctx.run_id, "attempt": 1})
-
-
-async def _publish(api: RepoAPI, ctx: RunContext, result: FixResult, head: str, findings: list[Finding],
-                   job: dict, handle: str, labels: tuple) -> int:
-    base = ctx.default_branch
-    stem = ctx.workflow_path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    branch = texts.BRANCH.format(base=base, stem=stem)
-    workflow_name = ctx.workflow_path.rsplit("/", 1)[-1]
-    title = texts.pr_title(findings[0].platform, workflow_name, result.remedy)
-    sha = await api.create_commit(head, result.files, texts.COMMIT_MESSAGE.format(
-        title=title, signature=result.signature, workflow=ctx.workflow_path, remedy=result.remedy,
-        run_url=ctx.run_url))
-    if not await api.create_branch(branch, sha):
-        await api.move_branch(branch, sha)  # our branch from an earlier diagnosis: replace it
-    companions = f" (with {', '.join(result.companions)})" if result.companions else ""
-    body = texts.PR_BODY.format(
-        intro=texts.PR_INTRO.format(workflow=ctx.workflow_path, base=base, signature=result.signature,
-                                    companions=companions),
-        run_name=ctx.run_name, run_number=ctx.run_number, run_url=ctx.run_url,
-        job_name=job.get("name", "job"), job_url=job.get("html_url") or ctx.run_url,
-        explanation=result.explanation, handle=handle, marker=_marker(ctx, result, base))
-    pull = await api.create_pull(branch, base, title, body)
-    if pull is None:
-        pull = await api.open_pull(branch)
-        await api.update_pull(pull["number"], title, body)
-    await api.add_labels(pull["number"], list(labels))
-    return pull["number"]
-
-
-async def _comment(api: RepoAPI, ctx: RunContext, result: FixResult, handle: str) -> None:
-    number = ctx.pull_numbers[0]
-    body = texts.PR_COMMENT.format(run_name=ctx.run_name, run_number=ctx.run_number, run_url=ctx.run_url,
-                                   signature=result.signature, diff=texts.fence(result.diff),
-                                   explanation=result.explanation, marker=_marker(ctx, result, ctx.head_branch))
-    existing = next((c["id"] for c in await api.comments(number)
-                     if c.get("user", {}).get("login") == f"{handle}[bot]" and texts.read_marker(c.get("body"))),
-                    None)
-    await api.comment(number, body, existing)
-
-
-async def _attention(api: RepoAPI, ctx: RunContext, needed: FixResult, handle: str) -> None:
-    """The repository's one attention issue, updated in place, never duplicated."""
-    body = texts.ATTENTION_PERMISSION.format(
-        workflow=ctx.workflow_path, signature=needed.signature, run_url=ctx.run_url,
-        diff=texts.fence(needed.diff), marker=texts.marker({"attention": "workflows-permission"}))
-    issues = await api.app_issues(f"{handle}[bot]")
-    existing = next((i["number"] for i in issues if i.get("title") == texts.ATTENTION_TITLE), None)
-    await api.upsert_issue(texts.ATTENTION_TITLE, body, existing)

@@ -86,3 +86,41 @@ def pr_title(platform: str | None, workflow: str, remedy: str) -> str:
 def fence(text: str) -> str:
     """Text inside a ```diff fence cannot close it."""
     return text.replace("```", "`\u200b``")
+
+EARLIER = ("Earlier remedies for this workflow did not cure it ({links}); this one comes next on the ladder "
+           "(already tried: {remedies}).")
+UNVERIFIED = ("**Unverified**: the fix has not run yet. If the workflow runs for this branch, its result is "
+              "reported here; a workflow that only runs on `push` to the default branch cannot verify it before "
+              "merging.")
+VERIFIED = "**Verified**: the workflow passed on this branch with this change ({run_url})."
+HUMAN_PUSHED = ("Someone other than docker-build-fixer pushed to this branch, so it is theirs now: the app will not "
+                "push to it or change this pull request again. `@{handle} recreate` starts over with a fresh "
+                "branch.")
+DECLINED = ("Closed without merging: `{remedy}` is recorded as declined for `{workflow}` and will not be proposed "
+            "again; the next failure gets the next remedy, if any. To undo, comment `@{handle} recreate` here.")
+GAVE_UP = ("The workflow still fails with `{signature}` after {attempts} attempts on this branch. docker-build-fixer "
+           "stops here; a maintainer should look at the log: {run_url}")
+NEXT_PUSHED = ("The workflow failed again on this branch with `{signature}` ({run_url}), so `{previous}` did not "
+               "cure it: this pull request now carries the next remedy, `{remedy}`.")
+ATTENTION_CONFIG = """\
+`.github/docker-build-fixer.yml` on the default branch is invalid, so docker-build-fixer does nothing in this
+repository until it is fixed:
+
+```text
+{error}
+```
+
+The keys and values it accepts are listed in the app's README (section "Config").
+
+{marker}
+"""
+HELP = """\
+Commands for docker-build-fixer (at the start of a comment on its pull request; maintainers only):
+
+- `@{handle} recreate`: rebuild this pull request from the current base branch
+- `@{handle} next`: replace this change with the next remedy on the ladder
+- `@{handle} ignore`: close this pull request and never propose this remedy again for this workflow
+- `@{handle} explain`: post the full diagnosis
+- `@{handle} help`: this list
+"""
+UNKNOWN_COMMAND = "`{command}` is not a command I know.\n\n"

@@ -90,33 +90,68 @@ class RepoAPI:
                 break  # the failure is near the end, but a log beyond the cap is not read further
         return total
 
+    async def attempt_jobs(self, run_id: int, attempt: int) -> list[dict]:
+        data = await self.gh.getitem(self._url(f"/actions/runs/{run_id}/attempts/{attempt}/jobs?per_page=100"))
+        return list(data.get("jobs") or [])
+
+    async def workflow_runs(self, workflow_id: int | None, branch: str) -> list[dict]:
+        if workflow_id is None:
+            return []
+        data = await self.gh.getitem(self._url(f"/actions/workflows/{workflow_id}/runs{{?branch,per_page}}"),
+                                     {"branch": branch, "per_page": 5})
+        return list(data.get("workflow_runs") or [])
+
+    async def permission(self, login: str) -> str | None:
+        try:
+            data = await self.gh.getitem(self._url("/collaborators/{login}/permission"), {"login": login})
+        except BadRequest as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        return data.get("permission")
+
+    async def react(self, comment_id: int, content: str) -> None:
+        await self.gh.post(self._url(f"/issues/comments/{comment_id}/reactions"), data={"content": content})
+
     async def annotations(self, check_run_id: int) -> list[dict]:
         return list(await self.gh.getitem(self._url(f"/check-runs/{check_run_id}/annotations?per_page=100")))
 
-    async def branch_head(self, branch: str) -> str:
-        data = await self.gh.getitem(self._url("/git/ref/{+ref}"), {"ref": f"heads/{branch}"})
-        return data["object"]["sha"]
-
-    async def tree_paths(self, commit: str) -> list[str]:
-        data = await self.gh.getitem(self._url(f"/git/trees/{commit}?recursive=1"))
+    async def tree_paths(self, rev: str) -> list[str]:
+        """Every file path at a commit or branch (one call, recursive)."""
+        data = await self.gh.getitem(self._url("/git/trees/{rev}?recursive=1"), {"rev": rev})
         return [entry["path"] for entry in data.get("tree", []) if entry.get("type") == "blob"]
 
-    async def read_files(self, commit: str, paths: list[str]) -> dict[str, str]:
-        """Many files in one GraphQL query (REST would take one call each)."""
-        if not paths:
-            return {}
-        fields = "\n".join(
-            f'f{i}: object(expression: {json.dumps(commit + ":" + p)}) {{ ... on Blob {{ text isBinary byteSize }} }}'
-            for i, p in enumerate(paths))
-        query = f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
+    async def read_branch(self, branch: str, paths: list[str]) -> tuple[str, dict[str, str]]:
+        """The branch's head commit and the text of these files there, in one GraphQL query
+        (REST would take a call per file)."""
+        fields = [f'head: ref(qualifiedName: {json.dumps("refs/heads/" + branch)}) {{ target {{ oid }} }}']
+        fields += [f'f{i}: object(expression: {json.dumps(branch + ":" + p)}) {{ ... on Blob {{ text isBinary }} }}'
+                   for i, p in enumerate(paths)]
+        query = ("query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { "
+                 + " ".join(fields) + " } }")
         owner, name = self.repo.split("/")
         data = await self.gh.graphql(query, endpoint=self.settings.graphql_url, owner=owner, name=name)
+        repository = data.get("repository") or {}
+        head = ((repository.get("head") or {}).get("target") or {}).get("oid")
+        if not head:
+            raise BadRequest(HTTPStatus.NOT_FOUND, f"branch {branch} not found")
         found = {}
         for i, path in enumerate(paths):
-            blob = (data.get("repository") or {}).get(f"f{i}")
+            blob = repository.get(f"f{i}")
             if blob and not blob.get("isBinary") and blob.get("text") is not None:
                 found[path] = blob["text"]
-        return found
+        return head, found
+
+    async def pulls_for_branch(self, head: str) -> list[dict]:
+        owner = self.repo.split("/")[0]
+        return list(await self.gh.getitem(self._url("/pulls{?head,state,per_page}"),
+                                          {"head": f"{owner}:{head}", "state": "all", "per_page": 100}))
+
+    async def app_pulls(self, prefix: str = "docker-build-fixer/") -> list[dict]:
+        """The app's pull requests, open, closed and merged (its memory), in one call: the
+        most recently updated hundred pull requests of the repository, from the app's branches."""
+        pulls = await self.gh.getitem(self._url("/pulls?state=all&sort=updated&direction=desc&per_page=100"))
+        return [p for p in pulls if str((p.get("head") or {}).get("ref", "")).startswith(prefix)]
 
     async def create_commit(self, base: str, files: dict[str, str], message: str) -> str:
         tree = await self.gh.post(self._url("/git/trees"), data={
@@ -142,11 +177,6 @@ class RepoAPI:
         await self.gh.patch(self._url("/git/refs/{+ref}"), {"ref": f"heads/{branch}"},
                             data={"sha": sha, "force": True})
 
-    async def open_pull(self, head: str) -> dict | None:
-        owner = self.repo.split("/")[0]
-        pulls = await self.gh.getitem(self._url("/pulls{?head,state}"), {"head": f"{owner}:{head}", "state": "open"})
-        return pulls[0] if pulls else None
-
     async def create_pull(self, head: str, base: str, title: str, body: str) -> dict | None:
         """The new pull request, or None when one is open for this branch already."""
         try:
@@ -157,8 +187,8 @@ class RepoAPI:
                 return None
             raise
 
-    async def update_pull(self, number: int, title: str, body: str) -> None:
-        await self.gh.patch(self._url(f"/pulls/{number}"), data={"title": title, "body": body})
+    async def update_pull(self, number: int, **fields) -> None:
+        await self.gh.patch(self._url(f"/pulls/{number}"), data=fields)
 
     async def add_labels(self, number: int, labels: list[str]) -> None:
         # Labels that do not exist yet are created by GitHub when added this way.
