@@ -606,7 +606,7 @@ class Sandbox:
     def _label(self, repo: Repo, name: str) -> dict:
         if name not in repo.labels:
             repo.labels[name] = {"id": next(self._ids), "node_id": f"L_{name}", "name": name, "color": "ededed",
-                                 "default": False, "description": None,
+                                 "default": False, "description": "",
                                  "url": f"{self.base_url}/repos/{repo.full_name}/labels/{name}"}
         return repo.labels[name]
 
@@ -698,7 +698,10 @@ class Sandbox:
         if permission is None:
             return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
         body = contract.example("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", 200)
-        body.update({"permission": permission, "role_name": permission, "user": self._user(username, "User")})
+        user = self._user(username, "User")
+        user.update({"role_name": permission, "permissions": {"admin": permission == "admin", "maintain": permission in (
+            "admin", "maintain"), "push": permission in ("admin", "maintain", "write"), "triage": True, "pull": True}})
+        body.update({"permission": permission, "role_name": permission, "user": user})
         return self._json(200, body)
 
     # -- the sandbox's own endpoints -------------------------------------------------------
@@ -755,6 +758,8 @@ class Sandbox:
             repo.issues[number] = {"pull": True, "title": pull.get("title", "A change"), "body": "",
                                    "head": pull["head"], "base": repo.default_branch, "state": "open",
                                    "user": pull.get("user", "contributor"), "labels": []}
+        for grant in spec.get("collaborators", []):
+            self.repos[grant["repo"]].permissions[grant["login"]] = grant["permission"]
         for act in spec.get("actions", []):
             self._human(act)
         for run in spec.get("runs", []):

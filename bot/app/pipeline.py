@@ -215,7 +215,7 @@ async def propose(api: RepoAPI, ctx: RunContext, findings: list[Finding], job: d
         if open_count >= config.open_pull_requests_limit:
             return Outcome("limited", f"{open_count} open pull request(s) reach the config's limit")
     action, number = await publish.publish(api, ctx, result, head, job, handle, config.labels, past,
-                                           finding_data(findings[0]))
+                                           finding_data(findings[0]), request.skip)
     if note and number:
         await api.comment(number, note.format(remedy=result.remedy))
     return Outcome(action, result.remedy, number)

@@ -49,13 +49,15 @@ def history(pulls: list[dict], handle: str) -> History:
         data = ours(pull, handle)
         if data is None:
             continue
+        # A pull request's remedy, and the ones it moved past (`next`, failed verification).
+        remedies = [data.get("remedy")] + list(data.get("tried") or [])
         if pull.get("state") == "open":
             open_pull, marker = pull, data
         elif pull.get("merged_at") or pull.get("merged"):
-            merged.append(data.get("remedy"))
+            merged += remedies
             earlier.append(pull)
         elif not data.get("superseded"):
-            declined.append(data.get("remedy"))
+            declined += remedies
     return History(open_pull, marker, [r for r in declined if r], [r for r in merged if r], earlier)
 
 
@@ -74,7 +76,7 @@ def pr_body(ctx, result: FixResult, job: dict, handle: str, marker: dict, earlie
 
 
 async def publish(api: RepoAPI, ctx, result: FixResult, base_sha: str, job: dict, handle: str, labels: tuple,
-                  past: History, findings_data: dict) -> tuple[str, int | None]:
+                  past: History, findings_data: dict, tried: tuple[str, ...]) -> tuple[str, int | None]:
     """Open the pull request, or update the app's open one; leave a human's branch alone."""
     base = ctx.default_branch
     branch = branch_name(base, ctx.workflow_path)
@@ -93,7 +95,7 @@ async def publish(api: RepoAPI, ctx, result: FixResult, base_sha: str, job: dict
         run_url=ctx.run_url))
     marker = {"remedy": result.remedy, "companions": result.companions, "signature": result.signature,
               "workflow": ctx.workflow_path, "base": base, "run": ctx.run_id, "run_url": ctx.run_url,
-              "attempt": attempt, "commit": sha, "tried": list(past.skip), **findings_data}
+              "attempt": attempt, "commit": sha, "tried": list(tried), **findings_data}
     body = pr_body(ctx, result, job, handle, marker, past.earlier)
     if open_pull is not None:
         await api.move_branch(branch, sha)

@@ -83,7 +83,8 @@ def scalar(value: Any, flow: bool = False) -> str:
     if isinstance(value, int):
         return str(value)
     text = str(value)
-    if (_SAFE_PLAIN.match(text) and ": " not in text and " #" not in text and not _RESERVED.match(text)
+    if (_SAFE_PLAIN.match(text) and text == text.strip() and ": " not in text and " #" not in text
+            and not _RESERVED.match(text)
             and not (flow and any(ch in text for ch in ",[]{}"))):
         return text
     if '"' in text and "'" not in text and "\n" not in text and all(map(_printable, text)):
