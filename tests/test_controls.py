@@ -261,3 +261,45 @@ async def test_network_failure_seen_once_then_twice(client, sandbox):
     await settled(client)
     [pull] = pulls(scenario).values()
     assert marker(pull)["remedy"] == "package-manager-network"
+
+
+async def test_recreate_undoes_a_decline(client, sandbox):
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    await deliver(client, scenario.payload())
+    await settled(client)
+    [number] = pulls(scenario)
+    sandbox.setup(actions=[{"repo": scenario.repo, "do": "close", "number": number}],
+                  collaborators=[{"repo": scenario.repo, "login": "maintainer", "permission": "admin"}])
+    await deliver(client, pr_closed_payload(scenario, number, "maintainer"), "pull_request")
+    await settled(client)
+    comment = human_comment(scenario, number, f"@{HANDLE} recreate", "maintainer")
+    await deliver(client, comment_payload(scenario, number, f"@{HANDLE} recreate", "maintainer", comment_id=comment),
+                  "issue_comment")
+    await settled(client)
+    assert marker(pulls(scenario)[number])["superseded"]
+    latest = pulls(scenario)[max(pulls(scenario))]
+    assert latest["state"] == "open" and marker(latest)["remedy"] == "build-on-buildplatform"
+
+
+async def test_a_native_leg_failure_does_not_climb(client, sandbox):
+    scenario = Scenario(sandbox, WORKFLOW_LADDER, log=LOG)
+    await deliver(client, scenario.payload())
+    await settled(client)
+    [number] = pulls(scenario)
+    native = buildx_log("linux/amd64", "build", "RUN npm ci", ["npm error code ECONNRESET"], 1)
+    add_run(scenario, 9501, 9601, native)
+    await deliver(client, own_branch_run(scenario, 9501, "failure"))
+    await settled(client)
+    assert marker(pulls(scenario)[number])["attempt"] == 1
+
+
+async def test_network_failure_repeating_the_previous_run(client, sandbox):
+    scenario = Scenario(sandbox, STOREFRONT, log=NETWORK_LOG)
+    add_run(scenario, 9701, 9801, NETWORK_LOG, info={"workflow_id": 161335, "branch": "main",
+                                                     "conclusion": "failure"})
+    payload = scenario.payload()
+    payload["workflow_run"]["workflow_id"] = 161335
+    await deliver(client, payload)
+    await settled(client)
+    [pull] = pulls(scenario).values()
+    assert marker(pull)["remedy"] == "package-manager-network"
