@@ -188,7 +188,7 @@ class Sandbox:
         if errors:
             self.violations += errors
             return self._json(422, {"message": "Invalid request", "errors": errors})
-        fault = self._fault(request)
+        fault = await self._fault(request)
         response = fault or await handler(request)
         self.calls.append({"method": request.method, "template": template, "status": response.status,
                            "path": request.path})
@@ -198,10 +198,14 @@ class Sandbox:
             self.violations += [f"sandbox response: {p}" for p in problems]
         return response
 
-    def _fault(self, request: web.Request) -> web.Response | None:
+    async def _fault(self, request: web.Request) -> web.Response | None:
+        """Injected faults: an error status, or (``delay``) a slow answer."""
         for fault in self.faults:
             if fault["times"] > 0 and re.search(fault["match"], f"{request.method} {request.path}"):
                 fault["times"] -= 1
+                if "delay" in fault:
+                    await asyncio.sleep(fault["delay"])
+                    return None
                 return self._json(fault["status"], {"message": fault.get("message", "injected fault")},
                                   fault.get("headers"))
         return None

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -104,3 +105,49 @@ def test_metrics_and_logs_carry_no_secret(server, sandbox):
     assert tokens, "the app minted no installation token"
     for secret in [SECRET, app_key()[0].splitlines()[1], *tokens]:
         assert secret not in stderr
+
+
+def start_server(sandbox, state_path, port):
+    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT,
+                               env=app_env(sandbox, state_path, port),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    wait_for(healthy, timeout=30)
+    return url, process
+
+
+def test_kill_9_while_jobs_are_stored_and_running(sandbox, tmp_path):
+    """Jobs stored before the 202 survive a crash: after kill -9 and a restart, every failure
+    gets exactly one pull request (twice over)."""
+    for round_ in range(2):
+        state = tmp_path / f"state-{round_}.sqlite3"
+        port = free_port()
+        url, process = start_server(sandbox, state, port)
+        scenarios = [Scenario(sandbox, STOREFRONT, log=LOG) for _ in range(3)]
+        # Slow GitHub down so that jobs are mid-flight when the process dies.
+        sandbox.setup(faults=[{"match": f"POST /graphql|GET /repos/{s.repo}/", "delay": 0.4, "times": 3}
+                              for s in scenarios])
+        for scenario in scenarios:
+            assert post(url, scenario.payload()) == 202
+        time.sleep(0.8)
+        process.kill()  # SIGKILL: no cleanup at all
+        process.wait(timeout=10)
+        url, process = start_server(sandbox, state, port)
+        try:
+            for scenario in scenarios:
+                wait_for(lambda s=scenario: pulls(s), timeout=60)
+            time.sleep(1.0)  # anything still running would show up as a second pull request
+            assert [len(pulls(s)) for s in scenarios] == [1, 1, 1]
+            assert all(sorted(pulls(s)[0]["labels"]) == ["ci", "docker-build-fixer"] for s in scenarios)
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+    assert sandbox.state()["violations"] == []

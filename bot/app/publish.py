@@ -100,6 +100,9 @@ async def publish(api: RepoAPI, ctx, result: FixResult, base_sha: str, job: dict
     if open_pull is not None:
         await api.move_branch(branch, sha)
         await api.update_pull(open_pull["number"], title=title, body=body)
+        present = {label.get("name") for label in open_pull.get("labels") or []}
+        if set(labels) - present:  # e.g. a run that stopped between opening and labelling
+            await api.add_labels(open_pull["number"], list(labels))
         return "updated", open_pull["number"]
     if not await api.create_branch(branch, sha):
         await api.move_branch(branch, sha)  # left from a closed pull request: the app's to reuse

@@ -69,14 +69,17 @@ class App:
         self.worker: asyncio.Task | None = None
         self.running: dict[str, asyncio.Task] = {}  # delivery -> task
         self.running_jobs: dict[str, tuple] = {}  # delivery -> (installation, repository)
+        self.write_locks: dict[int, asyncio.Lock] = {}  # writes go one at a time per installation
 
-    def gh(self, token: InstallationToken | None = None) -> CountingGitHubAPI:
+    def gh(self, token: InstallationToken | None = None, installation: int | None = None) -> CountingGitHubAPI:
         oauth = {"oauth_token": token.token.reveal()} if token else {}
-        return CountingGitHubAPI(self.session, self.settings, self.metrics.github_calls, **oauth)
+        lock = self.write_locks.setdefault(installation, asyncio.Lock()) if installation is not None else None
+        return CountingGitHubAPI(self.session, self.settings, self.metrics.github_calls, lock, **oauth)
 
     async def repo_api(self, installation_id: int, repo: str) -> tuple[RepoAPI, InstallationToken]:
         token = await self.auth.token(self.gh(), installation_id, repo)
-        return RepoAPI(self.gh(token), self.session, self.settings, repo, token.token), token
+        api = RepoAPI(self.gh(token, installation_id), self.session, self.settings, repo, token.token)
+        return api, token
 
     async def start(self) -> None:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=120))
@@ -134,7 +137,15 @@ class App:
         except (GitHubBroken, aiohttp.ClientError, asyncio.TimeoutError) as exc:
             self._retry_or_fail(job, extra, f"{type(exc).__name__}: {exc}")
         except BadRequest as exc:
-            # 4xx: not going to change by retrying, except a rate limit (issue of its own).
+            if exc.status_code == 401 and job.installation is not None:
+                # An installation token GitHub no longer accepts: mint a new one and try again.
+                self.auth.forget(job.installation)
+                self._retry_or_fail(job, extra, "installation token refused")
+                return
+            if exc.status_code in (403, 429) and "rate limit" in str(exc).lower():
+                self._retry_or_fail(job, extra, f"rate limited: {exc}")
+                return
+            # Other 4xx answers will not change by asking again.
             self.store.finish(job.delivery, "failed")
             self.metrics.inc("dbf_jobs_total", outcome="failed")
             log.error("job failed", extra={**extra, "outcome": "failed", "detail": f"GitHub said {exc}"})
@@ -152,7 +163,7 @@ class App:
 
     def _retry_or_fail(self, job, extra: dict, reason: str) -> None:
         if job.attempts < MAX_ATTEMPTS:
-            self.store.retry(job.delivery, reason)
+            self.store.retry(job.delivery, reason, delay=min(300.0, 2.0 ** job.attempts))
             log.warning("job will be retried", extra={**extra, "detail": reason})
         else:
             self.store.finish(job.delivery, "failed")

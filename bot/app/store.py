@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     status TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0,
     outcome TEXT,
+    not_before REAL NOT NULL DEFAULT 0,
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
@@ -61,7 +62,8 @@ class JobStore:
     def claim(self, limit: int, busy_repos: set[str]) -> list[Job]:
         rows = self.db.execute(
             "SELECT delivery, event, installation, repo, payload, attempts FROM jobs"
-            " WHERE status='pending' ORDER BY created LIMIT ?", (limit * 4,)).fetchall()
+            " WHERE status='pending' AND not_before <= ? ORDER BY created LIMIT ?",
+            (time.time(), limit * 4)).fetchall()
         jobs = []
         for delivery, event, installation, repo, payload, attempts in rows:
             if repo in busy_repos or len(jobs) >= limit:
@@ -76,9 +78,10 @@ class JobStore:
         self.db.execute("UPDATE jobs SET status='done', outcome=?, payload=NULL, updated=? WHERE delivery=?",
                         (outcome, time.time(), delivery))
 
-    def retry(self, delivery: str, reason: str) -> None:
-        self.db.execute("UPDATE jobs SET status='pending', outcome=?, updated=? WHERE delivery=?",
-                        (reason, time.time(), delivery))
+    def retry(self, delivery: str, reason: str, delay: float = 0.0) -> None:
+        now = time.time()
+        self.db.execute("UPDATE jobs SET status='pending', outcome=?, not_before=?, updated=? WHERE delivery=?",
+                        (reason, now + delay, now, delivery))
 
     def purge_installation(self, installation: int) -> int:
         return self.db.execute("DELETE FROM jobs WHERE installation=? AND status!='running'",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import random
+import time
 from collections import Counter
 from http import HTTPStatus
 
@@ -18,17 +21,62 @@ USER_AGENT = "docker-build-fixer"
 LOG_CHUNK = 1 << 16
 
 
-class CountingGitHubAPI(GitHubAPI):
-    """gidgethub's client, counting each request by method and path (for the metrics and the
-    API-economy benchmark)."""
+MAX_TRIES = 4
+MAX_WAIT = 60.0  # longer waits fail the request; the job is retried later
+RETRY_STATUSES = {500, 502, 503, 504}
 
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings, counter: Counter, **kwargs):
+
+def retry_wait(status: int, headers, attempt: int, now: float | None = None) -> float | None:
+    """Seconds to wait before trying again, or None when the answer is final.
+
+    5xx: exponential backoff with jitter. 403/429 with `retry-after` (secondary rate limits,
+    which gidgethub reports as a plain BadRequest) or with no requests left until
+    `x-ratelimit-reset`: as long as GitHub says, when that is not too long."""
+    if status in RETRY_STATUSES:
+        return min(MAX_WAIT, 0.25 * 2 ** attempt * random.uniform(0.5, 1.5))
+    if status in (403, 429):
+        if headers.get("retry-after", "").strip().isdigit():
+            wait = float(headers["retry-after"])
+        elif headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
+            wait = float(headers["x-ratelimit-reset"]) - (now or time.time()) + 1
+        else:
+            return None  # a plain 403: a permission, not a limit
+        return max(0.0, wait) if wait <= MAX_WAIT else None
+    return None
+
+
+class CountingGitHubAPI(GitHubAPI):
+    """gidgethub's client, counting each request by method (for the metrics and the
+    API-economy figures), retrying what GitHub says to retry, and writing one request at a time
+    per installation (GitHub's guidance against secondary rate limits)."""
+
+    def __init__(self, session: aiohttp.ClientSession, settings: Settings, counter: Counter,
+                 write_lock: asyncio.Lock | None = None, **kwargs):
         super().__init__(session, USER_AGENT, base_url=settings.api_url, **kwargs)
         self.counter = counter
+        self.write_lock = write_lock
 
     async def _request(self, method, url, headers, body=b""):
-        self.counter[method] += 1
-        return await super()._request(method, url, headers, body)
+        if method != "GET" and self.write_lock is not None:
+            async with self.write_lock:
+                return await self._retrying(method, url, headers, body)
+        return await self._retrying(method, url, headers, body)
+
+    async def _retrying(self, method, url, headers, body):
+        for attempt in range(MAX_TRIES):
+            self.counter[method] += 1
+            try:
+                status, response_headers, data = await super()._request(method, url, headers, body)
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                if attempt == MAX_TRIES - 1:
+                    raise
+                await asyncio.sleep(0.25 * 2 ** attempt * random.uniform(0.5, 1.5))
+                continue
+            wait = retry_wait(status, response_headers, attempt)
+            if wait is None or attempt == MAX_TRIES - 1:
+                return status, response_headers, data
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
 
 
 class RepoAPI:

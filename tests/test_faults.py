@@ -1,0 +1,50 @@
+"""GitHub faults: 5xx, secondary rate limits with retry-after, 429, slow answers; the app
+still opens exactly one pull request. And concurrency: many deliveries of one failure."""
+
+import asyncio
+
+from bot.github.api import retry_wait
+
+from .github import Scenario
+from .test_app import LOG, STOREFRONT, client, deliver, settled  # noqa: F401
+
+
+def pulls(scenario):
+    return [i for i in scenario.repo_state()["issues"].values() if i.get("pull")]
+
+
+def test_retry_wait():
+    assert retry_wait(502, {}, 0) <= 0.375 and retry_wait(502, {}, 3) <= 3.0
+    assert retry_wait(403, {"retry-after": "7"}, 0) == 7.0
+    assert retry_wait(429, {"retry-after": "3600"}, 0) is None  # too long: the job retries later
+    assert retry_wait(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010"}, 0, now=1000.0) == 11.0
+    assert retry_wait(403, {"x-ratelimit-remaining": "12"}, 0) is None  # a permission problem
+    assert retry_wait(404, {}, 0) is None
+
+
+async def test_faults_still_give_exactly_one_pull_request(client, sandbox):
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    repo = scenario.repo
+    sandbox.setup(faults=[
+        {"match": f"GET /repos/{repo}/contents/", "status": 502, "times": 1},
+        {"match": f"GET /repos/{repo}/actions/runs/", "status": 429, "times": 1, "headers": {"retry-after": "1"}},
+        {"match": f"POST /repos/{repo}/git/refs", "status": 403, "times": 1, "headers": {"retry-after": "1"},
+         "message": "You have exceeded a secondary rate limit"},
+        {"match": f"POST /repos/{repo}/pulls", "status": 500, "times": 2},
+        {"match": f"POST /repos/{repo}/issues/\\d+/labels", "status": 503, "times": 1},
+    ])
+    assert (await deliver(client, scenario.payload())).status == 202
+    await settled(client, timeout=60)
+    assert len(pulls(scenario)) == 1 and sorted(pulls(scenario)[0]["labels"]) == ["ci", "docker-build-fixer"]
+    assert sandbox.state()["violations"] == []
+
+
+async def test_twenty_concurrent_deliveries_and_redeliveries_give_one_pull_request(client, sandbox):
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    payload = scenario.payload()
+    responses = await asyncio.gather(*[deliver(client, payload, delivery=f"d-{scenario.repo}-{i % 15}")
+                                       for i in range(20)])
+    assert sorted(r.status for r in responses) == [202] * 20
+    await settled(client, timeout=60)
+    assert len(pulls(scenario)) == 1
+    assert sandbox.state()["violations"] == []
