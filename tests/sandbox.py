@@ -324,7 +324,8 @@ class Sandbox:
         return self._json(201, body)
 
     async def list_deliveries(self, request):
-        return self._json(200, self.deliveries)
+        template = contract.example("GET", "/app/hook/deliveries", 200)[0]
+        return self._json(200, [{**template, **d} for d in self.deliveries])
 
     async def redeliver(self, request, delivery_id):
         self.redelivered.append(int(delivery_id))
@@ -770,6 +771,7 @@ class Sandbox:
             self.add_run(run["repo"], run["run_id"], [
                 dict(job, log=base64.b64decode(job["log_b64"])) for job in run["jobs"]], run.get("info"))
         self.faults += spec.get("faults", [])
+        self.deliveries += spec.get("deliveries", [])
         self.latency = spec.get("latency", self.latency)
         if spec.get("reset_calls"):
             self.calls.clear()

@@ -48,3 +48,20 @@ async def test_twenty_concurrent_deliveries_and_redeliveries_give_one_pull_reque
     await settled(client, timeout=60)
     assert len(pulls(scenario)) == 1
     assert sandbox.state()["violations"] == []
+
+
+async def test_failed_deliveries_are_redelivered(client, sandbox):
+    from bot.app.server import APP_KEY
+    from .sandbox import now_iso
+    app = client.server.app[APP_KEY]
+    app.store.add("seen-guid", "workflow_run", {"repository": {"full_name": "acme/x"}})
+    sandbox.setup(deliveries=[
+        {"id": 501, "guid": "failed-guid", "status_code": 502, "status": "Bad Gateway", "delivered_at": now_iso(-60)},
+        {"id": 502, "guid": "failed-then-ok", "status_code": 500, "status": "Error", "delivered_at": now_iso(-120)},
+        {"id": 503, "guid": "failed-then-ok", "status_code": 202, "status": "OK", "delivered_at": now_iso(-30)},
+        {"id": 504, "guid": "seen-guid", "status_code": 500, "status": "Error", "delivered_at": now_iso(-30)},
+        {"id": 505, "guid": "too-old", "status_code": 500, "status": "Error", "delivered_at": now_iso(-4 * 86400)},
+    ])
+    assert await app.sweep() == [501]
+    assert 501 in sandbox.state()["redelivered"]
+    assert sandbox.state()["violations"] == []

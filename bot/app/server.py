@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
+import time
 from collections import Counter
+from datetime import datetime
 
 import aiohttp
 from aiohttp import web
@@ -32,6 +35,7 @@ MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 CONCURRENCY = 8
 PER_INSTALLATION = 2  # so that one busy installation cannot starve the others
 MAX_ATTEMPTS = 5
+SWEEP_SECONDS = float(os.environ.get("REDELIVERY_SWEEP_SECONDS", "600"))
 DEFAULT_HANDLE = "docker-build-fixer"
 
 
@@ -67,6 +71,7 @@ class App:
         self.handle = DEFAULT_HANDLE
         self.wake = asyncio.Event()
         self.worker: asyncio.Task | None = None
+        self.sweeper: asyncio.Task | None = None
         self.running: dict[str, asyncio.Task] = {}  # delivery -> task
         self.running_jobs: dict[str, tuple] = {}  # delivery -> (installation, repository)
         self.write_locks: dict[int, asyncio.Lock] = {}  # writes go one at a time per installation
@@ -89,17 +94,51 @@ class App:
         except Exception as exc:  # GitHub unreachable at start: keep serving, with the default handle
             log.warning("could not read the app's slug", extra={"detail": type(exc).__name__})
         self.worker = asyncio.create_task(self._work())
+        self.sweeper = asyncio.create_task(self._sweep_forever())
 
     async def stop(self) -> None:
-        if self.worker:
-            self.worker.cancel()
-            await asyncio.gather(self.worker, return_exceptions=True)
+        for task in (self.worker, self.sweeper):
+            if task:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         for task in list(self.running.values()):
             task.cancel()
         await asyncio.gather(*self.running.values(), return_exceptions=True)
         if self.session:
             await self.session.close()
         self.store.close()
+
+    # -- redelivery -------------------------------------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self.sweep()
+            except Exception as exc:  # GitHub down: the next sweep tries again
+                log.warning("redelivery sweep failed", extra={"detail": f"{type(exc).__name__}: {exc}"})
+
+    async def sweep(self) -> list[int]:
+        """GitHub's documented procedure: list the app's deliveries of the last three days and ask
+        again for those that never succeeded (and that this app never stored)."""
+        gh, jwt = self.gh(), self.auth.jwt()
+        since = time.time() - 3 * 24 * 3600
+        attempts: dict[str, list[dict]] = {}
+        async for delivery in gh.getiter("/app/hook/deliveries?per_page=100", jwt=jwt):
+            delivered = datetime.fromisoformat(str(delivery.get("delivered_at")).replace("Z", "+00:00")).timestamp()
+            if delivered < since:
+                break  # newest first: the rest is older
+            attempts.setdefault(delivery["guid"], []).append(delivery)
+        redelivered = []
+        for guid, tries in attempts.items():
+            if any(200 <= (t.get("status_code") or 0) < 300 for t in tries) or self.store.has(guid):
+                continue
+            latest = max(tries, key=lambda t: t.get("delivered_at") or "")
+            await gh.post(f"/app/hook/deliveries/{latest['id']}/attempts", data=b"", jwt=jwt)
+            redelivered.append(latest["id"])
+        if redelivered:
+            log.info("asked GitHub to redeliver", extra={"detail": f"{len(redelivered)} failed deliveries"})
+        return redelivered
 
     # -- the worker ------------------------------------------------------------------------
 
@@ -201,7 +240,7 @@ async def webhook(request: web.Request) -> web.Response:
         if request.content_type != "application/json":
             return _reply(415, "webhook payloads must be application/json")
         return _reply(400, "the body is not valid JSON")
-    except (KeyError, ValueError, UnicodeDecodeError):
+    except (KeyError, ValueError, LookupError, TypeError):  # LookupError: an unknown charset
         app.metrics.inc("dbf_deliveries_total", event=name, outcome="bad-request")
         log.warning("malformed delivery", extra={"event": name})
         return _reply(400, "malformed delivery (headers or JSON body)")

@@ -51,13 +51,18 @@ class JobStore:
 
     def add(self, delivery: str, event: str, payload: dict) -> bool:
         """Store a delivery; False if this delivery id was stored before (GitHub retried it)."""
-        installation = (payload.get("installation") or {}).get("id")
-        repo = (payload.get("repository") or {}).get("full_name")
+        installation = _field(payload, "installation", "id")
+        repo = _field(payload, "repository", "full_name")
+        installation = installation if isinstance(installation, int) else None
+        repo = repo if isinstance(repo, str) else None
         now = time.time()
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO jobs(delivery, event, installation, repo, payload, created, updated)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)", (delivery, event, installation, repo, json.dumps(payload), now, now))
         return cursor.rowcount == 1
+
+    def has(self, delivery: str) -> bool:
+        return self.db.execute("SELECT 1 FROM jobs WHERE delivery=?", (delivery,)).fetchone() is not None
 
     def claim(self, limit: int, busy_repos: set[str]) -> list[Job]:
         rows = self.db.execute(
@@ -92,3 +97,9 @@ class JobStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _field(payload: dict, outer: str, inner: str):
+    """payload[outer][inner] where both are what they should be (payloads can be anything)."""
+    value = payload.get(outer)
+    return value.get(inner) if isinstance(value, dict) else None
