@@ -70,6 +70,7 @@ class App:
         self.session: aiohttp.ClientSession | None = None
         self.handle = DEFAULT_HANDLE
         self.wake = asyncio.Event()
+        self.stopping = False
         self.worker: asyncio.Task | None = None
         self.sweeper: asyncio.Task | None = None
         self.running: dict[str, asyncio.Task] = {}  # delivery -> task
@@ -88,15 +89,15 @@ class App:
 
     async def start(self) -> None:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=120))
-        try:
-            data = await self.gh().getitem("/app", jwt=self.auth.jwt())
-            self.handle = data.get("slug") or DEFAULT_HANDLE
-        except Exception as exc:  # GitHub unreachable at start: keep serving, with the default handle
-            log.warning("could not read the app's slug", extra={"detail": type(exc).__name__})
         self.worker = asyncio.create_task(self._work())
         self.sweeper = asyncio.create_task(self._sweep_forever())
 
     async def stop(self) -> None:
+        if self.session is None or self.session.closed:
+            return
+        log.info("stopping", extra={"detail": f"{len(self.running)} running job(s) stay stored"})
+        self.stopping = True
+        self.wake.set()
         for task in (self.worker, self.sweeper):
             if task:
                 task.cancel()
@@ -142,8 +143,20 @@ class App:
 
     # -- the worker ------------------------------------------------------------------------
 
+    async def _read_handle(self) -> None:
+        """The app's slug is its @handle for commands (GET /app); GitHub being unreachable at start
+        must not keep the server from accepting deliveries."""
+        try:
+            data = await self.gh().getitem("/app", jwt=self.auth.jwt())
+            self.handle = data.get("slug") or DEFAULT_HANDLE
+        except Exception as exc:
+            log.warning("could not read the app's slug; using the default", extra={"detail": type(exc).__name__})
+
     async def _work(self) -> None:
-        while True:
+        await self._read_handle()  # before the first job: commands and markers need the handle
+        # A flag, not only cancellation: Python 3.11's wait_for can swallow a cancel that arrives
+        # as its inner wait completes, and the worker would never stop.
+        while not self.stopping:
             free = CONCURRENCY - len(self.running)
             if free > 0:
                 busy_repos = {repo for _, repo in self.running_jobs.values()}
@@ -160,6 +173,7 @@ class App:
                 await asyncio.wait_for(self.wake.wait(), timeout=0.5)
             except asyncio.TimeoutError:
                 pass
+        log.info("worker stopped")
 
     async def _run(self, key: str, job) -> None:
         extra = {"delivery": job.delivery, "event": job.event, "repo": job.repo, "attempt": job.attempts}
@@ -252,7 +266,7 @@ async def webhook(request: web.Request) -> web.Response:
         app.metrics.inc("dbf_deliveries_total", event=event.event, outcome="unsupported")
         log.info("unsupported event", extra={"event": event.event, "delivery": event.delivery_id})
         return _reply(400, f"event {event.event} is not handled by this app")
-    stored = app.store.add(event.delivery_id, event.event, event.data)
+    stored = app.store.add(event.delivery_id, event.event, event.data, body)
     app.metrics.inc("dbf_deliveries_total", event=event.event, outcome="accepted" if stored else "duplicate")
     if stored:
         app.wake.set()
@@ -300,7 +314,9 @@ def create_app(settings: Settings) -> web.Application:
         await app.stop()
 
     web_app.on_startup.append(on_startup)
-    web_app.on_cleanup.append(on_cleanup)
+    # On SIGTERM the worker stops first (on_shutdown runs before aiohttp waits for open
+    # connections): jobs not finished stay stored and resume at the next start.
+    web_app.on_shutdown.append(on_cleanup)
     return web_app
 
 
@@ -309,5 +325,5 @@ def serve(settings: Settings) -> None:
     log.info("starting", extra={"detail": f"port {settings.port}, api {settings.api_url}, "
                                           f"dry run {settings.dry_run}, state {settings.state_path}"})
     web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None,
-                print=None, shutdown_timeout=10)
+                print=None, shutdown_timeout=5)
 

@@ -49,16 +49,18 @@ class JobStore:
         # Jobs that were running when the process stopped run again (effects are idempotent).
         self.db.execute("UPDATE jobs SET status='pending' WHERE status='running'")
 
-    def add(self, delivery: str, event: str, payload: dict) -> bool:
-        """Store a delivery; False if this delivery id was stored before (GitHub retried it)."""
+    def add(self, delivery: str, event: str, payload: dict, body: bytes | None = None) -> bool:
+        """Store a delivery; False if this delivery id was stored before (GitHub retried it).
+        ``body``, the payload as received, saves serialising it again."""
         installation = _field(payload, "installation", "id")
         repo = _field(payload, "repository", "full_name")
         installation = installation if isinstance(installation, int) else None
         repo = repo if isinstance(repo, str) else None
         now = time.time()
+        text = body.decode("utf-8", "replace") if body is not None else json.dumps(payload)
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO jobs(delivery, event, installation, repo, payload, created, updated)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)", (delivery, event, installation, repo, json.dumps(payload), now, now))
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", (delivery, event, installation, repo, text, now, now))
         return cursor.rowcount == 1
 
     def has(self, delivery: str) -> bool:
