@@ -26,9 +26,13 @@ def free_port() -> int:
 @pytest.fixture
 def server(sandbox, tmp_path):
     port = free_port()
+    # The server's log goes to a file: a pipe nobody reads fills up, and a server writing to a
+    # full pipe blocks (as it would on any host whose log collector stopped reading).
+    log_path = tmp_path / "server.log"
     process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT,
                                env=app_env(sandbox, tmp_path / "state.sqlite3", port),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), text=True)
+    process.log_path = log_path
     url = f"http://127.0.0.1:{port}"
 
     def healthy():
@@ -37,7 +41,7 @@ def server(sandbox, tmp_path):
                 return response.status == 200
         except (urllib.error.URLError, ConnectionError):
             if process.poll() is not None:
-                raise AssertionError("the server exited: " + process.stderr.read()[-2000:])
+                raise AssertionError("the server exited: " + log_path.read_text()[-2000:])
             return False
 
     wait_for(healthy, timeout=30)
@@ -46,8 +50,10 @@ def server(sandbox, tmp_path):
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # the server prints its threads' stacks
+        time.sleep(1)
         process.kill()
-        raise AssertionError("the server did not stop on SIGTERM")
+        raise AssertionError("the server did not stop on SIGTERM:\n" + log_path.read_text()[-4000:])
 
 
 def post(url: str, payload: dict, event: str = "workflow_run") -> int:
@@ -98,7 +104,8 @@ def test_metrics_and_logs_carry_no_secret(server, sandbox):
         metrics = response.read().decode()
     assert "dbf_pull_requests_opened_total 1" in metrics
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=15)
+    process.wait(timeout=15)
+    stderr = process.log_path.read_text()
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert any(line.get("outcome") == "pull-request" and line.get("repo") == scenario.repo for line in lines)
     tokens = sandbox.state()["tokens"]
@@ -110,7 +117,7 @@ def test_metrics_and_logs_carry_no_secret(server, sandbox):
 def start_server(sandbox, state_path, port):
     process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT,
                                env=app_env(sandbox, state_path, port),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     url = f"http://127.0.0.1:{port}"
 
     def healthy():

@@ -8,9 +8,11 @@ at a time per repository and a cap per installation.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -375,6 +377,7 @@ def create_app(settings: Settings) -> web.Application:
 
 def serve(settings: Settings) -> None:
     setup_logging()
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` prints every thread's stack to stderr
     try:
         # libuv's event loop: markedly more acknowledgements per second than asyncio's own.
         import uvloop
