@@ -65,3 +65,28 @@ async def test_failed_deliveries_are_redelivered(client, sandbox):
     assert await app.sweep() == [501]
     assert 501 in sandbox.state()["redelivered"]
     assert sandbox.state()["violations"] == []
+
+
+async def test_a_refused_token_is_replaced_and_the_job_retried(client, sandbox):
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    sandbox.setup(faults=[{"match": f"GET /repos/{scenario.repo}/actions/runs/", "status": 401, "times": 1,
+                           "message": "Bad credentials"}])
+    await deliver(client, scenario.payload())
+    await settled(client, timeout=60)
+    assert len(pulls(scenario)) == 1
+    minted = [c for c in sandbox.state()["calls"] if c["path"] == f"/app/installations/{scenario.installation}/access_tokens"]
+    assert len(minted) == 2  # the first token was refused: a second one was minted
+
+
+async def test_an_uninstalled_installation_is_purged(client):
+    import json
+    from bot.app.server import APP_KEY
+    from .github import EXAMPLES
+    app = client.server.app[APP_KEY]
+    payload = json.loads((EXAMPLES / "installation.deleted.0.json").read_text())
+    installation = payload["installation"]["id"]
+    app.store.add("old-job", "workflow_run", {"installation": {"id": installation}, "repository": {"full_name": "a/b"}})
+    app.store.retry("old-job", "waiting", delay=3600)
+    await deliver(client, payload, "installation")
+    await settled(client)
+    assert not app.store.has("old-job")

@@ -18,6 +18,7 @@ from ..diagnosis import Diagnoser
 from ..settings import Secret, Settings
 
 USER_AGENT = "docker-build-fixer"
+MAX_FILE = 1 << 20
 LOG_CHUNK = 1 << 16
 
 
@@ -173,8 +174,8 @@ class RepoAPI:
         """The branch's head commit and the text of these files there, in one GraphQL query
         (REST would take a call per file)."""
         fields = [f'head: ref(qualifiedName: {json.dumps("refs/heads/" + branch)}) {{ target {{ oid }} }}']
-        fields += [f'f{i}: object(expression: {json.dumps(branch + ":" + p)}) {{ ... on Blob {{ text isBinary }} }}'
-                   for i, p in enumerate(paths)]
+        fields += [f'f{i}: object(expression: {json.dumps(branch + ":" + p)}) '
+                   f'{{ ... on Blob {{ text isBinary byteSize }} }}' for i, p in enumerate(paths)]
         query = ("query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { "
                  + " ".join(fields) + " } }")
         owner, name = self.repo.split("/")
@@ -186,7 +187,9 @@ class RepoAPI:
         found = {}
         for i, path in enumerate(paths):
             blob = repository.get(f"f{i}")
-            if blob and not blob.get("isBinary") and blob.get("text") is not None:
+            # A binary or huge "Dockerfile" or workflow is not one: left out, like the CLI does.
+            if (blob and not blob.get("isBinary") and blob.get("text") is not None
+                    and (blob.get("byteSize") or 0) <= MAX_FILE):
                 found[path] = blob["text"]
         return head, found
 
