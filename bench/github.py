@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.github import SandboxProcess, Scenario, app_env, signed, wait_for  # noqa: E402
+from tests.github import SandboxProcess, Scenario, signed, wait_for  # noqa: E402
 from tests.test_app import LOG, STOREFRONT  # noqa: E402
 from tests.test_e2e import free_port, start_server  # noqa: E402
 

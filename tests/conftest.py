@@ -35,3 +35,37 @@ def sandbox(tmp_path_factory):
     process = SandboxProcess(tmp_path_factory.mktemp("sandbox"))
     yield process
     process.stop()
+
+
+@pytest.fixture
+async def client(aiohttp_client, sandbox, tmp_path):
+    """The App in-process (aiohttp test client) against the sandbox."""
+    from bot.app.server import create_app
+    from bot.settings import Secret, Settings
+
+    from .github import APP_ID, SECRET, app_key
+
+    settings = Settings(app_id=str(APP_ID), private_key=Secret(app_key()[0]), webhook_secret=Secret(SECRET),
+                        api_url=sandbox.base_url, state_path=str(tmp_path / "state.sqlite3"))
+    return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+def server(sandbox, tmp_path):
+    """The real server process (`python -m bot serve`) against the sandbox; stopped with SIGTERM."""
+    import signal
+    import subprocess
+    import time
+
+    from .github import free_port, start_server
+
+    url, process = start_server(sandbox, tmp_path / "state.sqlite3", free_port())
+    yield url, process
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)  # the server prints its threads' stacks
+        time.sleep(1)
+        process.kill()
+        raise AssertionError("the server did not stop on SIGTERM:\n" + process.log_path.read_text()[-4000:])

@@ -10,9 +10,11 @@ import hashlib
 import hmac
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from functools import lru_cache
@@ -183,3 +185,33 @@ def app_env(sandbox: SandboxProcess, state_path: Path, port: int, **extra) -> di
     return {**os.environ, "GITHUB_APP_ID": str(APP_ID), "GITHUB_PRIVATE_KEY": private.replace("\n", "\\n"),
             "GITHUB_WEBHOOK_SECRET": SECRET, "GITHUB_API_URL": sandbox.base_url, "PORT": str(port),
             "STATE_PATH": str(state_path), "HOST": "127.0.0.1", **extra}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(sandbox, state_path, port, log_path=None):
+    """The real server process, once it answers /healthz. Its log goes to a file: a pipe nobody
+    reads fills up, and a server writing to a full pipe blocks (as on any host whose log
+    collector stopped reading)."""
+    log_path = log_path or state_path.with_suffix(".log")
+    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT,
+                               env=app_env(sandbox, state_path, port),
+                               stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), text=True)
+    process.log_path = log_path
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError):
+            if process.poll() is not None:
+                raise AssertionError("the server exited: " + log_path.read_text()[-2000:])
+            return False
+
+    wait_for(healthy, timeout=30)
+    return url, process

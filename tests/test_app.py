@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.server import APP_KEY, create_app
-from bot.settings import Secret, Settings
+from bot.app.server import APP_KEY
 
-from .github import APP_ID, EXAMPLES, SECRET, Scenario, app_key, signed, webhook_errors, workflow_run_payload
+from .github import EXAMPLES, Scenario, signed, webhook_errors, workflow_run_payload
 from .repos import NODE_SITE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,13 +22,6 @@ LOG = (ROOT / "examples/logs/arm64-npm-ci-sigill.log").read_bytes()
 # Copies node_modules out of the failing stage, so only a workflow remedy applies.
 NEEDS_WORKFLOW = {**STOREFRONT, "Dockerfile": NODE_SITE.replace(
     "COPY --from=build /app/dist /usr/share/nginx/html", "COPY --from=build /app/node_modules ./node_modules")}
-
-
-@pytest.fixture
-async def client(aiohttp_client, sandbox, tmp_path):
-    settings = Settings(app_id=str(APP_ID), private_key=Secret(app_key()[0]), webhook_secret=Secret(SECRET),
-                        api_url=sandbox.base_url, state_path=str(tmp_path / "state.sqlite3"))
-    return await aiohttp_client(create_app(settings))
 
 
 async def deliver(client, payload, event="workflow_run", delivery=None):

@@ -6,7 +6,7 @@ import json
 
 from .github import EXAMPLES, Scenario, webhook_errors
 from .repos import NODE_SITE, buildx_log
-from .test_app import LOG, STOREFRONT, client, deliver, settled  # noqa: F401  (client is a fixture)
+from .test_app import LOG, STOREFRONT, deliver, settled
 
 BRANCH = "docker-build-fixer/main/docker"
 HANDLE = "docker-build-fixer"

@@ -3,57 +3,11 @@ key, against the sandbox process; a signed delivery in, one verified-commit pull
 
 import json
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
 import urllib.request
 
-import pytest
-
-from .conftest import ROOT
-from .github import SECRET, Scenario, app_env, app_key, signed, wait_for
+from .github import SECRET, Scenario, app_key, free_port, signed, start_server, wait_for
 from .test_app import LOG, NEEDS_WORKFLOW, STOREFRONT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(sandbox, tmp_path):
-    port = free_port()
-    # The server's log goes to a file: a pipe nobody reads fills up, and a server writing to a
-    # full pipe blocks (as it would on any host whose log collector stopped reading).
-    log_path = tmp_path / "server.log"
-    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT,
-                               env=app_env(sandbox, tmp_path / "state.sqlite3", port),
-                               stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), text=True)
-    process.log_path = log_path
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                return response.status == 200
-        except (urllib.error.URLError, ConnectionError):
-            if process.poll() is not None:
-                raise AssertionError("the server exited: " + log_path.read_text()[-2000:])
-            return False
-
-    wait_for(healthy, timeout=30)
-    yield url, process
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGUSR1)  # the server prints its threads' stacks
-        time.sleep(1)
-        process.kill()
-        raise AssertionError("the server did not stop on SIGTERM:\n" + log_path.read_text()[-4000:])
 
 
 def post(url: str, payload: dict, event: str = "workflow_run") -> int:
@@ -112,23 +66,6 @@ def test_metrics_and_logs_carry_no_secret(server, sandbox):
     assert tokens, "the app minted no installation token"
     for secret in [SECRET, app_key()[0].splitlines()[1], *tokens]:
         assert secret not in stderr
-
-
-def start_server(sandbox, state_path, port):
-    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT,
-                               env=app_env(sandbox, state_path, port),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                return response.status == 200
-        except (urllib.error.URLError, ConnectionError):
-            return False
-
-    wait_for(healthy, timeout=30)
-    return url, process
 
 
 def test_kill_9_while_jobs_are_stored_and_running(sandbox, tmp_path):

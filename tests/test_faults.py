@@ -6,7 +6,7 @@ import asyncio
 from bot.github.api import retry_wait
 
 from .github import Scenario
-from .test_app import LOG, STOREFRONT, client, deliver, settled  # noqa: F401
+from .test_app import LOG, STOREFRONT, deliver, settled
 
 
 def pulls(scenario):

@@ -7,7 +7,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .github import signed
-from .test_e2e import server  # noqa: F401  (the real server process fixture)
 
 EVENTS = st.sampled_from(["workflow_run", "check_run", "pull_request", "issue_comment", "installation", "ping",
                           "push", "", "x" * 300, "workflow_run\r\nX-Injected: 1"])

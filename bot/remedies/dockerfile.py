@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..dockerfile import edit
-from ..dockerfile.model import Dockerfile, Instruction, Stage
+from ..dockerfile.model import Instruction, Stage
 from .base import Change, Decline, Situation
 
 # What a later stage may copy out of a stage built for the build platform: outputs that are the

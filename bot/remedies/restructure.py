@@ -18,7 +18,7 @@ from typing import Any
 from ..validate import ValidationError
 from ..workflows import edit as wedit
 from ..workflows.model import BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, reusable_call
-from ..workflows.yamldoc import Doc, get, plain
+from ..workflows.yamldoc import Doc, plain
 from .base import Change, Decline, Situation
 
 METADATA = "docker/metadata-action"
