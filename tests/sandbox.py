@@ -260,6 +260,7 @@ class Sandbox:
         ("POST", r"^/repos/([^/]+/[^/]+)/git/commits$", "create_commit"),
         ("POST", r"^/repos/([^/]+/[^/]+)/git/refs$", "create_ref"),
         ("PATCH", r"^/repos/([^/]+/[^/]+)/git/refs/(.+)$", "update_ref"),
+        ("DELETE", r"^/repos/([^/]+/[^/]+)/git/refs/(.+)$", "delete_ref"),
         ("GET", r"^/repos/([^/]+/[^/]+)/pulls$", "list_pulls"),
         ("POST", r"^/repos/([^/]+/[^/]+)/pulls$", "create_pull"),
         ("PATCH", r"^/repos/([^/]+/[^/]+)/pulls/(\d+)$", "update_pull"),
@@ -523,6 +524,11 @@ class Sandbox:
             return self._json(403, FORBIDDEN)
         repo.refs[ref] = body["sha"]
         return self._json(200, self._ref_body(repo, ref))
+
+    async def delete_ref(self, request, token, repo, ref):
+        if repo.refs.pop(ref, None) is None:
+            return self._json(422, {"message": "Reference does not exist", "documentation_url": "https://docs.github.com/rest"})
+        return web.Response(status=204)
 
     def _ancestors(self, repo: Repo, sha: str) -> set[str]:
         seen, todo = set(), [sha]

@@ -32,6 +32,7 @@ async def test_faults_still_give_exactly_one_pull_request(client, sandbox):
          "message": "You have exceeded a secondary rate limit"},
         {"match": f"POST /repos/{repo}/pulls", "status": 500, "times": 2},
         {"match": f"POST /repos/{repo}/issues/\\d+/labels", "status": 503, "times": 1},
+        {"match": f"GET /repos/{repo}/git/trees/", "delay": 2.0, "times": 1},  # a slow answer
     ])
     assert (await deliver(client, scenario.payload())).status == 202
     await settled(client, timeout=60)
@@ -90,3 +91,18 @@ async def test_an_uninstalled_installation_is_purged(client):
     await deliver(client, payload, "installation")
     await settled(client)
     assert not app.store.has("old-job")
+
+
+async def test_a_pull_request_github_keeps_refusing_leaves_no_branch(client, sandbox, monkeypatch):
+    from bot.app import server
+    from bot.github import api
+    monkeypatch.setattr(server, "retry_delay", lambda attempts: 0.05)  # the same path, faster
+    monkeypatch.setattr(api, "retry_wait", lambda status, headers, attempt: 0.01 if status >= 500 else None)
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    sandbox.setup(faults=[{"match": f"POST /repos/{scenario.repo}/pulls", "status": 500, "times": 4 * 5}])
+    await deliver(client, scenario.payload())
+    app_refs = lambda: [r for r in scenario.repo_state()["refs"] if r.startswith("heads/docker-build-fixer/")]
+    await settled(client, timeout=60)  # five attempts, then the job ends
+    assert not pulls(scenario) and not app_refs()
+    metrics = await (await client.get("/metrics")).text()
+    assert 'dbf_jobs_total{outcome="failed"} 1' in metrics

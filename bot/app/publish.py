@@ -104,9 +104,15 @@ async def publish(api: RepoAPI, ctx, result: FixResult, base_sha: str, job: dict
         if set(labels) - present:  # e.g. a run that stopped between opening and labelling
             await api.add_labels(open_pull["number"], list(labels))
         return "updated", open_pull["number"]
-    if not await api.create_branch(branch, sha):
+    created = await api.create_branch(branch, sha)
+    if not created:
         await api.move_branch(branch, sha)  # left from a closed pull request: the app's to reuse
-    pull = await api.create_pull(branch, base, title, body)
+    try:
+        pull = await api.create_pull(branch, base, title, body)
+    except Exception:
+        if created:  # no half-made work: a branch without its pull request goes again
+            await api.delete_branch(branch)
+        raise
     if pull is None:  # opened meanwhile by a concurrent job: update that one
         pulls = [p for p in await api.pulls_for_branch(branch) if p.get("state") == "open"]
         await api.update_pull(pulls[0]["number"], title=title, body=body)

@@ -265,12 +265,17 @@ class App:
 
     def _retry_or_fail(self, job, extra: dict, reason: str) -> None:
         if job.attempts < MAX_ATTEMPTS:
-            self.store.retry(job.delivery, reason, delay=min(300.0, 2.0 ** job.attempts))
+            self.store.retry(job.delivery, reason, delay=retry_delay(job.attempts))
             log.warning("job will be retried", extra={**extra, "detail": reason})
         else:
             self.store.finish(job.delivery, "failed")
             self.metrics.inc("dbf_jobs_total", outcome="failed")
             log.error("job failed", extra={**extra, "outcome": "failed", "detail": reason})
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before a failed job runs again: 2, 4, 8, 16 (at most five minutes)."""
+    return min(300.0, 2.0 ** attempts)
 
 
 def _reply(status: int, message: str, **extra) -> web.Response:

@@ -224,6 +224,9 @@ class RepoAPI:
                 return False
             raise
 
+    async def delete_branch(self, branch: str) -> None:
+        await self.gh.delete(self._url("/git/refs/{+ref}"), {"ref": f"heads/{branch}"})
+
     async def move_branch(self, branch: str, sha: str) -> None:
         await self.gh.patch(self._url("/git/refs/{+ref}"), {"ref": f"heads/{branch}"},
                             data={"sha": sha, "force": True})
