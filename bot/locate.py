@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .diagnosis import Finding
 from .dockerfile.model import Dockerfile, DockerfileError, Instruction
 from .dockerfile.model import parse as parse_dockerfile
-from .workflows.model import Build, Workflow
+from .workflows.model import Build, Workflow, reusable_call
 
 
 class LocateError(ValueError):
@@ -36,18 +36,28 @@ def _matches_path(path: str, wanted: str) -> bool:
 
 
 def parse_workflows(workflows: dict[str, str], only: str | None, ignore: tuple[str, ...]) -> list[Workflow]:
+    """The workflows to look in: all (less the ignored ones), or the one that failed and the
+    reusable workflows of this repository it calls (the build is often in one of those)."""
     chosen = {p: t for p, t in workflows.items() if only is None or _matches_path(p, only)}
     if only is not None and not chosen:
         raise LocateError(f"no workflow {only} in this repository")
-    parsed = []
-    for path, text in sorted(chosen.items()):
-        if any(_matches_path(path, i) for i in ignore) and only is None:
+    parsed: dict[str, Workflow] = {}
+    queue = sorted(chosen)
+    while queue:
+        path = queue.pop(0)
+        if path in parsed or path not in workflows:
+            continue
+        if only is None and any(_matches_path(path, i) for i in ignore):
             continue
         try:
-            parsed.append(Workflow.parse(path, text))
+            workflow = Workflow.parse(path, workflows[path])
         except ValueError as exc:
             raise LocateError(str(exc)) from None
-    return parsed
+        parsed[path] = workflow
+        if only is not None:
+            queue += [call.removeprefix("./").split("@")[0] for job in workflow.jobs.values()
+                      if (call := reusable_call(job)) and call.startswith("./")]
+    return list(parsed.values())
 
 
 def _dockerfiles(texts: dict[str, str], notes: list[str]) -> dict[str, Dockerfile]:
@@ -76,8 +86,16 @@ def locate(findings: list[Finding], workflows: list[Workflow], dockerfile_texts:
     dockerfiles = _dockerfiles(dockerfile_texts, notes)
     builds = [b for wf in workflows for b in wf.builds]
     if not builds:
-        return Location(why="no workflow step builds an image (docker/build-push-action, "
-                            "docker/bake-action or `docker buildx build`)", notes=notes)
+        # The build is in a composite action or a script: Dockerfile remedies can still apply
+        # when exactly one Dockerfile has the failing instruction.
+        why = ("no workflow step builds an image (docker/build-push-action, docker/bake-action or "
+               "`docker buildx build`)")
+        matches = [(d, i) for d in dockerfiles.values() if (i := _find_instruction(d, finding))]
+        if len(matches) == 1:
+            df, instruction = matches[0]
+            return Location(dockerfile=df, instruction=instruction, notes=notes,
+                            why=f"{why}; {df.path} is the one Dockerfile with `{instruction.original.strip()[:60]}`")
+        return Location(why=why, notes=notes)
     scored = []
     for build in builds:
         score, reasons = 0, []

@@ -267,3 +267,20 @@ def test_chooses_the_workflow_by_evidence():
                  remedy="pin-qemu")
     assert list(result.files) == [WF]
     assert "because it builds linux/arm64" in result.explanation
+
+
+def test_the_failing_workflow_calls_the_one_that_builds():
+    workflows = {".github/workflows/build.yml": REUSABLE_CALLEE, ".github/workflows/release.yml": REUSABLE_CALLER}
+    result = run(workflows, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="pin-qemu",
+                 workflow=".github/workflows/release.yml")
+    assert list(result.files) == [".github/workflows/build.yml"]
+
+
+def test_a_build_outside_workflows_still_gets_dockerfile_remedies():
+    composite = WORKFLOWS["script-only"].replace("run: ./scripts/build-image.sh", "uses: ./.github/actions/image")
+    result = run({WF: composite}, {"Dockerfile": NODE_SITE, "other/Dockerfile": "FROM alpine\nRUN true\n"},
+                 sigill_log())
+    assert (result.remedy, list(result.files)) == ("build-on-buildplatform", ["Dockerfile"])
+    assert "is the one Dockerfile with `RUN npm ci`" in result.explanation
+    with pytest.raises(NoFix, match="no workflow step builds an image"):
+        run({WF: composite}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="pin-qemu")
