@@ -192,3 +192,20 @@ async def test_health_and_metrics(client, sandbox):
     assert 'dbf_jobs_total{outcome="pull-request"} 1' in text
     assert "dbf_pull_requests_opened_total 1" in text
     assert 'dbf_github_calls_total{method="POST"}' in text
+
+
+async def test_dry_run_writes_nothing(aiohttp_client, sandbox, tmp_path):
+    from bot.app.server import create_app
+    from bot.settings import Secret, Settings
+    from .github import APP_ID, SECRET, app_key
+    settings = Settings(app_id=str(APP_ID), private_key=Secret(app_key()[0]), webhook_secret=Secret(SECRET),
+                        api_url=sandbox.base_url, state_path=str(tmp_path / "state.sqlite3"), dry_run=True)
+    dry = await aiohttp_client(create_app(settings))
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    await deliver(dry, scenario.payload())
+    await settled(dry)
+    calls = github_calls(scenario)
+    assert calls and all(c["method"] == "GET" or c["template"] == "/graphql" for c in calls)
+    assert not [i for i in scenario.repo_state()["issues"].values()]
+    text = await (await dry.get("/metrics")).text()
+    assert 'dbf_jobs_total{outcome="dry-run"} 1' in text

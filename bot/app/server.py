@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
-import json
 import logging
 import os
 import signal
-import sys
 import time
 from collections import Counter
 from datetime import datetime
@@ -27,6 +25,7 @@ from ..github.api import CountingGitHubAPI, RepoAPI
 from ..github.auth import AppAuth, InstallationToken
 from ..settings import Settings
 from .events import EVENTS, router
+from .logs import setup_logging
 from .metrics import Metrics
 from .pipeline import Outcome
 from .store import JobStore
@@ -43,26 +42,6 @@ ALREADY_RECEIVED = b'{"message": "already received"}'
 BUSY_INGRESS = 0.05  # seconds since the last delivery during which the worker holds back
 SWEEP_SECONDS = float(os.environ.get("REDELIVERY_SWEEP_SECONDS", "600"))
 DEFAULT_HANDLE = "docker-build-fixer"
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line; the fields a job adds (delivery, repo, ...) come along."""
-
-    FIELDS = ("delivery", "event", "repo", "outcome", "detail", "remedy", "files", "status", "attempt")
-
-    def format(self, record: logging.LogRecord) -> str:
-        data = {"ts": round(record.created, 3), "level": record.levelname.lower(), "msg": record.getMessage()}
-        data.update({k: getattr(record, k) for k in self.FIELDS if hasattr(record, k)})
-        return json.dumps(data, default=str)
-
-
-def setup_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("docker-build-fixer")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    root.propagate = False
 
 
 class App:
