@@ -405,6 +405,11 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
         step_data.append(plain(st.node))
     data["steps"] = step_data
 
+    # Separate the new job the way this file separates its jobs.
+    after = doc.end_line(("jobs", job_id)) + 1
+    if after < len(doc.lines) and not doc.lines[after].strip():
+        lines.insert(0, "")
+
     def expect(expected: Any) -> None:
         _insert_after_key(expected["jobs"], job_id, merge_id, data)
 
