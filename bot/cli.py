@@ -5,7 +5,7 @@
                            [--policy evidence|minimal] [--private] [--write] [--json]
 
 Exit codes: 0 done; 2 bad input (one line on stderr, no traceback); 3 (fix) nothing to fix or no
-remedy applies, with the reason.
+remedy applies, with the reason; 1 an internal error (one line, no traceback).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .diagnosis import diagnose_file
 from .diagnosis.report import render_json, render_text
 from .remedies.catalogue import REMEDY_INFO
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_NO_FIX = 0, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NO_FIX = 0, 1, 2, 3
 PROG = "docker-build-fixer"
 
 
@@ -162,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         # `docker-build-fixer diagnose big.log | head`: the reader left; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:  # a bug: one line that can be reported, not a traceback
+        print(f"{PROG}: internal error ({type(exc).__name__}: {exc}); please report it with the log",
+              file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

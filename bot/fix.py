@@ -124,16 +124,19 @@ def fix(request: FixRequest) -> FixResult:
                     + (f": {reasons}" if reasons else f": {the_plan.note}"))
 
     changes = [main]
-    current = situation.updated(main.files)
-    companions = [] if request.remedy else the_plan.companions
-    for companion in companions:
-        try:
-            change = REMEDIES[companion](current)
-        except Decline as exc:
-            declined[companion] = str(exc)
-            continue
-        changes.append(change)
-        current = current.updated(change.files)
+    try:
+        current = situation.updated(main.files)
+        companions = [] if request.remedy else the_plan.companions
+        for companion in companions:
+            try:
+                change = REMEDIES[companion](current)
+            except Decline as exc:
+                declined[companion] = str(exc)
+                continue
+            changes.append(change)
+            current = current.updated(change.files)
+    except ValueError as exc:  # an edited file that no longer parses: fail closed
+        raise NoFix(f"the change failed validation, so none is proposed: {exc}") from None
 
     originals = {**request.workflows, **request.dockerfiles}
     files: dict[str, str] = {}

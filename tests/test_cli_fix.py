@@ -112,3 +112,11 @@ def test_workflow_option_and_unknown_workflow(tmp_path, capsys):
     capsys.readouterr()
     assert main(["fix", str(repo), "--log", str(log), "--workflow", "release.yml"]) == 2
     assert "no workflow release.yml in this repository" in capsys.readouterr().err
+
+
+def test_an_internal_error_is_one_line(checkout, monkeypatch, capsys):
+    import bot.fix
+    monkeypatch.setattr(bot.fix, "fix", lambda request: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert main(["fix", str(checkout), "--log", str(EXAMPLE_LOG)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "docker-build-fixer: internal error (RuntimeError: boom); please report it with the log"
