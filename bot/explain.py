@@ -13,6 +13,7 @@ EVIDENCE = "The log (line {line}{file}):\n\n{fence}text\n{excerpt}\n{fence}\n"
 ALSO = "Also in the log: {others}.\n"
 WHY = "## Why this change\n\n**{title}** (`{remedy}`). {why}\n"
 WHY_EVIDENCE = "Evidence: {evidence}.\n"
+PASSED_OVER = "Passed over, earlier on the ladder: {items}.\n"
 LOCATED = "Where: {why}.\n"
 CHANGED = "## What changed\n\n{lines}\n"
 RISKS = "## Risks\n\n{lines}\n"
@@ -41,7 +42,7 @@ def where(finding: Finding, location_why: str) -> str:
 
 
 def explanation(findings: list[Finding], remedy: str, summaries: list[str], notes: list[str],
-                next_remedy: str | None, location_why: str) -> str:
+                next_remedy: str | None, location_why: str, passed_over: dict[str, str] | None = None) -> str:
     primary = findings[0]
     signature = SIGNATURES[primary.signature]
     excerpt = [neutralise(line) for line in primary.excerpt]
@@ -59,6 +60,8 @@ def explanation(findings: list[Finding], remedy: str, summaries: list[str], note
     parts.append(WHY.format(title=info.title, remedy=remedy, why=info.why))
     if info.evidence:
         parts.append(WHY_EVIDENCE.format(evidence="; ".join(info.evidence)))
+    if passed_over:
+        parts.append(PASSED_OVER.format(items="; ".join(f"`{r}` ({why})" for r, why in passed_over.items())))
     parts.append(CHANGED.format(lines="\n".join(f"- {s}" for s in summaries)))
     if notes:
         parts.append(RISKS.format(lines="\n".join(f"- {n}" for n in notes)))

@@ -156,9 +156,10 @@ def fix(request: FixRequest) -> FixResult:
         rest = the_plan.ladder[the_plan.ladder.index(main.remedy) + 1:]
         next_remedy = rest[0] if rest else None
     applied = [c.remedy for c in changes]
+    passed_over = {r: why for r, why in declined.items() if r in ladder[:ladder.index(main.remedy)]}
     text = explanation(
         request.findings, main.remedy, [s for c in changes for s in c.summary],
-        [n for c in changes for n in c.notes], next_remedy, location.why,
+        [n for c in changes for n in c.notes], next_remedy, location.why, passed_over,
     )
     return FixResult(
         signature=request.findings[0].signature, remedy=main.remedy, companions=applied[1:],

@@ -284,3 +284,12 @@ def test_a_build_outside_workflows_still_gets_dockerfile_remedies():
     assert "is the one Dockerfile with `RUN npm ci`" in result.explanation
     with pytest.raises(NoFix, match="no workflow step builds an image"):
         run({WF: composite}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="pin-qemu")
+
+
+def test_the_explanation_names_what_was_passed_over():
+    dockerfile = NODE_SITE.replace("COPY --from=build /app/dist /usr/share/nginx/html",
+                                   "COPY --from=build /app/node_modules ./node_modules")
+    result = run({WF: WORKFLOWS["comma-no-spaces"]}, {"Dockerfile": dockerfile}, sigill_log())
+    assert result.remedy == "native-runners"
+    assert "Passed over, earlier on the ladder: `build-on-buildplatform` (" in result.explanation
+    assert "copies /app/node_modules" in result.explanation

@@ -490,7 +490,8 @@ def _change(mode: str, workflow: Workflow, job_id: str, merge_id: str | None, le
         if merge_id:
             tag_text = ("the tags of the metadata step" if tags.meta is not None else
                         ", ".join(f"`{t}`" for t in tags.literal))
-            summary.append(f"Each leg pushes its image by digest to {', '.join(tags.names)} and uploads the digest; "
+            summary.append(f"Each leg pushes its image by digest to {', '.join(f'`{n}`' for n in tags.names)} "
+                           "and uploads the digest; "
                            f"job `{merge_id}` creates the multi-platform image with {tag_text}"
                            + (f", when `{condition}`" if condition else "") + ", and inspects it.")
         else:
