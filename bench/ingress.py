@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DBF_SHARED", ROOT.parent / "shared"))
 SECRET = "bench-secret"
+OURS = "docker-build-fixer (aiohttp, SQLite WAL)"
+PROBOT = "Probot 14.3.2 (no storage)"
 EXAMPLE = SHARED / "github" / "webhook-examples" / "workflow_run.completed.1.json"
 
 
@@ -72,6 +74,26 @@ def run_wrk(script: Path, url: str, seconds: int) -> dict:
             "raw": out}
 
 
+def measure(command: list[str], cwd: Path, env: dict, port: int, health: str, path: str, script: Path,
+            seconds: int, log: Path) -> dict:
+    """Start a server, load it with wrk, read its peak RSS, stop it with SIGTERM."""
+    with open(log, "w") as log_file:
+        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+    try:
+        wait_http(f"http://127.0.0.1:{port}{health}")
+        result = run_wrk(script, f"http://127.0.0.1:{port}{path}", seconds)
+        result["rss"] = peak_rss_mib(server.pid)
+        return result
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            print(f"{command[0]} did not stop on SIGTERM; its log:", log.read_text()[-3000:])
+            server.kill()
+            raise
+
+
 def key_pem() -> str:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -99,22 +121,8 @@ def main() -> None:
     state = tmp / "state.sqlite3"
     env = {**os.environ, "GITHUB_APP_ID": "1", "GITHUB_PRIVATE_KEY": key, "GITHUB_WEBHOOK_SECRET": SECRET,
            "GITHUB_API_URL": "http://127.0.0.1:9", "PORT": str(port), "STATE_PATH": str(state), "HOST": "127.0.0.1"}
-    server_log = open(tmp / "server.log", "w")
-    ours = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=server_log)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz")
-        results["docker-build-fixer (aiohttp, SQLite WAL)"] = run_wrk(script, f"http://127.0.0.1:{port}/webhooks",
-                                                                     args.seconds)
-        results["docker-build-fixer (aiohttp, SQLite WAL)"]["rss"] = peak_rss_mib(ours.pid)
-    finally:
-        ours.terminate()
-        try:
-            ours.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            print("the server did not stop on SIGTERM; its log:", (tmp / "server.log").read_text()[-3000:])
-            ours.kill()
-            raise
+    results[OURS] = measure([sys.executable, "-m", "bot", "serve"], ROOT, env, port, "/healthz", "/webhooks",
+                            script, args.seconds, tmp / "server.log")
     stored = sqlite3.connect(state).execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
 
     if not args.skip_probot:
@@ -125,25 +133,17 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "APP_ID": "1", "PRIVATE_KEY": key, "WEBHOOK_SECRET": SECRET, "PORT": str(port),
                "LOG_LEVEL": "warn"}
-        probot = subprocess.Popen(["node", "probot-app.mjs"], cwd=probot_dir, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_http(f"http://127.0.0.1:{port}/")
-            results["Probot 14.3.2 (no storage)"] = run_wrk(script, f"http://127.0.0.1:{port}/api/github/webhooks",
-                                                           args.seconds)
-            results["Probot 14.3.2 (no storage)"]["rss"] = peak_rss_mib(probot.pid)
-        finally:
-            probot.terminate()
-            probot.wait(timeout=20)
+        results[PROBOT] = measure(["node", "probot-app.mjs"], probot_dir, env, port, "/", "/api/github/webhooks",
+                                  script, args.seconds, tmp / "probot.log")
 
     print(f"signed {size / 1024:.1f} KB workflow_run deliveries, wrk -t2 -c50 -d{args.seconds}s, 2 cores shared")
     print(f"{'server':45s} {'acks/s':>9s} {'p50':>9s} {'p99':>9s} {'peak RSS':>10s} {'non-2xx':>8s}")
     for name, r in results.items():
         print(f"{name:45s} {r['rps']:9.0f} {r['p50']:>9s} {r['p99']:>9s} {r['rss']:8.1f} MiB {r['errors']:8d}")
-    ours_result = results["docker-build-fixer (aiohttp, SQLite WAL)"]
+    ours_result = results[OURS]
     print(f"durably stored: {stored} jobs for {ours_result['requests'] + 0} measured requests (+ warm-up)")
-    if "Probot 14.3.2 (no storage)" in results:
-        print(f"ratio ours/Probot: {ours_result['rps'] / results['Probot 14.3.2 (no storage)']['rps']:.2f}x")
+    if PROBOT in results:
+        print(f"ratio ours/Probot: {ours_result['rps'] / results[PROBOT]['rps']:.2f}x")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

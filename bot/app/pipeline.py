@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from ..config import CONFIG_PATH, ConfigError, parse_config
 from ..diagnosis import NETWORK_FAMILY, Diagnoser, Finding
@@ -148,7 +149,8 @@ async def repeated(api: RepoAPI, ctx: RunContext, signature: str) -> bool:
 
 
 async def propose(api: RepoAPI, ctx: RunContext, findings: list[Finding], job: dict, permissions: dict, *,
-                  dry_run: bool, handle: str, extra_skip: tuple[str, ...] = (), note: str | None = None) -> Outcome:
+                  dry_run: bool, handle: str, extra_skip: tuple[str, ...] = (),
+                  note: Callable[[str], str] | None = None) -> Outcome:
     """Read the repository at the base, run the fix engine, publish the change."""
     base = ctx.head_branch
     # The file list of a commit (a SHA: branch names may hold slashes); the files themselves are
@@ -217,7 +219,7 @@ async def propose(api: RepoAPI, ctx: RunContext, findings: list[Finding], job: d
     action, number = await publish.publish(api, ctx, result, head, job, handle, config.labels, past,
                                            finding_data(findings[0]), request.skip)
     if note and number:
-        await api.comment(number, note.format(remedy=result.remedy))
+        await api.comment(number, note(result.remedy))  # says why, once the new remedy is known
     return Outcome(action, result.remedy, number)
 
 

@@ -87,7 +87,8 @@ async def publish(api: RepoAPI, ctx, result: FixResult, base_sha: str, job: dict
         # Someone else pushed to the app's branch: from now on it is theirs.
         if not past.marker.get("human"):
             await api.comment(open_pull["number"], texts.HUMAN_PUSHED.format(handle=handle))
-            await api.update_pull(open_pull["number"], body=_with_marker(open_pull["body"], {**past.marker, "human": True}))
+            await api.update_pull(open_pull["number"],
+                                  body=texts.with_marker(open_pull["body"], {**past.marker, "human": True}))
         return "left-alone", open_pull["number"]
     attempt = (past.marker or {}).get("attempt", 0) + 1 if open_pull else 1
     sha = await api.create_commit(base_sha, result.files, texts.COMMIT_MESSAGE.format(
@@ -119,12 +120,6 @@ async def publish(api: RepoAPI, ctx, result: FixResult, base_sha: str, job: dict
         return "updated", pulls[0]["number"]
     await api.add_labels(pull["number"], list(labels))
     return "pull-request", pull["number"]
-
-
-def _with_marker(body: str, data: dict) -> str:
-    m = texts.MARKER_RE.search(body or "")
-    new = texts.marker(data)
-    return (body[:m.start()] + new + body[m.end():]) if m else (body or "") + "\n" + new
 
 
 async def comment_on_pull(api: RepoAPI, ctx, result: FixResult, handle: str) -> None:

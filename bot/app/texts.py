@@ -68,6 +68,14 @@ def marker(data: dict) -> str:
     return MARKER.format(json=json.dumps(data, sort_keys=True).replace("--", "-\\u002d"))
 
 
+def with_marker(body: str | None, data: dict) -> str:
+    """The body with its marker replaced by one holding ``data`` (appended if it had none)."""
+    body = body or ""
+    m = MARKER_RE.search(body)
+    new = marker(data)
+    return body[:m.start()] + new + body[m.end():] if m else body + "\n" + new
+
+
 def read_marker(body: str | None) -> dict | None:
     m = MARKER_RE.search(body or "")
     if not m:

@@ -11,7 +11,7 @@ from collections import Counter
 from http import HTTPStatus
 
 import aiohttp
-from gidgethub import BadRequest
+from gidgethub import BadRequest, GitHubBroken
 from gidgethub.aiohttp import GitHubAPI
 
 from ..diagnosis import Diagnoser
@@ -118,16 +118,14 @@ class RepoAPI:
                    "Accept": "application/vnd.github+json"}
         self.gh.counter["GET"] += 1
         async with self.session.get(url, headers=headers, allow_redirects=False) as response:
-            if response.status in (301, 302, 303, 307, 308):
-                location = response.headers["Location"]
-            elif response.status == 200:
-                location = None
+            if response.status == 200:
                 return await self._consume(response, engine)
-            else:
-                raise BadRequest(_status(response.status))
+            if response.status not in (301, 302, 303, 307, 308):
+                raise _http_error(response.status)
+            location = response.headers["Location"]
         async with self.session.get(location, headers={"User-Agent": USER_AGENT}) as stored:
             if stored.status != 200:
-                raise BadRequest(_status(stored.status))
+                raise _http_error(stored.status)
             return await self._consume(stored, engine)
 
     async def _consume(self, response: aiohttp.ClientResponse, engine: Diagnoser) -> int:
@@ -267,5 +265,6 @@ class RepoAPI:
             await self.gh.post(self._url("/issues"), data={"title": title, "body": body})
 
 
-def _status(code: int) -> HTTPStatus:
-    return HTTPStatus(code)
+def _http_error(code: int) -> Exception:
+    """As gidgethub reports it: a 5xx is GitHub broken (the job is retried), a 4xx is final."""
+    return GitHubBroken(HTTPStatus(code)) if code >= 500 else BadRequest(HTTPStatus(code))

@@ -132,18 +132,17 @@ class Doc:
 
     def start(self, path: Path) -> tuple[int, int]:
         """(line, column), 0-based, where the entry at ``path`` begins (its key, or its item)."""
-        parent = get(self.root, path[:-1])
-        last = path[-1]
-        if isinstance(parent, CommentedSeq):
-            return parent.lc.item(last)
-        return parent.lc.key(last)
+        return self._position(path, value=False)
 
     def value_start(self, path: Path) -> tuple[int, int]:
+        """(line, column) where the entry's value begins (for a list item: the item)."""
+        return self._position(path, value=True)
+
+    def _position(self, path: Path, value: bool) -> tuple[int, int]:
         parent = get(self.root, path[:-1])
-        last = path[-1]
         if isinstance(parent, CommentedSeq):
-            return parent.lc.item(last)
-        return parent.lc.value(last)
+            return parent.lc.item(path[-1])
+        return parent.lc.value(path[-1]) if value else parent.lc.key(path[-1])
 
     def end_line(self, path: Path) -> int:
         """The last line (0-based, inclusive) holding the entry's content."""

@@ -63,11 +63,6 @@ async def command(event: sansio.Event, app, result: dict) -> None:
     skip = (marker["remedy"],) if word == "next" else ()
     if word == "recreate" and issue.get("state") == "closed":
         # Undo a decline: this pull request no longer counts as one.
-        await api.update_pull(number, body=_superseded(issue.get("body") or "", marker))
+        await api.update_pull(number, body=texts.with_marker(issue.get("body"), {**marker, "superseded": True}))
     result["outcome"] = await propose(api, ctx, [finding], {"name": "job"}, token.permissions,
                                       dry_run=app.settings.dry_run, handle=app.handle, extra_skip=skip)
-
-
-def _superseded(body: str, marker: dict) -> str:
-    new = texts.marker({**marker, "superseded": True})
-    return texts.MARKER_RE.sub(lambda _: new, body, count=1)

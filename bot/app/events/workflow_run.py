@@ -64,7 +64,7 @@ async def verify(event: sansio.Event, app, result: dict) -> None:
     if run["conclusion"] == "success":
         if not marker.get("verified"):
             body = (pull.get("body") or "").replace(texts.UNVERIFIED, texts.VERIFIED.format(run_url=run.get("html_url")))
-            body = texts.MARKER_RE.sub(lambda _: texts.marker({**marker, "verified": True}), body, count=1)
+            body = texts.with_marker(body, {**marker, "verified": True})
             await api.update_pull(pull["number"], body=body)
         result["outcome"] = Outcome("verified", marker.get("remedy") or "", pull["number"])
         return
@@ -78,12 +78,15 @@ async def verify(event: sansio.Event, app, result: dict) -> None:
             await api.comment(pull["number"], texts.GAVE_UP.format(signature=marker["signature"],
                                                                    attempts=marker.get("attempt"),
                                                                    run_url=run.get("html_url")))
-            body = texts.MARKER_RE.sub(lambda _: texts.marker({**marker, "gave_up": True}), pull["body"], count=1)
+            body = texts.with_marker(pull["body"], {**marker, "gave_up": True})
             await api.update_pull(pull["number"], body=body)
         result["outcome"] = Outcome("gave-up", marker.get("remedy") or "", pull["number"])
         return
     base_ctx = RunContext.from_marker(event.data, marker)
-    note = texts.NEXT_PUSHED.replace("{signature}", marker["signature"]).replace(
-        "{run_url}", run.get("html_url") or "").replace("{previous}", marker["remedy"])
+
+    def note(remedy: str) -> str:
+        return texts.NEXT_PUSHED.format(signature=marker["signature"], run_url=run.get("html_url") or "",
+                                        previous=marker["remedy"], remedy=remedy)
+
     result["outcome"] = await propose(api, base_ctx, findings, job, token.permissions, dry_run=app.settings.dry_run,
                                       handle=app.handle, extra_skip=(marker["remedy"],), note=note)
