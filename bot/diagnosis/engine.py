@@ -21,12 +21,12 @@ from .logline import (
     parse_legacy_step,
     parse_process_failure,
     parse_summary,
-    parse_timestamp,
     same_instruction,
+    seconds_between,
     split_step,
 )
 from .prefilter import Prefilter
-from .rules import HEADER_PATTERN, SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify
+from .rules import HEADER_PATTERN, SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify, foreign_platform
 
 LOOKAHEAD = 16 * 1024  # bytes kept unscanned so that excerpts can show the lines after a hit
 KEEP_BEHIND = 16 * 1024  # bytes kept before the scan position for the lines before a hit
@@ -107,11 +107,15 @@ class Diagnoser:
         self._context: Step | None = None  # latest unnumbered step (summary, legacy, bare header)
         self._candidates: dict[str, list[_Candidate]] = {}
         # (line, seconds of silence before it, platforms built before it, excerpt)
-        self._cancels: list[tuple[int, float | None, frozenset[str], list[str]]] = []
+        # (line, seconds of silence before it, platforms built before it, platform of a step
+        # that started just before it and printed nothing, excerpt)
+        self._cancels: list[tuple[int, float | None, tuple[str, ...], str | None, list[str]]] = []
         self._emulation_lines: deque[int] = deque(maxlen=MAX_EVIDENCE)
         self._stale_hints: deque[tuple[int, int | None]] = deque(maxlen=MAX_EVIDENCE)
         self._runner_arch: str | None = None
-        self._last_failure_line = 0
+        # Reported failures: (line, step number or None, the failed instruction or None).
+        self._failures: deque[tuple[int, int | None, str | None]] = deque(maxlen=MAX_EVIDENCE)
+        self._context_platforms: dict[str, int] = {}  # platform of unnumbered steps -> where last seen
         self._result: list[Finding] | None = None
         self.bytes_read = 0
 
@@ -179,8 +183,9 @@ class Diagnoser:
             at = start + offset  # just after "#N ["
             mark = buf.rfind(b"#", start, at)
             line_start = buf.rfind(b"\n", start, mark) + 1 or start
-            # Only at the start of a line, after the timestamp (and colour codes) if any.
-            if mark != line_start and buf[mark - 2:mark] != b"Z " and clean(bytes(buf[line_start:mark]))[1]:
+            # Only at the start of a line, after the timestamp (and colour codes, paste prefixes)
+            # if any.
+            if mark != line_start and buf[mark - 2:mark] != b"Z " and clean(bytes(buf[line_start:mark + 1]))[1] != "#":
                 continue
             line_end = buf.find(b"\n", at, end)
             step_no = int(buf[mark + 1:at - 2])
@@ -207,15 +212,19 @@ class Diagnoser:
             step.merge(facts)
         return step
 
-    def _platforms_before(self, position: int) -> set[str]:
-        """Platforms of the steps whose header was printed before ``position`` in the log."""
-        return {step.run_platform for n, (where, _) in list(self._raw_headers.items())
+    def _platforms_before(self, position: int) -> tuple[str, ...]:
+        """Platforms of the steps printed before ``position`` in the log, the latest last."""
+        seen = {step.run_platform: where for n, (where, _) in list(self._raw_headers.items())
                 if where < position and (step := self._header(n)) and step.run_platform}
+        for platform, where in self._context_platforms.items():
+            seen[platform] = max(where, seen.get(platform, -1))
+        return tuple(sorted(seen, key=seen.__getitem__))
 
     def _unnumbered_context(self, start: int) -> Step | None:
         """The step an unnumbered line belongs to: the nearest summary, legacy ``Step k/n``
-        or bare header before it (excerpts often lose the ``#N`` prefixes)."""
-        buf, cursor = self._buf, start
+        or bare header before it (excerpts often lose the ``#N`` prefixes), with the platform
+        of a legacy "requested image's platform" warning printed in between."""
+        buf, cursor, foreign = self._buf, start, None
         for _ in range(LOOKBACK_LINES):
             if cursor <= 0:
                 break
@@ -227,7 +236,14 @@ class Diagnoser:
             step = parse_summary(text) or parse_legacy_step(text) or (
                 parse_header(text) if text.startswith("[") else None)
             if step is not None:
+                if foreign:
+                    step.run_foreign(foreign)
                 return step
+            foreign = foreign or foreign_platform(text)
+        if foreign:
+            step = Step()
+            step.run_foreign(foreign)
+            return step
         return self._context
 
     # -- one interesting line --------------------------------------------------------------
@@ -252,9 +268,11 @@ class Diagnoser:
             owner = self._step(step_no)
         else:
             owner = self._context = self._unnumbered_context(start)
+        if owner is not None and step_no is None and owner.run_platform:
+            self._context_platforms[owner.run_platform] = self._trimmed + start
         process = parse_process_failure(payload)
         if process is not None or "buildx failed with" in payload or "failed to solve" in payload:
-            self._last_failure_line = line_no
+            self._failures.append((line_no, step_no, process.instruction if process else None))
         if process is not None and owner is not None and step_no is not None:
             owner.merge(process)
 
@@ -290,9 +308,15 @@ class Diagnoser:
                 self._stale_hints.append((line_no, step_no))
             elif hit.kind == "runner" and self._runner_arch is None:
                 self._runner_arch = hit.value
+            elif hit.kind == "foreign-platform":
+                if owner is None:
+                    owner = self._context = Step()
+                owner.run_foreign(hit.value)
+                self._context_platforms[hit.value] = self._trimmed + start
             elif hit.kind == "cancel":
                 self._cancels.append((line_no, self._silence_before(start, stamp),
-                                      frozenset(self._platforms_before(self._trimmed + start)), self._excerpt(start, end, step_no)))
+                                      self._platforms_before(self._trimmed + start),
+                                      self._silent_step_before(start), self._excerpt(start, end, step_no)))
 
     def _step(self, step_no: int) -> Step:
         step = self._steps.get(step_no)
@@ -335,14 +359,29 @@ class Diagnoser:
         return [t if len(t) <= EXCERPT_WIDTH else t[:EXCERPT_WIDTH] + " …"
                 for t in before + [hit] + after]
 
+    def _silent_step_before(self, start: int) -> str | None:
+        """The platform of a step whose header is the last thing printed before ``start``."""
+        buf, cursor = self._buf, start
+        for _ in range(4):
+            if cursor <= 0:
+                return None
+            prev = buf.rfind(b"\n", 0, cursor - 1) + 1
+            text = clean(bytes(buf[prev:min(cursor - 1, prev + MAX_LINE)]))[1]
+            cursor = prev
+            if not text.strip():
+                continue
+            step_no, payload, is_output = split_step(text)
+            header = parse_header(payload) if not is_output else None
+            return header.run_platform if header else None
+        return None
+
     def _silence_before(self, start: int, stamp: str | None) -> float | None:
         """Seconds between this line and the one before, when both carry timestamps."""
         if start == 0 or stamp is None:
             return None
         prev = self._buf.rfind(b"\n", 0, start - 1) + 1
-        prev_stamp = clean(bytes(self._buf[prev:start - 1])[:64])[0]
-        now, then = parse_timestamp(stamp), parse_timestamp(prev_stamp)
-        return None if now is None or then is None else now - then
+        prev_stamp = clean(bytes(self._buf[prev:start - 1])[:256])[0]
+        return seconds_between(prev_stamp, stamp)
 
     # -- decisions that need the whole log -------------------------------------------------
 
@@ -354,7 +393,10 @@ class Diagnoser:
 
     def _resolve_step(self, c: _Candidate) -> Step | None:
         step = self._known_step(c.step_no) if c.step_no is not None else None
-        instruction = (step.instruction if step else None) or (c.process.instruction if c.process else None)
+        process = c.process
+        if process is None and c.step_no is None and (c.context is None or c.context.instruction is None):
+            process = self._failure_after(c.line)
+        instruction = (step.instruction if step else None) or (process.instruction if process else None)
         if step is None or step.platform is None and step.stage is None:
             # No header for this step in the log: its error summary names it.
             for summary in reversed(self._summaries):
@@ -371,15 +413,35 @@ class Diagnoser:
                 merged.emulator |= step.emulator
                 merged.qemu_seen |= step.qemu_seen
             step = merged
-        if step is None and c.process is not None:
+        if step is None and process is not None:
             # "buildx failed with: ... process "/bin/sh -c npm ci" ...": the step that failed so.
             for step_no in reversed(self._steps):
                 known = self._known_step(step_no)
-                if known.exit_code == c.process.exit_code and same_instruction(
-                        known.instruction, c.process.instruction):
+                if known.exit_code == process.exit_code and same_instruction(
+                        known.instruction, process.instruction):
                     return known
-            step = replace(c.process)
+            step = replace(process)
         return step
+
+    def _failed_after(self, c: _Candidate, step: Step | None) -> bool:
+        """Whether the build failed after this warning, in the step that printed it: a retry
+        warning in a step that went on to finish is not why a later step failed."""
+        instruction = step.instruction if step else None
+        for line, step_no, failed in self._failures:
+            if line <= c.line:
+                continue
+            if c.step_no is None or instruction is None or step_no == c.step_no \
+                    or same_instruction(failed, instruction):
+                return True
+        return False
+
+    def _failure_after(self, line: int) -> Step | None:
+        """The first failed process reported after ``line``: where an unnumbered line with no
+        step of its own most likely belongs."""
+        for failed_line, _, instruction in self._failures:
+            if failed_line > line and instruction:
+                return Step(instruction=instruction)
+        return None
 
     def _near_emulation(self, line: int) -> bool:
         return any(abs(line - seen) <= PROXIMITY for seen in self._emulation_lines)
@@ -388,7 +450,7 @@ class Diagnoser:
         if c.self_evident:
             return True
         if step is not None:
-            if step.emulator or step.qemu_seen or not self._native(step.run_platform):
+            if step.emulator or step.qemu_seen or step.foreign or not self._native(step.run_platform):
                 return True
             if step.run_platform is not None or step.stage is not None:
                 return False
@@ -397,7 +459,7 @@ class Diagnoser:
     def _accept(self, c: _Candidate, step: Step | None) -> str | None:
         """The signature this candidate stands for, or None if it does not count."""
         signature = c.signature
-        if c.weak and self._last_failure_line <= c.line:
+        if c.weak and not self._failed_after(c, step):
             return None  # a warning the build survived
         if c.network_manager_unknown:
             instruction = (step.instruction if step else "") or ""
@@ -444,13 +506,19 @@ class Diagnoser:
         accepted = [(s, r) for s, r in accepted if not subsumed(s, r)]
 
         emulation_lines = [r.candidate.line for s, r in accepted if s in EMULATION_FAMILY]
-        for line, gap, platforms, excerpt in self._cancels:
+        for line, gap, platforms, silent_step, excerpt in self._cancels:
             crashed_before = any(line > seen for seen in emulation_lines)
-            went_silent = (gap is not None and gap >= SILENCE_SECONDS
-                           and any(not self._native(p) for p in platforms))
+            emulated = [p for p in platforms if not self._native(p)]
+            went_silent = gap is not None and gap >= SILENCE_SECONDS and bool(emulated)
+            if gap is None and silent_step and not self._native(silent_step):
+                # No times to measure the silence (a pasted excerpt): an emulated step that
+                # started and printed nothing at all before the cancel is the wedged one.
+                went_silent, emulated = True, [silent_step]
             if crashed_before or went_silent:
                 c = _Candidate("job-timeout", line, None, None, excerpt)
-                accepted.append(("job-timeout", _Resolved(c, None)))
+                # Without a crash to name the leg, the wedged one is the latest emulated step.
+                step = None if crashed_before else Step(platform=emulated[-1], run_platform=emulated[-1])
+                accepted.append(("job-timeout", _Resolved(c, step)))
                 break
 
         findings: dict[tuple[str, str | None], Finding] = {}
