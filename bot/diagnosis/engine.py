@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from collections.abc import Iterable
 
 from .catalogue import EMULATION_FAMILY, SIGNAL_EXIT_CODES, SIGNATURES
 from .logline import (
@@ -182,14 +182,19 @@ class Diagnoser:
         for offset in header_ends:
             at = start + offset  # just after "#N ["
             mark = buf.rfind(b"#", start, at)
-            line_start = buf.rfind(b"\n", start, mark) + 1 or start
+            line_end = buf.find(b"\n", at, end)
+            text = bytes(buf[at - 1:end if line_end < 0 else line_end])
+            step_no = int(buf[mark + 1:at - 2])
+            known = headers.get(step_no)
+            if known is not None and known[1] == text:
+                continue  # buildx prints a step's header again whenever its output resumes
             # Only at the start of a line, after the timestamp (and colour codes, paste prefixes)
             # if any.
-            if mark != line_start and buf[mark - 2:mark] != b"Z " and clean(bytes(buf[line_start:mark + 1]))[1] != "#":
-                continue
-            line_end = buf.find(b"\n", at, end)
-            step_no = int(buf[mark + 1:at - 2])
-            headers[step_no] = (base + at, bytes(buf[at - 1:end if line_end < 0 else line_end]))
+            if buf[mark - 2:mark] != b"Z " and mark != start and buf[mark - 1] != 10:
+                line_start = buf.rfind(b"\n", start, mark) + 1 or start
+                if clean(bytes(buf[line_start:mark + 1]))[1] != "#":
+                    continue
+            headers[step_no] = (base + at, text)
         while len(headers) > MAX_STEPS:
             del headers[next(iter(headers))]  # the oldest step: it finished long ago
 

@@ -10,10 +10,8 @@ The legacy builder prints ``Step 19/23 : RUN npm install`` instead.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
 
 _TIMESTAMP = re.compile(r"^\ufeff?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?Z ?")
 # How people paste job logs into issues: each line behind a Markdown link to its line in the
@@ -89,6 +87,8 @@ def _json_stream_text(text: str) -> str:
     if not m:
         return text
     try:
+        import json  # only for logs printed from the Docker API
+
         inner = json.loads(f'"{m.group(1)}"')
     except ValueError:
         return text
@@ -119,6 +119,8 @@ def _strip_paste_prefix(text: str) -> tuple[str, str | None]:
 def parse_timestamp(stamp: str | None) -> float | None:
     if not stamp:
         return None
+    from datetime import datetime  # only when a cancel's silence is measured
+
     try:
         return datetime.fromisoformat(stamp).timestamp()
     except ValueError:
