@@ -9,6 +9,7 @@ the build fail after that warning?) are taken in ``finish``.
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from dataclasses import dataclass, field, replace
 from collections.abc import Iterable
@@ -556,10 +557,16 @@ def diagnose_bytes(data: bytes, file: str | None = None) -> list[Finding]:
     return diagnose_chunks([data], file)
 
 
-def read_chunks(path: str, size: int = 1 << 20) -> Iterable[bytes]:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(size):
-            yield chunk
+def read_chunks(path: str, size: int = 4 << 20) -> Iterable[memoryview]:
+    """The file in pieces, read into one reused buffer: each piece is valid until the next
+    one is asked for (``Diagnoser.feed`` copies what it keeps). Reading into fresh ``bytes``
+    would make the kernel map and zero new pages for every megabyte."""
+    with open(path, "rb", buffering=0) as handle:
+        # A small log needs no 4 MB buffer (allocating one costs more than diagnosing it).
+        buffer = bytearray(max(1 << 16, min(size, os.fstat(handle.fileno()).st_size + 1)))
+        view = memoryview(buffer)
+        while count := handle.readinto(buffer):
+            yield view[:count]
 
 
 def diagnose_file(path: str) -> list[Finding]:
