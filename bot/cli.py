@@ -110,8 +110,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .app.server import serve
     from .settings import Settings, SettingsError
 
+    from .app import envfile
+
+    # The env file the setup page writes (ENV_FILE, default .env) fills in what the environment
+    # does not set; --url overrides PUBLIC_URL.
+    env_file = os.environ.get("ENV_FILE", ".env")
     try:
-        settings = Settings.from_env()
+        environ = envfile.merged_environment(env_file, os.environ)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"{env_file} cannot be read: {exc}") from None
+    if args.url:
+        environ["PUBLIC_URL"] = args.url
+    try:
+        settings = Settings.from_env(environ)
     except SettingsError as exc:
         raise CliError(str(exc)) from None
     serve(settings)
@@ -144,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     fixer.set_defaults(handler=cmd_fix)
 
     server = sub.add_parser("serve", help="run the GitHub App (settings from the environment)")
+    server.add_argument("--url", help="this deployment's public URL, for the setup page (default: PUBLIC_URL)")
     server.set_defaults(handler=cmd_serve)
     return parser
 
