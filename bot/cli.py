@@ -106,26 +106,29 @@ def cmd_fix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from .app.server import serve
+def serve_settings(environ: dict[str, str], url: str | None = None):
+    """The server's settings: the environment, with the env file the setup page writes
+    (ENV_FILE, default .env) filling in what it does not set; --url overrides PUBLIC_URL."""
+    from .app import envfile
     from .settings import Settings, SettingsError
 
-    from .app import envfile
-
-    # The env file the setup page writes (ENV_FILE, default .env) fills in what the environment
-    # does not set; --url overrides PUBLIC_URL.
-    env_file = os.environ.get("ENV_FILE", ".env")
+    env_file = environ.get("ENV_FILE", ".env")
     try:
-        environ = envfile.merged_environment(env_file, os.environ)
+        merged = envfile.merged_environment(env_file, environ)
     except (OSError, ValueError) as exc:
         raise CliError(f"{env_file} cannot be read: {exc}") from None
-    if args.url:
-        environ["PUBLIC_URL"] = args.url
+    if url:
+        merged["PUBLIC_URL"] = url
     try:
-        settings = Settings.from_env(environ)
+        return Settings.from_env(merged)
     except SettingsError as exc:
         raise CliError(str(exc)) from None
-    serve(settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .app.server import serve
+
+    serve(serve_settings(dict(os.environ), args.url))
     return EXIT_OK
 
 

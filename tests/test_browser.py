@@ -41,6 +41,14 @@ def post(url: str, payload: dict, secret: str) -> int:
         return response.status
 
 
+def sign_in(browser) -> None:
+    field = browser.find_element(By.ID, "token")
+    field.clear()
+    field.send_keys(TOKEN)
+    browser.find_element(By.XPATH, "//button[normalize-space()='Sign in']").click()
+    WebDriverWait(browser, 30).until(lambda b: b.find_element(By.TAG_NAME, "h1").text != "Sign in")
+
+
 def stop(process) -> None:
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=15)
@@ -60,31 +68,37 @@ def test_two_clicks_then_the_status_page_in_chromium(sandbox, tmp_path):
     browser = chromium(tmp_path / "chromium-profile")
     wait = WebDriverWait(browser, 30)
     try:
-        # 1. The setup page: what the app is, and one button.
+        # 1. With STATUS_TOKEN set, even the setup page is for its holder only.
         browser.get(url + "/")
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Sign in"
+        assert "manifest" not in browser.page_source
+        full_page_screenshot(browser, shots / "1-sign-in.png")
+        sign_in(browser)
+
+        # 2. The setup page: what the app is, and one button.
         assert browser.find_element(By.TAG_NAME, "h1").text == "Set up docker-build-fixer"
         page = browser.find_element(By.TAG_NAME, "main").text
         assert "opens a pull\nrequest with the fix" in page or "opens a pull request with the fix" in page
         assert f"{public}/webhooks" in page and "workflows: write" in page
-        full_page_screenshot(browser, shots / "1-setup.png")
+        full_page_screenshot(browser, shots / "2-setup.png")
         browser.find_element(By.XPATH, "//button[normalize-space()='Register the GitHub App on GitHub']").click()
 
-        # 2. "github.com": the manifest page, where the person names the app and confirms.
+        # 3. "github.com": the manifest page, where the person names the app and confirms.
         wait.until(seen.title_contains("Create GitHub App"))
         assert browser.current_url.startswith(sandbox.web_url + "/settings/apps/new?state=")
         assert f"{public}/webhooks" in browser.find_element(By.TAG_NAME, "main").text
         field = browser.find_element(By.ID, "name")
         field.clear()
         field.send_keys(name)
-        full_page_screenshot(browser, shots / "2-github-manifest-page.png")
+        full_page_screenshot(browser, shots / "3-github-manifest-page.png")
         browser.find_element(By.XPATH, "//button[starts-with(normalize-space(), 'Create GitHub App')]").click()
 
-        # 3. Back at the app: registered, serving, and pointing at the installation page.
+        # 4. Back at the app: registered, serving, and pointing at the installation page.
         wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "h1"), f"{name} is registered"))
         assert browser.current_url.startswith(f"{public}/setup/callback?code=")
         install = browser.find_element(By.LINK_TEXT, f"Install {name} on repositories")
         assert install.get_attribute("href") == f"{sandbox.web_url}/apps/{name}/installations/new"
-        full_page_screenshot(browser, shots / "3-install.png")
+        full_page_screenshot(browser, shots / "4-install.png")
         credentials = envfile.load(str(env_file))
         assert stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
         assert credentials["GITHUB_WEBHOOK_SECRET"] not in browser.page_source
@@ -105,17 +119,20 @@ def test_two_clicks_then_the_status_page_in_chromium(sandbox, tmp_path):
         author = next(i for i in fixed.repo_state()["issues"].values() if i.get("pull"))["user"]
         assert author == f"{name}[bot]"  # written with the token of the app just registered
 
-        # 4. The status page asks for the token and shows nothing else.
+        # 5. A visitor without the token gets the sign-in form and nothing else.
+        browser.delete_all_cookies()
         browser.get(url + "/")
-        assert browser.find_element(By.TAG_NAME, "h1").text == "docker-build-fixer status"
-        for hidden in (fixed.repo, refused.repo, "workflow_run", secret, TOKEN):
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Sign in"
+        for hidden in (fixed.repo, refused.repo, "workflow_run", "pull-request", secret, TOKEN):
             assert hidden not in browser.page_source
-        full_page_screenshot(browser, shots / "4-login.png")
-        browser.find_element(By.ID, "token").send_keys(TOKEN)
+        browser.find_element(By.ID, "token").send_keys("not-the-status-token")
         browser.find_element(By.XPATH, "//button[normalize-space()='Sign in']").click()
+        wait.until(seen.text_to_be_present_in_element((By.CLASS_NAME, "error"), "That token is not right."))
+        full_page_screenshot(browser, shots / "5-sign-in-wrong-token.png")
+        sign_in(browser)
 
-        # 5. The status page: what the app did, as a person reads it.
-        wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Status"))
+        # 6. The status page: what the app did, as a person reads it.
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Status"
         rows = {row.find_elements(By.TAG_NAME, "td")[1].text: [td.text for td in row.find_elements(By.TAG_NAME, "td")]
                 for row in browser.find_elements(By.XPATH, "//h2[.='Last deliveries']/following-sibling::table//tr[td]")}
         assert rows[fixed.repo][2:] == ["workflow_run", "pull-request", f"#{pull} build-on-buildplatform"]
@@ -128,7 +145,7 @@ def test_two_clicks_then_the_status_page_in_chromium(sandbox, tmp_path):
         assert tiles == {"jobs waiting": "0", "jobs running": "0", "jobs done": "2", "installations seen": "2"}
         failures = browser.find_element(By.XPATH, "//h2[starts-with(., 'Failures by reason')]/following-sibling::table")
         assert "Resource not accessible by integration" in failures.text
-        full_page_screenshot(browser, shots / "5-status.png")
+        full_page_screenshot(browser, shots / "6-status.png")
         assert browser.get_cookie("dbf_status")["httpOnly"]
     finally:
         browser.quit()

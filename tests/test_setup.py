@@ -17,7 +17,7 @@ from bot.app import envfile, manifest
 from bot.app.server import APP_KEY, create_app
 from bot.settings import Secret, Settings, SettingsError
 
-from .github import SECRET, signed
+from .github import SECRET, app_key, signed
 
 PUBLIC = "http://dbf.example.test"  # http: the test client does not send Secure cookies
 
@@ -189,3 +189,33 @@ def test_the_env_file_keeps_other_lines_and_is_private(tmp_path):
     assert envfile.load(str(path)) == {"PORT": "9000", "GITHUB_APP_ID": "77", "GITHUB_PRIVATE_KEY": 'a "b"\n\\c\n'}
     assert envfile.merged_environment(str(path), {"PORT": "8080"})["PORT"] == "8080"  # the environment wins
     assert envfile.load(str(tmp_path / "absent")) == {}
+
+
+def test_serve_reads_the_env_file_and_url(tmp_path):
+    from bot.cli import CliError, serve_settings
+
+    env_file = tmp_path / ".env"
+    envfile.save(str(env_file), {"GITHUB_APP_ID": "31", "GITHUB_PRIVATE_KEY": app_key()[0],
+                                 "GITHUB_WEBHOOK_SECRET": "from-the-file", "PORT": "9001"})
+    settings = serve_settings({"ENV_FILE": str(env_file), "PORT": "9002"}, "https://dbf.example.org/")
+    assert settings.configured and settings.app_id == "31" and settings.webhook_secret == Secret("from-the-file")
+    assert settings.port == 9002 and settings.public_url == "https://dbf.example.org"
+    unregistered = serve_settings({"ENV_FILE": str(tmp_path / "absent.env")})
+    assert not unregistered.configured
+    with pytest.raises(CliError, match="GITHUB_WEBHOOK_SECRET is not set"):
+        serve_settings({"ENV_FILE": str(tmp_path / "absent.env"), "GITHUB_APP_ID": "31"})
+
+
+async def test_with_a_status_token_only_its_holder_may_register(aiohttp_client, sandbox, tmp_path):
+    token = "setup-guard-token-0123456789"
+    settings = Settings(api_url=sandbox.base_url, web_url=sandbox.web_url, public_url=PUBLIC,
+                        env_file=str(tmp_path / ".env"), state_path=str(tmp_path / "state.sqlite3"),
+                        status_token=Secret(token))
+    fresh = await aiohttp_client(create_app(settings))
+    anonymous = await fresh.get("/")
+    assert anonymous.status == 401 and "manifest" not in await anonymous.text()
+    assert (await fresh.post("/login", data={"token": token}, allow_redirects=False)).status == 303
+    action, posted = setup_form(await (await fresh.get("/")).text())
+    location = await github_creates_the_app(sandbox, action, posted, "dbf-guarded-test")
+    assert (await fresh.get(callback_path(location))).status == 200
+    assert fresh.server.app[APP_KEY].settings.configured

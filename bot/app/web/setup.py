@@ -20,6 +20,7 @@ from gidgethub import BadRequest, GitHubBroken
 from ...settings import Secret, SettingsError, pem
 from .. import envfile, manifest
 from . import APP_KEY, guarded, not_found, render
+from .status import authorised, login_form
 
 log = logging.getLogger("docker-build-fixer")
 
@@ -45,6 +46,11 @@ FLOW_KEY: web.AppKey[SetupFlow] = web.AppKey("setup-flow", SetupFlow)
 @guarded
 async def page(request: web.Request) -> web.Response:
     settings = request.app[APP_KEY].settings
+    if settings.status_token is not None and not authorised(request, settings.status_token):
+        # Until it is registered, whoever reaches the server could register it: with a token
+        # set, only its holder can. (The callback needs no token: its state is bound to the
+        # browser that loaded this page.)
+        return login_form(request)
     public_url = settings.public_url or f"{request.scheme}://{request.host}"
     org = request.query.get("org", settings.org).strip()
     if org and not ORG_RE.match(org):

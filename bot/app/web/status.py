@@ -44,7 +44,7 @@ def authorised(request: web.Request, token: Secret) -> bool:
     return _same(request.cookies[COOKIE], _session(token, int(issued)))
 
 
-def _login_form(request: web.Request, wrong: bool = False) -> web.Response:
+def login_form(request: web.Request, wrong: bool = False) -> web.Response:
     response = render("login.html", status=401, wrong=wrong)
     response.headers["WWW-Authenticate"] = 'Bearer realm="docker-build-fixer status"'
     return response
@@ -57,7 +57,7 @@ async def page(request: web.Request) -> web.Response:
     if token is None:
         return not_found()
     if not authorised(request, token):
-        return _login_form(request)
+        return login_form(request)
     store, now = app.store, time.time()
     counts = store.counts()
     web_url = app.settings.github_web_url
@@ -97,7 +97,7 @@ def _when(timestamp: float) -> str:
 async def login_page(request: web.Request) -> web.Response:
     if request.app[APP_KEY].settings.status_token is None:
         return not_found()
-    return _login_form(request)
+    return login_form(request)
 
 
 @guarded
@@ -109,7 +109,7 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     given = form.get("token")
     if not isinstance(given, str) or not _same(given.strip(), token.reveal()):
-        return _login_form(request, wrong=True)
+        return login_form(request, wrong=True)
     response = web.Response(status=303, headers={"Location": "/"})
     secure = request.scheme == "https" or app.settings.public_url.startswith("https://")
     response.set_cookie(COOKIE, _session(token, int(time.time())), max_age=SESSION_SECONDS, path="/",
