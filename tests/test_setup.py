@@ -219,3 +219,22 @@ async def test_with_a_status_token_only_its_holder_may_register(aiohttp_client, 
     location = await github_creates_the_app(sandbox, action, posted, "dbf-guarded-test")
     assert (await fresh.get(callback_path(location))).status == 200
     assert fresh.server.app[APP_KEY].settings.configured
+
+
+async def test_github_down_then_a_reload_finishes_and_an_unwritable_env_file_is_said(aiohttp_client, sandbox,
+                                                                                      tmp_path):
+    settings = Settings(api_url=sandbox.base_url, web_url=sandbox.web_url, public_url=PUBLIC,
+                        env_file=str(tmp_path / "no-such-directory" / ".env"),
+                        state_path=str(tmp_path / "state.sqlite3"))
+    fresh = await aiohttp_client(create_app(settings))
+    action, posted = setup_form(await (await fresh.get("/")).text())
+    location = await github_creates_the_app(sandbox, action, posted, "dbf-outage-test")
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    sandbox.setup(faults=[{"match": f"POST /app-manifests/{code}/", "status": 502, "times": 4}])
+    down = await fresh.get(callback_path(location))
+    assert down.status == 502 and "GitHub could not be reached" in await down.text()
+    reloaded = await fresh.get(callback_path(location))  # same state, same cookie, same code
+    text = await reloaded.text()
+    assert reloaded.status == 200 and "dbf-outage-test is registered" in text
+    assert "could not be written" in text and "No such file or directory" in text
+    assert fresh.server.app[APP_KEY].settings.configured  # serving with them until it stops

@@ -19,7 +19,7 @@ from gidgethub import BadRequest, GitHubBroken
 
 from ...settings import Secret, SettingsError, pem
 from .. import envfile, manifest
-from . import APP_KEY, guarded, not_found, render
+from . import APP_KEY, guarded, not_found, render, texts
 from .status import authorised, login_form
 
 log = logging.getLogger("docker-build-fixer")
@@ -74,9 +74,11 @@ async def page(request: web.Request) -> web.Response:
     return response
 
 
-def _failed(title: str, message: str, status: int = 400) -> web.Response:
-    response = render("setup_failed.html", status=status, title=title, message=message)
-    response.del_cookie(COOKIE, path=CALLBACK)
+def _failed(text: tuple[str, str], status: int = 400, keep_cookie: bool = False, **values) -> web.Response:
+    title, message = text
+    response = render("setup_failed.html", status=status, title=title, message=message.format(**values))
+    if not keep_cookie:
+        response.del_cookie(COOKIE, path=CALLBACK)
     return response
 
 
@@ -89,43 +91,44 @@ async def callback(request: web.Request) -> web.Response:
     cookie = request.cookies.get(COOKIE, "")
     flow = request.app[FLOW_KEY]
     if not state or flow.states.pop(state, None) is None or not hmac.compare_digest(state.encode(), cookie.encode()):
-        return _failed("This link did not start here",
-                       "The setup link is not one this server handed out, was used already, or is more than an "
-                       "hour old. Start again from the setup page.")
+        return _failed(texts.NOT_STARTED_HERE)
     if not CODE_RE.match(code):
-        return _failed("No code from GitHub", "GitHub's redirect carried no usable code. Start again from the "
-                                              "setup page.")
+        return _failed(texts.NO_CODE)
     async with flow.lock:  # two callbacks at once: the second finds the app configured
         if app.settings.configured:
             return not_found()
         try:
             data = await app.gh().post(f"/app-manifests/{code}/conversions", data=b"")
         except BadRequest as exc:
-            return _failed("GitHub did not accept the code",
-                           f"GitHub answered {exc.status_code}: the code was used already or has expired (codes "
-                           "last one hour). Start again from the setup page; if GitHub created an app anyway, "
-                           "delete it in its settings.")
+            return _failed(texts.CODE_REFUSED, answer=int(exc.status_code))
         except (GitHubBroken, aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            return _failed("GitHub could not be reached", f"{type(exc).__name__}. Reload this page to try the "
-                                                         "same code again (it stays valid for an hour).", 502)
-        try:
-            app_id, key = int(data["id"]), pem(str(data["pem"]))
-            secret, html_url = str(data["webhook_secret"] or ""), str(data["html_url"])
-        except (KeyError, TypeError, ValueError, SettingsError):
-            return _failed("GitHub's answer was not an app", "The conversion did not return an id, a private key "
-                                                            "and a webhook secret.", 502)
-        if not secret or not html_url.startswith(("https://", "http://")):
-            return _failed("GitHub's answer was not an app", "The app was created without a webhook secret or "
-                                                            "a page address.", 502)
+            flow.states[state] = True  # the code was not used: reloading tries it again
+            return _failed(texts.GITHUB_UNREACHABLE, 502, keep_cookie=True, error=type(exc).__name__)
+        credentials = _credentials(data)
+        if credentials is None:
+            return _failed(texts.NOT_AN_APP, 502)
+        app_id, key, secret, html_url = credentials
         written = await _write_env(app.settings.env_file, app_id, key, secret)
         app.configure(app_id, Secret(key), Secret(secret))
-    log.info("registered the GitHub App", extra={"detail": f"id {app_id}, {data.get('slug')}; credentials "
-                                                           f"{'written to ' + app.settings.env_file if written is None else 'NOT written: ' + written}"})
+    where = f"written to {app.settings.env_file}" if written is None else f"NOT written ({written})"
+    log.info("registered the GitHub App", extra={"detail": f"id {app_id} ({data.get('slug')}), credentials {where}"})
     response = render("installed.html", name=data.get("name") or data.get("slug") or "the app",
-                      slug=data.get("slug") or "", html_url=html_url, install_url=manifest.install_url(html_url),
+                      html_url=html_url, install_url=manifest.install_url(html_url),
                       env_file=app.settings.env_file, write_error=written)
     response.del_cookie(COOKIE, path=CALLBACK)
     return response
+
+
+def _credentials(data) -> tuple[int, str, str, str] | None:
+    """id, private key, webhook secret and page of the app GitHub created, if it says so."""
+    try:
+        app_id, key = int(data["id"]), pem(str(data["pem"]))
+        secret, html_url = str(data["webhook_secret"] or ""), str(data["html_url"])
+    except (KeyError, TypeError, ValueError, SettingsError):
+        return None
+    if not secret or not html_url.startswith(("https://", "http://")):
+        return None  # no webhook secret, or a page address that is not one
+    return app_id, key, secret, html_url
 
 
 async def _write_env(path: str, app_id: int, key: str, secret: str) -> str | None:
