@@ -4,7 +4,9 @@ exists; the JSON body validates), every response it sends validates against the 
 response schema, and it enforces what GitHub enforces: app JWTs and expiring installation
 tokens, the `workflows` permission for `.github/workflows/` changes, 422 on an existing ref or
 pull request, rate-limit headers. Job logs answer with a 302 to a second origin that refuses an
-Authorization header, as GitHub's log storage does.
+Authorization header, as GitHub's log storage does. A third origin stands in for github.com's
+pages of the manifest flow (tests/sandbox_web.py); the apps created there authenticate with
+their own keys, and ``POST /app-manifests/{code}/conversions`` hands over their credentials once.
 
 One sandbox for the whole suite: in-process (``Sandbox.start()``) or as its own process
 (``python -m tests.sandbox --port P --logs-port Q --app-key PUBLIC_PEM``). Tests set it up and
