@@ -26,6 +26,7 @@ from .logline import (
     seconds_between,
     split_step,
 )
+from .headers import MAX_STEPS, collect_headers, headers_before, last_header
 from .prefilter import Prefilter
 from .rules import HEADER_PATTERN, SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify, foreign_platform
 
@@ -34,7 +35,6 @@ KEEP_BEHIND = 16 * 1024  # bytes kept before the scan position for the lines bef
 MAX_LINE = 64 * 1024  # longer lines are classified on their first 64 KB
 CONTEXT_BEFORE, CONTEXT_AFTER = 3, 3
 EXCERPT_WIDTH = 300
-MAX_STEPS = 4096
 MAX_CANDIDATES = 32  # per signature; the earliest ones are kept
 MAX_EVIDENCE = 256
 PROXIMITY = 50  # lines: how near unnumbered evidence must be to count for a finding
@@ -45,6 +45,10 @@ _NATIVE = {"amd64": {"amd64", "386"}, "arm64": {"arm64"}}
 LOOKBACK_LINES = 64  # how far an unnumbered line looks back for the step it belongs to
 
 PREFILTER = Prefilter([HEADER_PATTERN], STRUCTURE_PATTERNS + SIGNATURE_PATTERNS)
+# For a log file: the same without step headers (looked up in the file when needed), and the
+# headers alone (for the platforms built before a cancel).
+HEADLESS_PREFILTER = Prefilter([], STRUCTURE_PATTERNS + SIGNATURE_PATTERNS)
+HEADER_PREFILTER = Prefilter([HEADER_PATTERN], [])
 
 
 @dataclass
@@ -92,12 +96,16 @@ class _Resolved:
 class Diagnoser:
     """Streaming diagnosis of one job log. ``feed`` chunks, then ``finish`` once."""
 
-    def __init__(self, file: str | None = None):
+    def __init__(self, file: str | None = None, source: str | None = None):
+        """``source``: the path of the log file being fed, which the engine may read again to
+        look up step headers instead of tracking them all while scanning (``headers``)."""
         self.file = file
+        self._source = source
+        self._looked_up: set[int] = set()
         self._buf = bytearray()
         self._pos = 0  # index in _buf of the first unscanned byte (always a line start)
         self._line = 1  # line number at _pos
-        self._scan_fn = PREFILTER.scanner()
+        self._scan_fn = (PREFILTER if source is None else HEADLESS_PREFILTER).scanner()
         # Step headers are frequent (buildx re-prints them whenever output switches legs), so
         # only their raw text is kept while streaming; they are parsed when a finding needs one.
         self._raw_headers: dict[int, tuple[int, bytes]] = {}  # step -> (where in the log, text)
@@ -179,30 +187,21 @@ class Diagnoser:
 
     def _keep_headers(self, start: int, end: int, header_ends: list[int]) -> None:
         """``#N [linux/arm64 build 3/5] RUN npm ci``: remember the bracket and instruction of N."""
-        buf, headers, base = self._buf, self._raw_headers, self._trimmed
-        for offset in header_ends:
-            at = start + offset  # just after "#N ["
-            mark = buf.rfind(b"#", start, at)
-            line_end = buf.find(b"\n", at, end)
-            text = bytes(buf[at - 1:end if line_end < 0 else line_end])
-            step_no = int(buf[mark + 1:at - 2])
-            known = headers.get(step_no)
-            if known is not None and known[1] == text:
-                continue  # buildx prints a step's header again whenever its output resumes
-            # Only at the start of a line, after the timestamp (and colour codes, paste prefixes)
-            # if any.
-            if buf[mark - 2:mark] != b"Z " and mark != start and buf[mark - 1] != 10:
-                line_start = buf.rfind(b"\n", start, mark) + 1 or start
-                if clean(bytes(buf[line_start:mark + 1]))[1] != "#":
-                    continue
-            headers[step_no] = (base + at, text)
-        while len(headers) > MAX_STEPS:
-            del headers[next(iter(headers))]  # the oldest step: it finished long ago
+        if header_ends:
+            collect_headers(self._buf, start, end, header_ends, self._trimmed, self._raw_headers)
 
     def _header(self, step_no: int) -> Step | None:
         if step_no not in self._raw_headers:
-            return None
-        raw = self._raw_headers[step_no][1]
+            if self._source is None or step_no in self._looked_up:
+                return None
+            self._looked_up.add(step_no)
+            found = last_header(self._source, step_no, self.bytes_read)
+            if found is None:
+                return None
+            self._raw_headers[step_no] = found
+        return self._parse_header(self._raw_headers[step_no][1])
+
+    def _parse_header(self, raw: bytes) -> Step | None:
         if raw not in self._parsed:
             self._parsed[raw] = parse_header(clean(raw[:MAX_LINE])[1])
         step = self._parsed[raw]
@@ -220,8 +219,10 @@ class Diagnoser:
 
     def _platforms_before(self, position: int) -> tuple[str, ...]:
         """Platforms of the steps printed before ``position`` in the log, the latest last."""
-        seen = {step.run_platform: where for n, (where, _) in list(self._raw_headers.items())
-                if where < position and (step := self._header(n)) and step.run_platform}
+        headers = self._raw_headers if self._source is None else headers_before(
+            self._source, position, HEADER_PREFILTER.scanner())
+        seen = {step.run_platform: where for n, (where, raw) in list(headers.items())
+                if where < position and (step := self._parse_header(raw)) and step.run_platform}
         for platform, where in self._context_platforms.items():
             seen[platform] = max(where, seen.get(platform, -1))
         return tuple(sorted(seen, key=seen.__getitem__))
@@ -570,4 +571,7 @@ def read_chunks(path: str, size: int = 4 << 20) -> Iterable[memoryview]:
 
 
 def diagnose_file(path: str) -> list[Finding]:
-    return diagnose_chunks(read_chunks(path), path)
+    engine = Diagnoser(path, source=path)
+    for chunk in read_chunks(path):
+        engine.feed(chunk)
+    return engine.finish()

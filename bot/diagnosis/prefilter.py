@@ -53,12 +53,13 @@ class Prefilter:
         """A scan function with its own scratch space (hyperscan needs one per concurrent scan)."""
         if hyperscan is None:
             if self._regexes is None:
-                self._regexes = (re.compile(b"|".join(b"(?:" + p + b")" for p in self._first)),
-                                 re.compile(b"|".join(b"(?:" + p + b")" for p in self._rest)))
+                self._regexes = tuple(re.compile(b"|".join(b"(?:" + p + b")" for p in group)) if group else None
+                                      for group in (self._first, self._rest))
             first, rest = self._regexes
 
             def scan_re(data) -> tuple[list[int], list[int]]:
-                return [m.end() for m in first.finditer(data)], [m.end() for m in rest.finditer(data)]
+                return ([m.end() for m in first.finditer(data)] if first else [],
+                        [m.end() for m in rest.finditer(data)] if rest else [])
             return scan_re
 
         db = self._database()
