@@ -115,7 +115,6 @@ class Diagnoser:
         self._summaries: deque[Step] = deque(maxlen=64)
         self._context: Step | None = None  # latest unnumbered step (summary, legacy, bare header)
         self._candidates: dict[str, list[_Candidate]] = {}
-        # (line, seconds of silence before it, platforms built before it, excerpt)
         # (line, seconds of silence before it, platforms built before it, platform of a step
         # that started just before it and printed nothing, excerpt)
         self._cancels: list[tuple[int, float | None, tuple[str, ...], str | None, list[str]]] = []
