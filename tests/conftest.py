@@ -1,12 +1,8 @@
 import csv
-import os
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("DBF_SHARED", ROOT.parent / "shared"))
-CORPUS = SHARED / "corpus" / "logs"
+from .data import CORPUS, ROOT  # noqa: F401  (ROOT and CORPUS are imported from here by the tests)
 
 
 def corpus_rows() -> list[dict]:
@@ -18,13 +14,6 @@ def corpus_rows() -> list[dict]:
         )
         row["platform"] = row["platform"] or None
     return rows
-
-
-@pytest.fixture(scope="session")
-def corpus():
-    if not CORPUS.is_dir():
-        raise RuntimeError(f"the shared corpus is missing: {CORPUS} (set DBF_SHARED)")
-    return CORPUS
 
 
 @pytest.fixture(scope="session")

@@ -14,15 +14,13 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from .conftest import SHARED
-
-SPEC_PATH = SHARED / "github" / "api.github.com.openapi.json.gz"
+from .data import REST_OPENAPI
 URI = "urn:github-rest"
 
 
 @lru_cache(maxsize=1)
 def spec() -> dict:
-    with gzip.open(SPEC_PATH) as handle:
+    with gzip.open(REST_OPENAPI) as handle:
         return json.load(handle)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import gzip
 import hashlib
 import hmac
 import json
@@ -26,9 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from .conftest import ROOT, SHARED
+from .data import ROOT, WEBHOOK_EXAMPLES, WEBHOOK_SCHEMAS
 
-EXAMPLES = SHARED / "github" / "webhook-examples"
+EXAMPLES = WEBHOOK_EXAMPLES
 SECRET = "test-webhook-secret-5b1d"
 APP_ID = 4242
 
@@ -53,8 +54,7 @@ class SandboxProcess:
         key_file.write_text(public)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.sandbox", "--app-key", str(key_file), "--app-id", str(APP_ID)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "DBF_SHARED": str(SHARED)})
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
         if not line:
             raise RuntimeError("the sandbox did not start: " + self.process.stderr.read()[-2000:])
@@ -150,7 +150,8 @@ def workflow_run_payload(repo: str, installation: int, run_id: int, *, conclusio
 
 @lru_cache(maxsize=1)
 def _webhook_schemas() -> tuple[dict, Registry]:
-    schema = json.loads((SHARED / "github" / "webhooks.schema.json").read_text())
+    with gzip.open(WEBHOOK_SCHEMAS) as handle:
+        schema = json.load(handle)
     uri = "urn:octokit-webhooks"
     return schema, Registry().with_resource(uri, Resource(contents=schema, specification=DRAFT7))
 
