@@ -26,6 +26,21 @@ def sandbox(tmp_path_factory):
     process.stop()
 
 
+@pytest.fixture(autouse=True)
+def github_contract(request):
+    """Every test that talks to the sandbox ends with no contract violation: a request, GraphQL
+    document or answer that GitHub's published descriptions do not allow fails the test that
+    caused it (tests that break the contract on purpose clear what they caused)."""
+    if "sandbox" not in request.fixturenames:
+        yield
+        return
+    sandbox = request.getfixturevalue("sandbox")
+    sandbox.setup(clear_violations=True)
+    yield
+    violations = sandbox.state()["violations"]
+    assert violations == [], "GitHub's contract was broken:\n" + "\n".join(violations)
+
+
 @pytest.fixture
 async def client(aiohttp_client, sandbox, tmp_path):
     """The App in-process (aiohttp test client) against the sandbox."""

@@ -111,11 +111,11 @@ class Scenario:
         self.conclusion = conclusion
 
     def payload(self, **changes) -> dict:
-        refs = self.repo_state()["refs"]
+        state = self.repo_state()
         branch = changes.get("head_branch", "main")
-        head_sha = refs.get(f"heads/{branch}", refs["heads/main"])
+        head_sha = state["refs"].get(f"heads/{branch}", state["refs"]["heads/main"])
         return workflow_run_payload(self.repo, self.installation, self.run_id, conclusion=self.conclusion,
-                                    head_sha=head_sha, **changes)
+                                    head_sha=head_sha, head_tree=state["commits"][head_sha]["tree"], **changes)
 
     def repo_state(self) -> dict:
         return self.sandbox.state()["repos"][self.repo]
@@ -127,7 +127,7 @@ class Scenario:
 def workflow_run_payload(repo: str, installation: int, run_id: int, *, conclusion: str = "failure",
                          head_branch: str = "main", workflow_path: str = ".github/workflows/docker.yml",
                          fork: bool = False, event: str = "push", pull_requests: list | None = None,
-                         head_sha: str = "0" * 40) -> dict:
+                         head_sha: str = "0" * 40, head_tree: str = "0" * 40) -> dict:
     """A failed workflow_run.completed delivery, derived from GitHub's published example."""
     payload = json.loads((EXAMPLES / "workflow_run.completed.1.json").read_text())
     owner, name = repo.split("/")
@@ -140,7 +140,8 @@ def workflow_run_payload(repo: str, installation: int, run_id: int, *, conclusio
         head["full_name"] = f"someone/{name}"
     payload["workflow_run"].update({
         "id": run_id, "conclusion": conclusion, "head_branch": head_branch, "path": workflow_path,
-        "head_sha": head_sha,
+        "head_sha": head_sha, "head_commit": {**payload["workflow_run"]["head_commit"], "id": head_sha,
+                                              "tree_id": head_tree},
         "name": "Docker image", "event": event, "head_repository": head, "pull_requests": pull_requests or [],
         "html_url": f"https://github.com/{repo}/actions/runs/{run_id}",
     })

@@ -28,11 +28,22 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from . import contract
+from . import contract, graphql_contract
 
 SANDBOX = "/_sandbox/"
 FORBIDDEN = {"message": "Resource not accessible by integration",
              "documentation_url": "https://docs.github.com/rest", "status": "403"}
+NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
+
+
+def validation_failed(message: str, doc: str = "", errors: list | None = None) -> dict:
+    """GitHub's 422 body (the documented `validation-error`): a message, the page that
+    documents the operation, and the field errors where there are any."""
+    body = {"message": message, "documentation_url": f"https://docs.github.com/rest/{doc}".rstrip("/"),
+            "status": "422"}
+    if errors:
+        body["errors"] = errors
+    return body
 
 
 def sha_of(data: bytes) -> str:
@@ -181,13 +192,14 @@ class Sandbox:
         found = contract.operation(request.method, request.path)
         if found is None:
             self.violations.append(f"{request.method} {request.path}: not a GitHub REST operation")
-            return self._json(404, {"message": "Not Found"})
+            return self._json(404, NOT_FOUND)
         template, _ = found
         request["template"] = template
         errors = contract.request_errors(request.method, request.path, body)
         if errors:
             self.violations += errors
-            return self._json(422, {"message": "Invalid request", "errors": errors})
+            # As GitHub words a body that does not match the operation's schema.
+            return self._json(422, validation_failed("Invalid request.\n\n" + "\n".join(errors)))
         fault = await self._fault(request)
         response = fault or await handler(request)
         self.calls.append({"method": request.method, "template": template, "status": response.status,
@@ -297,10 +309,10 @@ class Sandbox:
                     return await self.graphql(request, token)
                 repo = self.repos.get(args[0])
                 if repo is None or repo.full_name not in token["repos"]:
-                    return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+                    return self._json(404, NOT_FOUND)
                 return await getattr(self, name)(request, token, repo, *args[1:])
         self.violations.append(f"sandbox does not implement {request.method} {request.path}")
-        return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        return self._json(404, NOT_FOUND)
 
     # -- the app ---------------------------------------------------------------------------
 
@@ -312,7 +324,7 @@ class Sandbox:
     async def create_token(self, request, installation_id):
         installation = self.installations.get(int(installation_id))
         if installation is None:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         token = "ghs_" + secrets.token_hex(16)
         wanted = (request["json"] or {}).get("repositories")
         repos = [r for r in installation["repos"] if wanted is None or r.split("/")[1] in wanted]
@@ -333,23 +345,17 @@ class Sandbox:
         return self._json(202, {})
 
     async def graphql(self, request, token):
-        body = request["json"] or {}
-        query, variables = body.get("query", ""), body.get("variables") or {}
-        repo = self.repos.get(f"{variables.get('owner')}/{variables.get('name')}")
-        if not isinstance(query, str) or repo is None:
-            return self._json(200, {"data": None, "errors": [{"message": "Could not resolve to a Repository"}]})
-        result = {}
-        for alias, qualified in re.findall(r'(\w+):\s*ref\(qualifiedName:\s*"([^"]+)"\)', query):
-            sha = repo.refs.get(qualified.removeprefix("refs/"))
-            result[alias] = {"target": {"oid": sha}} if sha else None
-        for alias, expression in re.findall(r'(\w+):\s*object\(expression:\s*"([^"]+)"\)', query):
-            rev, _, path = expression.partition(":")
-            commit = repo.refs.get(f"heads/{rev}", rev)
-            files = repo.files_at(commit) if commit in repo.commits else {}
-            data = files.get(path)
-            result[alias] = None if data is None else {
-                "text": data.decode("utf-8", "replace"), "isBinary": b"\0" in data, "byteSize": len(data)}
-        return self._json(200, {"data": {"repository": result}})
+        """Validated against GitHub's GraphQL schema and executed over the repositories this
+        token may see (tests/graphql_contract.py); GitHub answers 200 with `errors` for both."""
+        body = request["json"] if isinstance(request["json"], dict) else {}
+
+        def visible(full_name: str) -> Repo | None:
+            return self.repos.get(full_name) if full_name in token["repos"] else None
+
+        answer, violations = graphql_contract.answer(body.get("query"), body.get("variables"),
+                                                     graphql_contract.Query(visible))
+        self.violations += violations
+        return self._json(200, answer)
 
     # -- repositories ----------------------------------------------------------------------
 
@@ -361,7 +367,7 @@ class Sandbox:
         commit = self._commit_of(repo, request.query.get("ref"))
         files = repo.files_at(commit) if commit else {}
         if path not in files:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         body = contract.example("GET", "/repos/{owner}/{repo}/contents/{path}", 200, "response-if-content-is-a-file")
         data = files[path]
         body.update({"type": "file", "encoding": "base64", "size": len(data), "name": path.rsplit("/", 1)[-1],
@@ -400,7 +406,7 @@ class Sandbox:
 
     async def job_logs(self, request, token, repo, job_id):
         if int(job_id) not in repo.logs:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         response = web.Response(status=302)
         response.headers["Location"] = f"{self.logs_url}/logs/{repo.id}/{job_id}?sig={secrets.token_hex(8)}"
         return response
@@ -440,27 +446,38 @@ class Sandbox:
 
     async def get_ref(self, request, token, repo, ref):
         if ref not in repo.refs:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         return self._json(200, self._ref_body(repo, ref))
 
     async def get_tree(self, request, token, repo, tree_sha):
-        commit = self._commit_of(repo, tree_sha)
-        tree = repo.trees.get(repo.commits[commit]["tree"]) if commit else repo.trees.get(tree_sha)
+        # GitHub documents "the SHA1 value or ref (branch or tag) name of the tree": a commit SHA
+        # is neither.
+        ref = next((r for r in (f"heads/{tree_sha}", f"tags/{tree_sha}") if r in repo.refs), None)
+        if ref is not None:
+            tree_sha = repo.commits[repo.refs[ref]]["tree"]
+        tree = repo.trees.get(tree_sha)
         if tree is None:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         entries = [{"path": p, "mode": "100644", "type": "blob", "sha": b, "size": len(repo.blobs[b]),
                     "url": f"{self.base_url}/repos/{repo.full_name}/git/blobs/{b}"} for p, b in sorted(tree.items())]
-        return self._json(200, {"sha": commit or tree_sha, "url": f"{self.base_url}/x", "tree": entries,
-                                "truncated": False})
+        return self._json(200, {"sha": tree_sha, "url": f"{self.base_url}/repos/{repo.full_name}/git/trees/{tree_sha}",
+                                "tree": entries, "truncated": False})
 
     async def create_tree(self, request, token, repo):
         body = request["json"]
         base = body.get("base_tree")
-        files = dict(repo.trees[repo.commits[base]["tree"]] if base in repo.commits else repo.trees.get(base, {}))
+        if base is not None and base not in repo.trees:
+            # What GitHub answers to a commit SHA (or anything else that is not a tree) here.
+            return self._json(422, validation_failed("base_tree is not a valid tree oid",
+                                                     "git/trees#create-a-tree"))
+        files = dict(repo.trees.get(base, {}))
         for entry in body["tree"]:
             if entry.get("sha") is None and "content" not in entry:
                 files.pop(entry["path"], None)
                 continue
+            if "content" not in entry and entry["sha"] not in repo.blobs:
+                return self._json(422, validation_failed(f"tree.sha {entry['sha']} is not a valid blob",
+                                                         "git/trees#create-a-tree"))
             data = entry["content"].encode() if "content" in entry else repo.blobs[entry["sha"]]
             blob = sha_of(data)
             repo.blobs[blob] = data
@@ -474,8 +491,12 @@ class Sandbox:
 
     async def create_commit(self, request, token, repo):
         body = request["json"]
-        if body["tree"] not in repo.trees or any(p not in repo.commits for p in body.get("parents", [])):
-            return self._json(422, {"message": "Tree or parent not found", "documentation_url": "https://docs.github.com/rest"})
+        if body["tree"] not in repo.trees:
+            return self._json(422, validation_failed(f"Tree SHA {body['tree']} is not a tree object",
+                                                     "git/commits#create-a-commit"))
+        if any(p not in repo.commits for p in body.get("parents", [])):
+            return self._json(422, validation_failed("Parent SHA does not exist or is not a commit object",
+                                                     "git/commits#create-a-commit"))
         custom = "author" in body or "committer" in body
         sha = sha_of(f"{body['tree']}{body.get('parents')}{body['message']}{time.time()}".encode())
         # A commit the API makes for an app, with no author of its own, is signed by GitHub.
@@ -504,10 +525,9 @@ class Sandbox:
         body = request["json"]
         ref = body["ref"].removeprefix("refs/")
         if ref in repo.refs:
-            return self._json(422, {"message": "Reference already exists",
-                                    "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference"})
+            return self._json(422, validation_failed("Reference already exists", "git/refs#create-a-reference"))
         if body["sha"] not in repo.commits:
-            return self._json(422, {"message": "Object does not exist", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(422, validation_failed("Object does not exist", "git/refs#create-a-reference"))
         if self._workflows_denied(token, repo, body["sha"], None):
             return self._json(403, FORBIDDEN)
         repo.refs[ref] = body["sha"]
@@ -516,10 +536,10 @@ class Sandbox:
     async def update_ref(self, request, token, repo, ref):
         body = request["json"]
         if ref not in repo.refs:
-            return self._json(422, {"message": "Reference does not exist", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(422, validation_failed("Reference does not exist", "git/refs"))
         old = repo.refs[ref]
         if not body.get("force") and old not in self._ancestors(repo, body["sha"]):
-            return self._json(422, {"message": "Update is not a fast forward", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(422, validation_failed("Update is not a fast forward", "git/refs#update-a-reference"))
         if self._workflows_denied(token, repo, body["sha"], repo.refs.get(f"heads/{repo.default_branch}")):
             return self._json(403, FORBIDDEN)
         repo.refs[ref] = body["sha"]
@@ -527,7 +547,7 @@ class Sandbox:
 
     async def delete_ref(self, request, token, repo, ref):
         if repo.refs.pop(ref, None) is None:
-            return self._json(422, {"message": "Reference does not exist", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(422, validation_failed("Reference does not exist", "git/refs"))
         return web.Response(status=204)
 
     def _ancestors(self, repo: Repo, sha: str) -> set[str]:
@@ -591,13 +611,15 @@ class Sandbox:
 
     async def create_pull(self, request, token, repo):
         body = request["json"]
-        if f"heads/{body['head']}" not in repo.refs:
-            return self._json(422, {"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest",
-                                    "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}]})
+        doc = "pulls/pulls#create-a-pull-request"
+        if f"heads/{body['head']}" not in repo.refs or f"heads/{body['base']}" not in repo.refs:
+            field_name = "head" if f"heads/{body['head']}" not in repo.refs else "base"
+            return self._json(422, validation_failed("Validation Failed", doc, [
+                {"resource": "PullRequest", "field": field_name, "code": "invalid"}]))
         if any(i.get("pull") and i["head"] == body["head"] and i["state"] == "open" for i in repo.issues.values()):
-            return self._json(422, {"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest",
-                                    "errors": [{"resource": "PullRequest", "code": "custom",
-                                                "message": f"A pull request already exists for {repo.owner}:{body['head']}."}]})
+            return self._json(422, validation_failed("Validation Failed", doc, [
+                {"resource": "PullRequest", "code": "custom",
+                 "message": f"A pull request already exists for {repo.owner}:{body['head']}."}]))
         number = len(repo.issues) + 1
         repo.issues[number] = {"pull": True, "title": body["title"], "body": body.get("body") or "",
                                "head": body["head"], "base": body["base"], "state": "open",
@@ -607,7 +629,7 @@ class Sandbox:
     async def update_pull(self, request, token, repo, number):
         issue = repo.issues.get(int(number))
         if issue is None or not issue.get("pull"):
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         for key in ("title", "body", "state"):
             if key in (request["json"] or {}):
                 issue[key] = request["json"][key]
@@ -624,7 +646,7 @@ class Sandbox:
     async def add_labels(self, request, token, repo, number):
         issue = repo.issues.get(int(number))
         if issue is None:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         names = request["json"]["labels"] if isinstance(request["json"], dict) else request["json"]
         names = [n if isinstance(n, str) else n["name"] for n in names]
         for name in names:
@@ -646,14 +668,14 @@ class Sandbox:
 
     async def create_comment(self, request, token, repo, number):
         if int(number) not in repo.issues:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         comment_id = next(self._ids)
         repo.comments[comment_id] = {"issue": int(number), "body": request["json"]["body"], "user": f"{self.slug}[bot]"}
         return self._json(201, self._comment_body(repo, comment_id))
 
     async def update_comment(self, request, token, repo, comment_id):
         if int(comment_id) not in repo.comments:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         repo.comments[int(comment_id)]["body"] = request["json"]["body"]
         return self._json(200, self._comment_body(repo, int(comment_id)))
 
@@ -689,7 +711,7 @@ class Sandbox:
     async def update_issue(self, request, token, repo, number):
         issue = repo.issues.get(int(number))
         if issue is None:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         for key in ("title", "body", "state"):
             if key in (request["json"] or {}):
                 issue[key] = request["json"][key]
@@ -698,7 +720,7 @@ class Sandbox:
     async def react(self, request, token, repo, comment_id):
         comment = repo.comments.get(int(comment_id))
         if comment is None:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         comment.setdefault("reactions", []).append(request["json"]["content"])
         body = contract.example("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", 201)
         body.update({"content": request["json"]["content"], "user": self._user(f"{self.slug}[bot]")})
@@ -707,7 +729,7 @@ class Sandbox:
     async def collaborator_permission(self, request, token, repo, username):
         permission = repo.permissions.get(username)
         if permission is None:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         body = contract.example("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", 200)
         user = self._user(username, "User")
         user.update({"role_name": permission, "permissions": {"admin": permission == "admin", "maintain": permission in (

@@ -67,11 +67,16 @@ def test_what_github_enforces(sandbox, scenario):
     token = token_for(sandbox, scenario)
     repo = scenario.repo
     main = scenario.repo_state()["refs"]["heads/main"]
+    main_tree = scenario.repo_state()["commits"][main]["tree"]
     assert call(sandbox, "GET", f"/repos/{repo}/git/ref/heads/main", "ghs_unknown")[0] == 401
+    change = [{"path": ".github/workflows/ci.yml", "mode": "100644", "type": "blob",
+               "content": "on: pull_request\njobs: {}\n"}]
+    # base_tree is "the SHA1 of an existing Git tree object": a commit SHA is refused.
+    status, body, _ = call(sandbox, "POST", f"/repos/{repo}/git/trees", token, {"base_tree": main, "tree": change})
+    assert (status, body["message"]) == (422, "base_tree is not a valid tree oid")
     # Changing a workflow without the workflows permission: 403, as GitHub answers an app.
-    status, tree, _ = call(sandbox, "POST", f"/repos/{repo}/git/trees", token, {
-        "base_tree": main, "tree": [{"path": ".github/workflows/ci.yml", "mode": "100644", "type": "blob",
-                                     "content": "on: pull_request\njobs: {}\n"}]})
+    status, tree, _ = call(sandbox, "POST", f"/repos/{repo}/git/trees", token, {"base_tree": main_tree, "tree": change})
+    assert status == 201
     status, commit, _ = call(sandbox, "POST", f"/repos/{repo}/git/commits", token,
                              {"message": "x", "tree": tree["sha"], "parents": [main]})
     status, body, _ = call(sandbox, "POST", f"/repos/{repo}/git/refs", token,
@@ -122,3 +127,60 @@ def test_scoped_tokens_reach_only_their_repository(sandbox):
                            bearer=app_jwt(), body={"repositories": ["unrelated"]})
     assert status == 201
     assert call(sandbox, "GET", f"/repos/{first.repo}/git/ref/heads/main", body["token"])[0] == 404
+
+
+def graphql(sandbox, token, query, **variables):
+    return call(sandbox, "POST", "/graphql", token, {"query": query, "variables": variables})
+
+
+READ_BRANCH = """query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) {
+  head: ref(qualifiedName: "refs/heads/main") { target { oid ... on Commit { tree { oid } } } }
+  docker: object(expression: "main:Dockerfile") { ... on Blob { text isBinary byteSize } }
+  missing: object(expression: "main:nope/Dockerfile") { ... on Blob { text } }
+  dir: object(expression: "main:.github") { ... on Tree { entries { name type } } }
+} }"""
+
+
+def test_graphql_is_executed_over_the_sandbox_state(sandbox, scenario):
+    token = token_for(sandbox, scenario)
+    owner, name = scenario.repo.split("/")
+    status, body, _ = graphql(sandbox, token, READ_BRANCH, owner=owner, name=name)
+    main = scenario.repo_state()["refs"]["heads/main"]
+    repository = body["data"]["repository"]
+    assert status == 200 and "errors" not in body
+    assert repository["head"]["target"] == {"oid": main, "tree": {"oid": scenario.repo_state()["commits"][main]["tree"]}}
+    assert repository["docker"] == {"text": NODE_SITE, "isBinary": False, "byteSize": len(NODE_SITE.encode())}
+    assert repository["missing"] is None
+    assert repository["dir"] == {"entries": [{"name": "workflows", "type": "tree"}]}
+
+
+def test_graphql_github_does_not_have_is_refused(sandbox, scenario):
+    token = token_for(sandbox, scenario)
+    owner, name = scenario.repo.split("/")
+    documents = {
+        "field": "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { files } }",
+        "argument": 'query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) '
+                    '{ ref(name: "main") { name } } }',
+        "type": "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) "
+                "{ object(expression: \"main:Dockerfile\") { ... on File { text } } } }",
+        "syntax": "query { repository(owner: ",
+    }
+    for kind, document in documents.items():
+        status, body, _ = graphql(sandbox, token, document, owner=owner, name=name)
+        assert status == 200 and "data" not in body and body["errors"][0]["message"], kind
+    violations = sandbox.state()["violations"]
+    assert any("Cannot query field 'files' on type 'Repository'" in v for v in violations)
+    assert any("Unknown argument 'name' on field 'Repository.ref'" in v for v in violations)
+    assert any("Unknown type 'File'" in v for v in violations)
+    assert any("Syntax Error" in v for v in violations)
+    sandbox.setup(clear_violations=True)  # these were on purpose
+
+
+def test_graphql_repository_out_of_reach_is_not_found(sandbox, scenario):
+    other = Scenario(sandbox, {"Dockerfile": NODE_SITE}, log=b"x\n")
+    token = token_for(sandbox, scenario)
+    owner, name = other.repo.split("/")
+    status, body, _ = graphql(sandbox, token, READ_BRANCH, owner=owner, name=name)
+    assert status == 200 and body["data"] == {"repository": None}
+    assert body["errors"][0]["type"] == "NOT_FOUND" and body["errors"][0]["path"] == ["repository"]
+    assert sandbox.state()["violations"] == []  # valid, only not there
