@@ -92,6 +92,28 @@ def request_errors(method: str, path: str, body) -> list[str]:
     return [f"{method} {template}: {e.message}" for e in _validator(pointer).iter_errors(body)][:5]
 
 
+def query_errors(method: str, template: str, query: list[tuple[str, str]]) -> list[str]:
+    """Query parameters the operation does not document, or values its schema refuses. GitHub
+    ignores a parameter it does not know: the app would believe it filters when it does not."""
+    op = spec()["paths"][template][method.lower()]
+    documented = {p["name"]: p for p in map(_deref, op.get("parameters", [])) if p["in"] == "query"}
+    errors = []
+    for name, text in query:
+        parameter = documented.get(name)
+        if parameter is None:
+            errors.append(f"{method} {template}: no query parameter {name!r}")
+            continue
+        schema = _deref(parameter.get("schema", {}))
+        value: object = text
+        if schema.get("type") == "integer":
+            value = int(text) if text.lstrip("-").isdigit() else text
+        elif schema.get("type") == "boolean":
+            value = {"true": True, "false": False}.get(text, text)
+        errors += [f"{method} {template}: query {name}={text}: {e.message}"
+                   for e in OAS30Validator(schema).iter_errors(value)]
+    return errors[:5]
+
+
 def response_errors(method: str, template: str, status: int, body) -> list[str]:
     responses = spec()["paths"][template][method.lower()]["responses"]
     if str(status) not in responses:
@@ -106,6 +128,15 @@ def response_errors(method: str, template: str, status: int, body) -> list[str]:
     pointer = (ref[1:] if ref else _pointer("paths", template, method.lower(), "responses", str(status))[1:])
     pointer = "#" + pointer + "/content/application~1json/schema"
     return [f"{method} {template} {status}: {e.message[:200]}" for e in _validator(pointer).iter_errors(body)][:5]
+
+
+def error_body_errors(method: str, template: str, status: int, body) -> list[str]:
+    """An error answer: as the operation documents that status, or else GitHub's `basic-error`
+    (a 401 or 404 is possible on any operation, documented or not)."""
+    if str(status) in spec()["paths"][template][method.lower()]["responses"]:
+        return response_errors(method, template, status, body)
+    return [f"{method} {template} {status}: {e.message[:200]}"
+            for e in _validator("#/components/schemas/basic-error").iter_errors(body)][:5]
 
 
 def example(method: str, template: str, status: int, name: str | None = None):

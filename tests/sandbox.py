@@ -33,6 +33,9 @@ from . import contract, graphql_contract
 SANDBOX = "/_sandbox/"
 FORBIDDEN = {"message": "Resource not accessible by integration",
              "documentation_url": "https://docs.github.com/rest", "status": "403"}
+MAX_CONTENTS = 1 << 20
+TOO_LARGE = ("This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, "
+             "but you can use the Git Data API to request blobs up to 100 MB in size.")
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
 
 
@@ -44,6 +47,13 @@ def validation_failed(message: str, doc: str = "", errors: list | None = None) -
     if errors:
         body["errors"] = errors
     return body
+
+
+# `maintainer_can_modify` lets the base repository's maintainers push to a branch of a fork: on a
+# pull request from a branch of the same repository GitHub refuses it.
+FORK_COLLAB = validation_failed("Validation Failed", "pulls/pulls#create-a-pull-request", [
+    {"resource": "PullRequest", "field": "fork_collab", "code": "custom",
+     "message": "Fork collab can only be enabled on cross-repo pull requests"}])
 
 
 def sha_of(data: bytes) -> str:
@@ -195,6 +205,8 @@ class Sandbox:
             return self._json(404, NOT_FOUND)
         template, _ = found
         request["template"] = template
+        # GitHub ignores a query parameter it does not know: a violation, answered as usual.
+        self.violations += contract.query_errors(request.method, template, list(request.query.items()))
         errors = contract.request_errors(request.method, request.path, body)
         if errors:
             self.violations += errors
@@ -204,9 +216,9 @@ class Sandbox:
         response = fault or await handler(request)
         self.calls.append({"method": request.method, "template": template, "status": response.status,
                            "path": request.path})
-        if response.status < 300 and response.content_type == "application/json" and not fault:
-            problems = contract.response_errors(request.method, template, response.status,
-                                                json.loads(response.body))
+        if response.content_type == "application/json" and not fault:
+            check = contract.response_errors if response.status < 300 else contract.error_body_errors
+            problems = check(request.method, template, response.status, json.loads(response.body))
             self.violations += [f"sandbox response: {p}" for p in problems]
         return response
 
@@ -368,8 +380,12 @@ class Sandbox:
         files = repo.files_at(commit) if commit else {}
         if path not in files:
             return self._json(404, NOT_FOUND)
-        body = contract.example("GET", "/repos/{owner}/{repo}/contents/{path}", 200, "response-if-content-is-a-file")
         data = files[path]
+        if len(data) > MAX_CONTENTS:
+            # "1 MB or smaller: all features supported"; larger needs another media type.
+            return self._json(403, {**FORBIDDEN, "message": TOO_LARGE, "errors": [
+                {"resource": "Blob", "field": "data", "code": "too_large"}]})
+        body = contract.example("GET", "/repos/{owner}/{repo}/contents/{path}", 200, "response-if-content-is-a-file")
         body.update({"type": "file", "encoding": "base64", "size": len(data), "name": path.rsplit("/", 1)[-1],
                      "path": path, "content": base64.b64encode(data).decode(), "sha": sha_of(data)})
         return self._json(200, body)
@@ -612,6 +628,11 @@ class Sandbox:
     async def create_pull(self, request, token, repo):
         body = request["json"]
         doc = "pulls/pulls#create-a-pull-request"
+        head_owner, _, head = body["head"].rpartition(":")
+        if head_owner in ("", repo.owner):  # a branch of this repository
+            body = {**body, "head": head}
+            if body.get("maintainer_can_modify"):
+                return self._json(422, FORK_COLLAB)
         if f"heads/{body['head']}" not in repo.refs or f"heads/{body['base']}" not in repo.refs:
             field_name = "head" if f"heads/{body['head']}" not in repo.refs else "base"
             return self._json(422, validation_failed("Validation Failed", doc, [
@@ -630,6 +651,8 @@ class Sandbox:
         issue = repo.issues.get(int(number))
         if issue is None or not issue.get("pull"):
             return self._json(404, NOT_FOUND)
+        if (request["json"] or {}).get("maintainer_can_modify"):
+            return self._json(422, FORK_COLLAB)  # the sandbox's pull requests are all same-repository
         for key in ("title", "body", "state"):
             if key in (request["json"] or {}):
                 issue[key] = request["json"][key]
@@ -688,14 +711,20 @@ class Sandbox:
                      "milestone": None, "closed_by": None,
                      "html_url": f"https://github.com/{repo.full_name}/issues/{number}"})
         body.pop("pull_request", None)
+        if issue.get("pull"):  # "every pull request is an issue": marked by its pull_request key
+            body["pull_request"] = {"url": f"{self.base_url}/repos/{repo.full_name}/pulls/{number}",
+                                    "html_url": f"https://github.com/{repo.full_name}/pull/{number}",
+                                    "diff_url": f"https://github.com/{repo.full_name}/pull/{number}.diff",
+                                    "patch_url": f"https://github.com/{repo.full_name}/pull/{number}.patch",
+                                    "merged_at": now_iso() if issue.get("merged") else None}
         return body
 
     async def list_issues(self, request, token, repo):
         creator = request.query.get("creator")
         state = request.query.get("state", "open")
+        # Pull requests too, as GitHub lists them.
         out = [self._issue_body(repo, n) for n, i in sorted(repo.issues.items())
-               if not i.get("pull") and (state == "all" or i["state"] == state)
-               and (creator is None or i["user"] == creator)]
+               if (state == "all" or i["state"] == state) and (creator is None or i["user"] == creator)]
         return self._json(200, out)
 
     async def create_issue(self, request, token, repo):
@@ -734,7 +763,9 @@ class Sandbox:
         user = self._user(username, "User")
         user.update({"role_name": permission, "permissions": {"admin": permission == "admin", "maintain": permission in (
             "admin", "maintain"), "push": permission in ("admin", "maintain", "write"), "triage": True, "pull": True}})
-        body.update({"permission": permission, "role_name": permission, "user": user})
+        # `permission` is the legacy base role: maintain reads as write, triage as read.
+        legacy = {"maintain": "write", "triage": "read"}.get(permission, permission)
+        body.update({"permission": legacy, "role_name": permission, "user": user})
         return self._json(200, body)
 
     # -- the sandbox's own endpoints -------------------------------------------------------

@@ -184,3 +184,46 @@ def test_graphql_repository_out_of_reach_is_not_found(sandbox, scenario):
     assert status == 200 and body["data"] == {"repository": None}
     assert body["errors"][0]["type"] == "NOT_FOUND" and body["errors"][0]["path"] == ["repository"]
     assert sandbox.state()["violations"] == []  # valid, only not there
+
+
+def test_query_parameters_are_checked_against_the_published_api(sandbox, scenario):
+    token = token_for(sandbox, scenario)
+    repo = scenario.repo
+    assert call(sandbox, "GET", f"/repos/{repo}/pulls?state=all&sort=updated&per_page=100", token)[0] == 200
+    assert sandbox.state()["violations"] == []
+    # GitHub answers, ignoring what it does not know: the sandbox answers too, and says so.
+    assert call(sandbox, "GET", f"/repos/{repo}/pulls?author=me&state=merged&per_page=lots", token)[0] == 200
+    violations = sandbox.state()["violations"]
+    assert any("no query parameter 'author'" in v for v in violations)
+    assert any("state=merged: 'merged' is not one of" in v for v in violations)
+    assert any("per_page=lots: 'lots' is not of type 'integer'" in v for v in violations)
+    sandbox.setup(clear_violations=True)  # these were on purpose
+
+
+def test_documented_answers_for_what_the_app_meets(sandbox):
+    big = "x" * ((1 << 20) + 1)
+    scenario = Scenario(sandbox, {"Dockerfile": NODE_SITE, "big.txt": big}, log=b"x\n")
+    sandbox.setup(pulls=[{"repo": scenario.repo, "head": "feature/y", "title": "A change"}],
+                  collaborators=[{"repo": scenario.repo, "login": "mx", "permission": "maintain"}])
+    token = token_for(sandbox, scenario)
+    repo = scenario.repo
+    # Over 1 MB the contents API refuses (other media types would serve it).
+    status, body, _ = call(sandbox, "GET", f"/repos/{repo}/contents/big.txt", token)
+    assert status == 403 and body["errors"][0]["code"] == "too_large"
+    # Every pull request is an issue: listed among them, with its pull_request key.
+    status, issues, _ = call(sandbox, "GET", f"/repos/{repo}/issues?state=open", token)
+    assert [(i["title"], "pull_request" in i) for i in issues] == [("A change", True)]
+    # `permission` is the legacy base role; the role itself is role_name.
+    status, body, _ = call(sandbox, "GET", f"/repos/{repo}/collaborators/mx/permission", token)
+    assert (body["permission"], body["role_name"]) == ("write", "maintain")
+    # maintainer_can_modify is for branches of forks.
+    main = scenario.repo_state()["refs"]["heads/main"]
+    call(sandbox, "POST", f"/repos/{repo}/git/refs", token, {"ref": "refs/heads/fix", "sha": main})
+    status, body, _ = call(sandbox, "POST", f"/repos/{repo}/pulls", token,
+                           {"title": "t", "head": "fix", "base": "main", "maintainer_can_modify": True})
+    assert status == 422 and body["errors"][0]["field"] == "fork_collab"
+    # A tree is read by its SHA or a branch or tag name; a commit SHA is neither.
+    tree = scenario.repo_state()["commits"][main]["tree"]
+    assert call(sandbox, "GET", f"/repos/{repo}/git/trees/{tree}?recursive=1", token)[1]["sha"] == tree
+    assert call(sandbox, "GET", f"/repos/{repo}/git/trees/main", token)[1]["sha"] == tree
+    assert call(sandbox, "GET", f"/repos/{repo}/git/trees/{main}", token)[0] == 404

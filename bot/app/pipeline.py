@@ -113,7 +113,7 @@ async def handle_failed_run(api: RepoAPI, ctx: RunContext, permissions: dict, *,
             return Outcome("ignored", str(exc))
     workflow_text = await api.file(ctx.workflow_path, ctx.head_sha)
     if workflow_text is None:
-        return Outcome("ignored", f"{ctx.workflow_path} not found at {ctx.head_sha[:7]}")
+        return Outcome("ignored", f"{ctx.workflow_path} not found (or over 1 MB) at {ctx.head_sha[:7]}")
     try:
         if not Workflow.parse(ctx.workflow_path, workflow_text).builds:
             return Outcome("ignored", f"{ctx.workflow_path} builds no image")

@@ -138,6 +138,7 @@ async def comment_on_pull(api: RepoAPI, ctx, result: FixResult, handle: str) -> 
 
 async def attention(api: RepoAPI, handle: str, body: str) -> None:
     """The repository's one attention issue, updated in place, never duplicated."""
-    issues = await api.app_issues(f"{handle}[bot]")
-    existing = next((i["number"] for i in issues if i.get("title") == texts.ATTENTION_TITLE), None)
+    issues = await api.app_issues(f"{handle}[bot]")  # GitHub lists pull requests as issues too
+    existing = next((i["number"] for i in issues
+                     if i.get("title") == texts.ATTENTION_TITLE and "pull_request" not in i), None)
     await api.upsert_issue(texts.ATTENTION_TITLE, body, existing)

@@ -106,14 +106,16 @@ class RepoAPI:
         return f"/repos/{self.repo}{path}"
 
     async def file(self, path: str, ref: str) -> str | None:
+        """A file's text; None when there is no such file, or when it is over the 1 MB the
+        contents API serves (403 `too_large`: no workflow or config is that big)."""
         try:
             data = await self.gh.getitem(self._url("/contents/{+path}{?ref}"), {"path": path, "ref": ref})
         except BadRequest as exc:
-            if exc.status_code == 404:
+            # gidgethub keeps only the message of a 403 ("... the requested blob is too large ...").
+            if exc.status_code == 404 or (exc.status_code == 403 and "too large" in str(exc)):
                 return None
             raise
-        # A directory is a list; over 1 MB GitHub sends no content (`encoding: "none"`): not a file to read.
-        if isinstance(data, list) or data.get("type") != "file" or data.get("encoding") != "base64":
+        if isinstance(data, list) or data.get("type") != "file":  # a directory is a list
             return None
         return base64.b64decode(data.get("content") or "").decode("utf-8", "replace")
 
@@ -249,8 +251,10 @@ class RepoAPI:
     async def create_pull(self, head: str, base: str, title: str, body: str) -> dict | None:
         """The new pull request, or None when one is open for this branch already."""
         try:
-            return await self.gh.post(self._url("/pulls"), data={
-                "title": title, "head": head, "base": base, "body": body, "maintainer_can_modify": True})
+            # No maintainer_can_modify: it is for branches of forks, and GitHub refuses it on a
+            # pull request between branches of one repository.
+            return await self.gh.post(self._url("/pulls"), data={"title": title, "head": head, "base": base,
+                                                                 "body": body})
         except BadRequest as exc:
             if exc.status_code == 422 and "already exists" in str(exc):
                 return None
