@@ -6,8 +6,9 @@ the benchmark anchors (``../shared/bench`` beside the checkout, or the folder na
     python bench/ingress.py [--seconds 15] [--skip-probot]
 
 Needs `wrk` (Debian package) and, for the Probot side, Node.js and npm (it runs `npm install`
-in a temporary copy of the anchors). Without the anchors it exits with one line saying so. Prints acknowledgements per second, p50/p99 latency and
-peak RSS for each, and checks that every acknowledged delivery of ours is in the store.
+in a temporary copy of the anchors); without the anchors it exits with one line saying so.
+Prints acknowledgements per second, p50/p99 latency and peak RSS for each, and checks that every
+acknowledged delivery of ours is in the store.
 """
 
 from __future__ import annotations

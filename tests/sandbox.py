@@ -251,10 +251,12 @@ class Sandbox:
         if scheme.lower() != "bearer":
             return False
         try:
-            claims = jwt.decode(value, self.app_public_key, algorithms=["RS256"])
+            claims = jwt.decode(value, self.app_public_key, algorithms=["RS256"],
+                                options={"require": ["iat", "exp", "iss"]})
         except jwt.PyJWTError:
             return False
-        return str(claims.get("iss")) == str(self.app_id)
+        # GitHub: the expiration "no more than 10 minutes into the future".
+        return str(claims["iss"]) == str(self.app_id) and claims["exp"] - time.time() <= 600
 
     def _token(self, request: web.Request) -> dict | None:
         header = request.headers.get("Authorization", "")
@@ -539,6 +541,10 @@ class Sandbox:
 
     async def create_ref(self, request, token, repo):
         body = request["json"]
+        if not body["ref"].startswith("refs/") or body["ref"].count("/") < 2:
+            # "If it doesn't start with 'refs' and have at least two slashes, it will be rejected."
+            return self._json(422, validation_failed("Reference name must start with 'refs/' and have at least "
+                                                     "two slashes", "git/refs#create-a-reference"))
         ref = body["ref"].removeprefix("refs/")
         if ref in repo.refs:
             return self._json(422, validation_failed("Reference already exists", "git/refs#create-a-reference"))

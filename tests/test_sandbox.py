@@ -27,9 +27,9 @@ def call(sandbox, method, path, token=None, body=None, bearer=None):
         return exc.code, json.loads(exc.read() or b"null"), exc.headers
 
 
-def app_jwt(iss=APP_ID):
+def app_jwt(iss=APP_ID, lifetime=540):
     now = int(time.time())
-    return jwt.encode({"iat": now - 60, "exp": now + 540, "iss": str(iss)}, app_key()[0], algorithm="RS256")
+    return jwt.encode({"iat": now - 60, "exp": now + lifetime, "iss": str(iss)}, app_key()[0], algorithm="RS256")
 
 
 @pytest.fixture
@@ -48,6 +48,7 @@ def token_for(sandbox, scenario):
 def test_app_endpoints_need_a_valid_jwt(sandbox, scenario):
     assert call(sandbox, "GET", "/app")[0] == 401
     assert call(sandbox, "GET", "/app", bearer=app_jwt(iss=1))[0] == 401
+    assert call(sandbox, "GET", "/app", bearer=app_jwt(lifetime=3600))[0] == 401  # over GitHub's 10 minutes
     assert call(sandbox, "GET", "/app", bearer=app_jwt())[0] == 200
 
 
@@ -82,6 +83,9 @@ def test_what_github_enforces(sandbox, scenario):
     status, body, _ = call(sandbox, "POST", f"/repos/{repo}/git/refs", token,
                            {"ref": "refs/heads/fix", "sha": commit["sha"]})
     assert (status, body["message"]) == (403, "Resource not accessible by integration")
+    # A ref name that is not fully qualified: 422.
+    status, body, _ = call(sandbox, "POST", f"/repos/{repo}/git/refs", token, {"ref": "heads/x", "sha": main})
+    assert status == 422 and "refs/" in body["message"]
     # An existing ref: 422.
     status, body, _ = call(sandbox, "POST", f"/repos/{repo}/git/refs", token, {"ref": "refs/heads/main", "sha": main})
     assert (status, body["message"]) == (422, "Reference already exists")
@@ -146,9 +150,10 @@ def test_graphql_is_executed_over_the_sandbox_state(sandbox, scenario):
     owner, name = scenario.repo.split("/")
     status, body, _ = graphql(sandbox, token, READ_BRANCH, owner=owner, name=name)
     main = scenario.repo_state()["refs"]["heads/main"]
+    tree = scenario.repo_state()["commits"][main]["tree"]
     repository = body["data"]["repository"]
     assert status == 200 and "errors" not in body
-    assert repository["head"]["target"] == {"oid": main, "tree": {"oid": scenario.repo_state()["commits"][main]["tree"]}}
+    assert repository["head"]["target"] == {"oid": main, "tree": {"oid": tree}}
     assert repository["docker"] == {"text": NODE_SITE, "isBinary": False, "byteSize": len(NODE_SITE.encode())}
     assert repository["missing"] is None
     assert repository["dir"] == {"entries": [{"name": "workflows", "type": "tree"}]}
