@@ -92,6 +92,34 @@ def request_errors(method: str, path: str, body) -> list[str]:
     return [f"{method} {template}: {e.message}" for e in _validator(pointer).iter_errors(body)][:5]
 
 
+def unknown_fields(method: str, template: str, body) -> list[str]:
+    """Body fields the operation does not document. GitHub ignores them, so a misspelt or
+    invented field would do nothing while the app believes it does something."""
+    content = spec()["paths"][template][method.lower()].get("requestBody", {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema")
+    return [f"{method} {template}: no body field {where!r}" for where in _unknown(schema, body, "")][:5] \
+        if schema else []
+
+
+def _unknown(schema: dict, value, where: str) -> list[str]:
+    schema = _deref(schema)
+    variants = [_deref(v) for v in schema.get("oneOf", []) + schema.get("anyOf", [])] or [schema]
+    if isinstance(value, list):
+        items = [v["items"] for v in variants if "items" in v]
+        return [w for i, item in enumerate(value) for w in (_unknown(items[0], item, f"{where}[{i}]") if items else [])]
+    if not isinstance(value, dict):
+        return []
+    objects = [v for v in variants if "properties" in v]
+    if not objects or any(v.get("additionalProperties") not in (None, False) for v in objects):
+        return []  # free-form (a map): any key goes
+    known = {name: prop for v in objects for name, prop in v["properties"].items()}
+    out = []
+    for key, inner in value.items():
+        path = f"{where}.{key}" if where else key
+        out += _unknown(known[key], inner, path) if key in known else [path]
+    return out
+
+
 def query_errors(method: str, template: str, query: list[tuple[str, str]]) -> list[str]:
     """Query parameters the operation does not document, or values its schema refuses. GitHub
     ignores a parameter it does not know: the app would believe it filters when it does not."""

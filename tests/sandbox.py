@@ -205,8 +205,9 @@ class Sandbox:
             return self._json(404, NOT_FOUND)
         template, _ = found
         request["template"] = template
-        # GitHub ignores a query parameter it does not know: a violation, answered as usual.
+        # GitHub ignores a query parameter or body field it does not know: a violation, answered as usual.
         self.violations += contract.query_errors(request.method, template, list(request.query.items()))
+        self.violations += contract.unknown_fields(request.method, template, body)
         errors = contract.request_errors(request.method, request.path, body)
         if errors:
             self.violations += errors

@@ -58,9 +58,17 @@ def test_requests_are_checked_against_the_published_api(sandbox, scenario):
     status, _, headers = call(sandbox, "POST", f"/repos/{scenario.repo}/git/refs", token, {"ref": 5})
     assert status == 422 and headers["x-ratelimit-remaining"]
     assert call(sandbox, "GET", f"/repos/{scenario.repo}/not-an-endpoint", token)[0] == 404
+    # Fields GitHub does not document are ignored by GitHub: answered, and reported.
+    main_tree = scenario.repo_state()["commits"][scenario.repo_state()["refs"]["heads/main"]]["tree"]
+    status, _, _ = call(sandbox, "POST", f"/repos/{scenario.repo}/git/trees", token, {
+        "base_tree": main_tree, "author": "me",
+        "tree": [{"path": "a", "mode": "100644", "type": "blob", "content": "a", "encoding": "utf-8"}]})
+    assert status == 201
     violations = sandbox.state()["violations"][before:]
     assert any("5 is not of type 'string'" in v for v in violations)
     assert any("not a GitHub REST operation" in v for v in violations)
+    assert any("no body field 'author'" in v for v in violations)
+    assert any("no body field 'tree[0].encoding'" in v for v in violations)
     sandbox.setup(clear_violations=True)  # these were on purpose; other tests expect none
 
 
