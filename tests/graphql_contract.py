@@ -35,6 +35,8 @@ class Repo(Protocol):
     commits: dict[str, dict]
     refs: dict[str, str]
 
+    def resolve(self, rev: str) -> str | None: ...
+
 
 @lru_cache(maxsize=1)
 def schema() -> GraphQLSchema:
@@ -136,20 +138,12 @@ class Repository:
         if oid is not None:
             return git_object(self.repo, oid)
         rev, colon, path = (expression or "").partition(":")
-        commit = _commit_of(self.repo, rev)
+        commit = self.repo.resolve(rev)
         if commit is None:
             return None
         if not colon:
             return Commit(self.repo, commit)
         return Commit(self.repo, commit).entry_object(path)
-
-
-def _commit_of(repo: Repo, rev: str) -> str | None:
-    rev = rev.removeprefix("refs/")
-    for candidate in (rev, f"heads/{rev}", f"tags/{rev}"):
-        if candidate in repo.refs:
-            return repo.refs[candidate]
-    return rev if rev in repo.commits else None
 
 
 def git_object(repo: Repo, oid: str):

@@ -102,6 +102,14 @@ class Repo:
                              "author": None}
         return sha
 
+    def resolve(self, rev: str) -> str | None:
+        """The commit a branch, tag (short or fully qualified) or commit SHA names."""
+        rev = rev.removeprefix("refs/")
+        for ref in (rev, f"heads/{rev}", f"tags/{rev}"):
+            if ref in self.refs:
+                return self.refs[ref]
+        return rev if rev in self.commits else None
+
     def files_at(self, commit: str) -> dict[str, bytes]:
         return {p: self.blobs[b] for p, b in self.trees[self.commits[commit]["tree"]].items()}
 
@@ -374,12 +382,8 @@ class Sandbox:
 
     # -- repositories ----------------------------------------------------------------------
 
-    def _commit_of(self, repo: Repo, rev: str | None) -> str | None:
-        rev = rev or repo.default_branch
-        return repo.refs.get(f"heads/{rev}") or (rev if rev in repo.commits else None)
-
     async def get_contents(self, request, token, repo, path):
-        commit = self._commit_of(repo, request.query.get("ref"))
+        commit = repo.resolve(request.query.get("ref") or repo.default_branch)
         files = repo.files_at(commit) if commit else {}
         if path not in files:
             return self._json(404, NOT_FOUND)
