@@ -97,16 +97,20 @@ def unknown_fields(method: str, template: str, body) -> list[str]:
     invented field would do nothing while the app believes it does something."""
     content = spec()["paths"][template][method.lower()].get("requestBody", {}).get("content", {})
     schema = content.get("application/json", {}).get("schema")
-    return [f"{method} {template}: no body field {where!r}" for where in _unknown(schema, body, "")][:5] \
-        if schema else []
+    if schema is None:
+        return []
+    return [f"{method} {template}: no body field {where!r}" for where in _unknown(schema, body, "")][:5]
 
 
 def _unknown(schema: dict, value, where: str) -> list[str]:
+    """Paths in `value` (`tree[0].encoding`) that no variant of the schema has a property for."""
     schema = _deref(schema)
     variants = [_deref(v) for v in schema.get("oneOf", []) + schema.get("anyOf", [])] or [schema]
     if isinstance(value, list):
-        items = [v["items"] for v in variants if "items" in v]
-        return [w for i, item in enumerate(value) for w in (_unknown(items[0], item, f"{where}[{i}]") if items else [])]
+        items = next((v["items"] for v in variants if "items" in v), None)
+        if items is None:
+            return []
+        return [path for i, item in enumerate(value) for path in _unknown(items, item, f"{where}[{i}]")]
     if not isinstance(value, dict):
         return []
     objects = [v for v in variants if "properties" in v]

@@ -1,9 +1,12 @@
 """A GitHub sandbox: a stateful HTTP server on loopback for the REST and GraphQL calls the app
-makes. Every request is checked against GitHub's published OpenAPI description (the operation
-exists; the JSON body validates), every response it sends validates against the documented
-response schema, and it enforces what GitHub enforces: app JWTs and expiring installation
-tokens, the `workflows` permission for `.github/workflows/` changes, 422 on an existing ref or
-pull request, rate-limit headers. Job logs answer with a 302 to a second origin that refuses an
+makes. Every REST request is checked against GitHub's published OpenAPI description (the
+operation exists; query parameters and body fields are documented; the JSON body validates),
+every response it sends, errors included, validates against the documented response, and every
+GraphQL document is validated against GitHub's published schema and executed over the sandbox's
+state (tests/graphql_contract.py). It enforces what GitHub documents: app JWTs and expiring
+installation tokens, the `workflows` permission for `.github/workflows/` changes, `base_tree` as
+a tree SHA, 422 on an existing ref or pull request, rate-limit headers. What breaks the contract
+is recorded in ``violations`` (tests/conftest.py fails the test that caused it). Job logs answer with a 302 to a second origin that refuses an
 Authorization header, as GitHub's log storage does.
 
 One sandbox for the whole suite: in-process (``Sandbox.start()``) or as its own process
@@ -277,6 +280,9 @@ class Sandbox:
 
     # -- dispatch --------------------------------------------------------------------------
 
+    # To serve another GitHub operation: one row here and a handler method taking (request, token,
+    # repo, *the pattern's other groups) for /repos/... paths, (request, *groups) for /app/...
+    # paths (app JWT). The contract checks of ``_contract`` apply to it with nothing more to do.
     ROUTES = [
         ("GET", r"^/app$", "get_app"),
         ("POST", r"^/app/installations/(\d+)/access_tokens$", "create_token"),
