@@ -89,7 +89,8 @@ class Scenario:
     counter = 0
 
     def __init__(self, sandbox: SandboxProcess, files: dict[str, str], *, log: bytes, workflows_permission=True,
-                 private: bool = False, annotations: list | None = None, conclusion: str = "failure"):
+                 private: bool = False, annotations: list | None = None, conclusion: str = "failure",
+                 blob_text_limit: int | None = None):
         Scenario.counter += 1
         self.sandbox = sandbox
         self.installation = 9000 + Scenario.counter
@@ -103,7 +104,7 @@ class Scenario:
         sandbox.setup(
             installations=[{"id": self.installation, "account": "acme", "permissions": permissions,
                             "repos": [self.repo]}],
-            repos=[{"full_name": self.repo, "files": files, "private": private}],
+            repos=[{"full_name": self.repo, "files": files, "private": private, "blob_text_limit": blob_text_limit}],
             runs=[{"repo": self.repo, "run_id": self.run_id, "jobs": [
                 {"id": self.job_id, "name": "image", "conclusion": conclusion,
                  "log_b64": base64.b64encode(log).decode(), "annotations": annotations or []}]}],

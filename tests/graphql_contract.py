@@ -34,6 +34,7 @@ class Repo(Protocol):
     trees: dict[str, dict[str, str]]
     commits: dict[str, dict]
     refs: dict[str, str]
+    blob_text_limit: int | None
 
     def resolve(self, rev: str) -> str | None: ...
 
@@ -152,7 +153,7 @@ def git_object(repo: Repo, oid: str):
     if oid in repo.trees:
         return Tree(repo, repo.trees[oid], oid)
     if oid in repo.blobs:
-        return Blob(repo.blobs[oid])
+        return Blob(repo.blobs[oid], repo.blob_text_limit)
     return None
 
 
@@ -203,7 +204,8 @@ class Tree:
 
     def entry(self, path: str) -> "TreeEntry | None":
         if path in self.files:
-            return TreeEntry(self.repo, path, path.rsplit("/", 1)[-1], Blob(self.repo.blobs[self.files[path]]))
+            blob = Blob(self.repo.blobs[self.files[path]], self.repo.blob_text_limit)
+            return TreeEntry(self.repo, path, path.rsplit("/", 1)[-1], blob)
         sub = self.subtree(path)
         return TreeEntry(self.repo, path, path.rsplit("/", 1)[-1], sub) if sub else None
 
@@ -230,11 +232,12 @@ class TreeEntry:
 class Blob:
     typename = "Blob"
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, text_limit: int | None = None):
         self.oid = _oid(data)
         self.abbreviatedOid = self.oid[:7]
         self.byteSize = len(data)
         self.isBinary = b"\0" in data
-        self.isTruncated = False
+        # GitHub does not document where it cuts `text`; a test sets the cut (isTruncated).
+        self.isTruncated = text_limit is not None and len(data) > text_limit
         # GitHub: "UTF8 text data or null if the Blob is binary".
-        self.text = None if self.isBinary else data.decode("utf-8", "replace")
+        self.text = None if self.isBinary else data[:text_limit].decode("utf-8", "replace")

@@ -87,6 +87,7 @@ class Repo:
     logs: dict[int, bytes] = field(default_factory=dict)
     annotations: dict[int, list] = field(default_factory=dict)
     permissions: dict[str, str] = field(default_factory=dict)  # collaborator login -> permission
+    blob_text_limit: int | None = None  # GraphQL's Blob.text cut here (isTruncated), when set
 
     @property
     def full_name(self) -> str:
@@ -828,8 +829,9 @@ class Sandbox:
         for inst in spec.get("installations", []):
             self.add_installation(inst["id"], inst["account"], inst["permissions"], inst["repos"])
         for repo in spec.get("repos", []):
-            self.add_repo(repo["full_name"], repo["files"], repo.get("default_branch", "main"),
-                          repo.get("private", False), repo.get("collaborators"))
+            added = self.add_repo(repo["full_name"], repo["files"], repo.get("default_branch", "main"),
+                                  repo.get("private", False), repo.get("collaborators"))
+            added.blob_text_limit = repo.get("blob_text_limit")
         for pull in spec.get("pulls", []):
             repo = self.repos[pull["repo"]]
             base = repo.refs[f"heads/{repo.default_branch}"]

@@ -223,3 +223,16 @@ async def test_a_workflow_over_the_contents_api_limit_is_ignored(client, sandbox
         ("/repos/{owner}/{repo}/contents/{path}", 403)]
     text = await (await client.get("/metrics")).text()
     assert 'dbf_jobs_total{outcome="ignored"} 1' in text and 'outcome="failed"' not in text
+
+
+async def test_a_truncated_file_is_never_edited(client, sandbox):
+    """GraphQL's Blob.text may come cut short (isTruncated): an edit of it would commit the file
+    without its end, so the app leaves such a file out."""
+    workflow = STOREFRONT[".github/workflows/docker.yml"]
+    dockerfile = STOREFRONT["Dockerfile"] + "".join(f"# a long Dockerfile, line {i:03d}\n" for i in range(60))
+    scenario = Scenario(sandbox, {**STOREFRONT, "Dockerfile": dockerfile}, log=LOG,
+                        blob_text_limit=len(workflow.encode()) + 16)  # the Dockerfile is cut, the workflow not
+    await deliver(client, scenario.payload())
+    await settled(client)
+    branch = scenario.repo_state()["files"].get("heads/docker-build-fixer/main/docker", {})
+    assert branch.get("Dockerfile", dockerfile).endswith("# a long Dockerfile, line 059\n")

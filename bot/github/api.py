@@ -189,7 +189,7 @@ class RepoAPI:
         fields = [f'head: ref(qualifiedName: {json.dumps("refs/heads/" + branch)}) '
                   '{ target { oid ... on Commit { tree { oid } } } }']
         fields += [f'f{i}: object(expression: {json.dumps(branch + ":" + p)}) '
-                   f'{{ ... on Blob {{ text isBinary byteSize }} }}' for i, p in enumerate(paths)]
+                   f'{{ ... on Blob {{ text isBinary isTruncated byteSize }} }}' for i, p in enumerate(paths)]
         query = ("query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { "
                  + " ".join(fields) + " } }")
         owner, name = self.repo.split("/")
@@ -203,7 +203,8 @@ class RepoAPI:
         for i, path in enumerate(paths):
             blob = repository.get(f"f{i}")
             # A binary or huge "Dockerfile" or workflow is not one: left out, like the CLI does.
-            if (blob and not blob.get("isBinary") and blob.get("text") is not None
+            # A truncated text is left out too: an edit of it would commit the file cut short.
+            if (blob and not blob.get("isBinary") and not blob.get("isTruncated") and blob.get("text") is not None
                     and (blob.get("byteSize") or 0) <= MAX_FILE):
                 found[path] = blob["text"]
         return BranchSnapshot(head, tree, found)
