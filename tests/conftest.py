@@ -1,8 +1,13 @@
 import csv
+import os
+import tempfile
 
 import pytest
 
 from .data import CORPUS, ROOT  # noqa: F401  (ROOT and CORPUS are imported from here by the tests)
+
+# The compiled prefilter is cached per user; tests (and the processes they start) use their own.
+os.environ.setdefault("DBF_CACHE_DIR", tempfile.mkdtemp(prefix="dbf-test-cache-"))
 
 
 def corpus_rows() -> list[dict]:

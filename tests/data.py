@@ -18,3 +18,5 @@ WEBHOOK_EXAMPLES = GITHUB / "webhook-examples"
 
 # Real failure logs quoted in public issue threads, with the expected diagnosis of each.
 CORPUS = DATA / "corpus" / "logs"
+# Real excerpts from public threads, split into tune and held-out sets (tests/reallogs.py).
+REAL_LOGS = DATA / "real-logs"
