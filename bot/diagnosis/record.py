@@ -2,10 +2,12 @@
 
 ``docker-build-fixer diagnose`` on a small log is mostly start-up: importing ``dataclasses``
 pulls in ``inspect`` (about 7 ms) and each ``@dataclass`` compiles generated methods with
-``exec`` (about 0.7 ms a class), together about a seventh of a whole small diagnosis. A record
-here behaves like a dataclass for what diagnosis uses: fields from the class's annotations in
-order, class-level defaults, positional or keyword construction, equality and repr over the
-fields, ``frozen=True`` for immutable, hashable ones, and ``copy``.
+``exec`` (about 0.7 ms a class): dropping them cut a small diagnosis from 79 to 52 ms of CPU
+(best of 30, same run). A record here behaves like a dataclass for what diagnosis uses:
+fields from the class's annotations in order, class-level defaults, positional or keyword
+construction, equality and repr over the fields, ``frozen=True`` for immutable, hashable
+ones, and ``copy``. Fields are those the class itself annotates: a record subclassing
+another record does not inherit its fields.
 """
 
 from __future__ import annotations
