@@ -118,6 +118,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    if settings.database_url is None:
+        raise CliError("the worker needs DATABASE_URL=postgresql://...; "
+                       "with the embedded SQLite store, `serve` runs the jobs itself")
+    from .app.worker import work
+
+    work(settings)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -145,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     server = sub.add_parser("serve", help="run the GitHub App (settings from the environment)")
     server.set_defaults(handler=cmd_serve)
+    worker = sub.add_parser("worker", help="run jobs from the PostgreSQL queue (needs DATABASE_URL)")
+    worker.set_defaults(handler=cmd_worker)
     return parser
 
 

@@ -48,6 +48,9 @@ class Settings:
     dry_run: bool = False
     log_cap_bytes: int = 512 << 20
     host: str = "0.0.0.0"
+    # PostgreSQL (procrastinate) instead of the embedded SQLite store: web and worker processes
+    # apart, any number of each. None keeps everything in one process on SQLite.
+    database_url: Secret | None = None
 
     @property
     def graphql_url(self) -> str:
@@ -82,10 +85,14 @@ class Settings:
             cap = int(env.get("LOG_CAP_BYTES", str(512 << 20)))
         except ValueError:
             raise SettingsError("PORT and LOG_CAP_BYTES must be numbers") from None
+        database_url = env.get("DATABASE_URL", "").strip()
+        if database_url and not database_url.startswith(("postgresql://", "postgres://")):
+            raise SettingsError("DATABASE_URL must be a postgresql:// URL (leave it unset for the embedded SQLite store)")
         return cls(
             app_id=app_id, private_key=Secret(key + "\n"), webhook_secret=Secret(secret), port=port,
             api_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
             state_path=env.get("STATE_PATH", "docker-build-fixer.sqlite3"),
             dry_run=env.get("DRY_RUN", "").strip().lower() in ("1", "true", "yes"),
             log_cap_bytes=cap, host=env.get("HOST", "0.0.0.0"),
+            database_url=Secret(database_url) if database_url else None,
         )

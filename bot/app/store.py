@@ -1,8 +1,8 @@
 """The embedded job store (SQLite, WAL): every accepted delivery is stored before the 202.
 
 Logs are never stored: a job holds the webhook payload until it is done, then only its outcome.
-The store and the worker sit behind this small interface so that a Redis-backed queue can
-replace them without touching the pipeline (SPEC section 8).
+``LocalQueue`` (local_queue.py) puts it behind the queue interface of queue.py, which the
+PostgreSQL queue (postgres.py) implements too (SPEC section 8).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
+
+from .jobs import Job
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -28,16 +29,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created);
 """
-
-
-@dataclass
-class Job:
-    delivery: str
-    event: str
-    installation: int | None
-    repo: str | None
-    payload: dict
-    attempts: int
 
 
 class JobStore:
