@@ -125,6 +125,19 @@ def test_two_webs_and_two_workers_survive_a_sigkill(cluster, sandbox):
     assert sandbox.state()["violations"] == []
 
 
+def test_sigterm_lets_a_worker_finish_its_jobs(cluster, sandbox):
+    c = cluster(webs=1)
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    sandbox.setup(faults=[{"match": f"GET /repos/{scenario.repo}/", "delay": 0.5, "times": 3}])
+    worker = c.worker("worker-a")
+    post(c.urls[0], scenario.payload())
+    wait_for(lambda: query(c.database, "SELECT count(*) FROM dbf_deliveries WHERE status = 'running'")[0][0], timeout=30)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0
+    assert query(c.database, "SELECT status, outcome FROM dbf_deliveries") == [("done", "pull-request")]
+    assert len(pulls(scenario)) == 1
+
+
 def test_twenty_concurrent_deliveries_over_two_webs_give_one_pull_request(cluster, sandbox):
     c = cluster()
     c.worker("worker-a")

@@ -234,8 +234,10 @@ def serve(settings: Settings) -> None:
     state = "PostgreSQL (jobs run in `python -m bot worker`)" if settings.database_url else settings.state_path
     log.info("starting", extra={"detail": f"port {settings.port}, api {settings.api_url}, "
                                           f"dry run {settings.dry_run}, state {state}"})
+    # On PostgreSQL several web processes may share one port on a host (SO_REUSEPORT: the
+    # kernel spreads connections); on SQLite a second process must fail to bind, not share a file.
     web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None,
-                print=None, shutdown_timeout=5)
+                print=None, shutdown_timeout=5, reuse_port=settings.database_url is not None)
 
 
 
