@@ -106,28 +106,40 @@ def cmd_fix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from .app.server import serve
+def serve_settings(environ: dict[str, str], url: str | None = None):
+    """The server's settings: the environment, with the env file the setup page writes
+    (ENV_FILE, default .env) filling in what it does not set; --url overrides PUBLIC_URL."""
+    from .app import envfile
     from .settings import Settings, SettingsError
 
+    env_file = environ.get("ENV_FILE", ".env")
     try:
-        settings = Settings.from_env()
+        merged = envfile.merged_environment(env_file, environ)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"{env_file} cannot be read: {exc}") from None
+    if url:
+        merged["PUBLIC_URL"] = url
+    try:
+        return Settings.from_env(merged)
     except SettingsError as exc:
         raise CliError(str(exc)) from None
-    serve(settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .app.server import serve
+
+    serve(serve_settings(dict(os.environ), args.url))
     return EXIT_OK
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from .settings import Settings, SettingsError
-
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        raise CliError(str(exc)) from None
+    settings = serve_settings(dict(os.environ))  # the same environment and env file as serve
     if settings.database_url is None:
         raise CliError("the worker needs DATABASE_URL=postgresql://...; "
                        "with the embedded SQLite store, `serve` runs the jobs itself")
+    if not settings.configured:
+        raise CliError("the worker needs the app's credentials (GITHUB_APP_ID, GITHUB_PRIVATE_KEY, "
+                       "GITHUB_WEBHOOK_SECRET): register the app first (the setup page of `serve`)")
     from .app.worker import work
 
     work(settings)
@@ -160,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     fixer.set_defaults(handler=cmd_fix)
 
     server = sub.add_parser("serve", help="run the GitHub App (settings from the environment)")
+    server.add_argument("--url", help="this deployment's public URL, for the setup page (default: PUBLIC_URL)")
     server.set_defaults(handler=cmd_serve)
     worker = sub.add_parser("worker", help="run jobs from the PostgreSQL queue (needs DATABASE_URL)")
     worker.set_defaults(handler=cmd_worker)

@@ -32,10 +32,31 @@ class Job:
     attempts: int  # this run included
 
 
+FAILED = ("failed", "error")  # outcomes of jobs that ended without doing their work
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """One delivery as the status page lists it (never its payload)."""
+
+    delivery: str
+    event: str
+    repo: str | None
+    status: str  # pending | running | done
+    outcome: str | None  # the action (pull-request, ignored, failed, ...) or, while pending, "retrying"
+    detail: str | None  # the reason, or the remedy of a pull request
+    pull: int | None
+    attempts: int
+    received: float
+    updated: float
+
+
 @dataclass
 class Verdict:
     status: str  # done | retry | failed
-    outcome: str  # what the job did, or why it will be retried / why it failed
+    outcome: str  # what the job did (pull-request, ignored, ...), "retrying", "failed" or "error"
+    detail: str = ""  # the reason, or the remedy of a pull request
+    pull: int | None = None
     retry_in: float = 0.0
 
 
@@ -56,7 +77,7 @@ async def execute(app, job: Job) -> Verdict:
         if outcome.action == "pull-request":
             app.metrics.inc("dbf_pull_requests_opened_total")
         log.info("job done", extra={**extra, "outcome": outcome.action, "detail": outcome.detail})
-        return Verdict("done", outcome.action)
+        return Verdict("done", outcome.action, outcome.detail, outcome.pull_number)
     except (GitHubBroken, aiohttp.ClientError, asyncio.TimeoutError) as exc:
         return _retry_or_fail(app, job, extra, f"{type(exc).__name__}: {exc}")
     except BadRequest as exc:
@@ -69,20 +90,20 @@ async def execute(app, job: Job) -> Verdict:
         # Other 4xx answers will not change by asking again.
         app.metrics.inc("dbf_jobs_total", outcome="failed")
         log.error("job failed", extra={**extra, "outcome": "failed", "detail": f"GitHub said {exc}"})
-        return Verdict("failed", "failed")
+        return Verdict("failed", "failed", f"GitHub said {exc}")
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a bug must not stop the worker; the job ends with its reason
         app.metrics.inc("dbf_jobs_total", outcome="error")
         log.error("job error", extra={**extra, "outcome": "error", "detail": f"{type(exc).__name__}: {exc}"})
         log.debug("job error", exc_info=True)
-        return Verdict("failed", "error")
+        return Verdict("failed", "error", f"{type(exc).__name__}: {exc}"[:300])
 
 
 def _retry_or_fail(app, job: Job, extra: dict, reason: str) -> Verdict:
     if job.attempts < MAX_ATTEMPTS:
         log.warning("job will be retried", extra={**extra, "detail": reason})
-        return Verdict("retry", reason, retry_delay(job.attempts))
+        return Verdict("retry", "retrying", reason, retry_in=retry_delay(job.attempts))
     app.metrics.inc("dbf_jobs_total", outcome="failed")
     log.error("job failed", extra={**extra, "outcome": "failed", "detail": reason})
-    return Verdict("failed", "failed")
+    return Verdict("failed", "failed", reason)

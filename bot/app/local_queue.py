@@ -11,7 +11,7 @@ import logging
 import time
 from collections import Counter
 
-from .jobs import Job, execute
+from .jobs import Job, JobSummary, execute
 from .store import JobStore
 
 log = logging.getLogger("docker-build-fixer")
@@ -31,6 +31,7 @@ class LocalQueue:
         self.store = JobStore(path)
         self.wake = asyncio.Event()
         self.stopping = False
+        self.working = False
         self.batch: list = []
         self.last_delivery = 0.0
         self.last_claim = 0.0
@@ -39,8 +40,14 @@ class LocalQueue:
         self.running_jobs: dict[str, tuple] = {}  # delivery -> (installation, repository)
 
     async def start(self) -> None:
-        self.tasks = [asyncio.create_task(self._work()), asyncio.create_task(self._checkpoint_forever()),
-                      asyncio.create_task(self.app.sweep_forever())]
+        self.tasks = [asyncio.create_task(self._checkpoint_forever())]
+
+    def start_working(self) -> None:
+        """Once the app has its credentials (at start, or when the setup page hands them over)."""
+        if self.working or self.stopping:
+            return
+        self.working = True
+        self.tasks += [asyncio.create_task(self._work()), asyncio.create_task(self.app.sweep_forever())]
 
     async def stop(self) -> None:
         self.stopping = True
@@ -76,6 +83,15 @@ class LocalQueue:
 
     def running_count(self) -> int:
         return len(self.running)
+
+    async def recent(self, limit: int = 50) -> list[JobSummary]:
+        return self.store.recent(limit)
+
+    async def failures_by_reason(self, since: float = 0.0) -> list[tuple[str, int]]:
+        return self.store.failures_by_reason(since)
+
+    async def installation_count(self) -> int:
+        return self.store.installation_count()
 
     # -- storage ----------------------------------------------------------------------------
 
@@ -135,9 +151,9 @@ class LocalQueue:
         try:
             verdict = await execute(self.app, job)
             if verdict.status == "retry":
-                self.store.retry(job.delivery, verdict.outcome, delay=verdict.retry_in)
+                self.store.retry(job.delivery, verdict.detail, delay=verdict.retry_in)
             else:
-                self.store.finish(job.delivery, verdict.outcome)
+                self.store.finish(job.delivery, verdict.outcome, verdict.detail, verdict.pull)
         finally:
             self.running.pop(job.delivery, None)
             self.running_jobs.pop(job.delivery, None)

@@ -30,7 +30,7 @@ from procrastinate import App as Procrastinate
 from procrastinate import BaseRetryStrategy, PsycopgConnector, RetryDecision
 
 from ..settings import Secret
-from .jobs import Job, execute
+from .jobs import FAILED, Job, JobSummary, execute
 
 log = logging.getLogger("docker-build-fixer")
 
@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS dbf_deliveries (
     status TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0,
     outcome TEXT,
+    detail TEXT,
+    pull INTEGER,
     created TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated TIMESTAMPTZ NOT NULL DEFAULT now()
 );
@@ -63,6 +65,7 @@ CREATE TABLE IF NOT EXISTS dbf_deliveries (
 ALTER TABLE dbf_deliveries ALTER COLUMN payload SET STORAGE EXTERNAL;
 CREATE INDEX IF NOT EXISTS dbf_deliveries_status ON dbf_deliveries (status);
 CREATE INDEX IF NOT EXISTS dbf_deliveries_installation ON dbf_deliveries (installation);
+CREATE INDEX IF NOT EXISTS dbf_deliveries_created ON dbf_deliveries (created);
 """
 
 # One statement, one round trip, its own transaction: the deliveries not seen before are stored
@@ -227,6 +230,32 @@ class PostgresQueue:
     def running_count(self) -> int:
         return len(self.running)
 
+    def start_working(self) -> None:
+        """Jobs run in `python -m bot worker` processes, not in the web process."""
+
+    # -- what the status page reads ------------------------------------------------------------
+
+    async def recent(self, limit: int = 50) -> list[JobSummary]:
+        async with self.connector.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT delivery, event, repo, status, outcome, detail, pull, attempts,"
+                " extract(epoch FROM created)::float8, extract(epoch FROM updated)::float8"
+                " FROM dbf_deliveries ORDER BY created DESC LIMIT %s", (limit,))
+            return [JobSummary(*row) for row in await cursor.fetchall()]
+
+    async def failures_by_reason(self, since: float = 0.0) -> list[tuple[str, int]]:
+        async with self.connector.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT coalesce(nullif(detail, ''), outcome), count(*) AS n FROM dbf_deliveries"
+                " WHERE status = 'done' AND outcome = ANY(%s) AND updated >= to_timestamp(%s)"
+                " GROUP BY 1 ORDER BY n DESC, 1", (list(FAILED), since))
+            return [tuple(row) for row in await cursor.fetchall()]
+
+    async def installation_count(self) -> int:
+        async with self.connector.pool.connection() as conn:
+            cursor = await conn.execute("SELECT count(DISTINCT installation) FROM dbf_deliveries")
+            return (await cursor.fetchone())[0]
+
     # -- the worker ------------------------------------------------------------------------
 
     async def run_worker(self) -> None:
@@ -250,7 +279,7 @@ class PostgresQueue:
         async with await psycopg.AsyncConnection.connect(self.url.reveal(), autocommit=True) as slot:
             if installation is not None and not await self._take_slot(slot, installation):
                 raise RetryLater(BUSY_RETRY_SECONDS + random.random(), "waiting for the installation's other jobs")
-            await self._set(delivery, "running", None, attempts=attempts + 1)
+            await self._set(delivery, "running", None, None, attempts=attempts + 1)
             job = Job(delivery, event, installation, repo, _loads(payload), attempts + 1)
             self.running.add(delivery)
             try:
@@ -258,9 +287,9 @@ class PostgresQueue:
             finally:
                 self.running.discard(delivery)
         if verdict.status == "retry":
-            await self._set(delivery, "pending", verdict.outcome)
-            raise RetryLater(verdict.retry_in, verdict.outcome)
-        await self._set(delivery, "done", verdict.outcome)
+            await self._set(delivery, "pending", verdict.outcome, verdict.detail)
+            raise RetryLater(verdict.retry_in, verdict.detail)
+        await self._set(delivery, "done", verdict.outcome, verdict.detail, verdict.pull)
 
     async def _take_slot(self, conn: psycopg.AsyncConnection, installation: int) -> bool:
         for slot in range(PER_INSTALLATION):
@@ -270,13 +299,17 @@ class PostgresQueue:
                 return True
         return False
 
-    async def _set(self, delivery: str, status: str, outcome: str | None, attempts: int | None = None) -> None:
+    async def _set(self, delivery: str, status: str, outcome: str | None, detail: str | None,
+                   pull: int | None = None, attempts: int | None = None) -> None:
+        """A job's new status; its outcome and detail where given; its payload dropped once done."""
         async with self.connector.pool.connection() as conn:
             await conn.execute(
-                "UPDATE dbf_deliveries SET status = %s, outcome = coalesce(%s, outcome),"
-                " attempts = coalesce(%s, attempts), updated = now(),"
-                " payload = CASE WHEN %s = 'done' THEN NULL ELSE payload END WHERE delivery = %s",
-                (status, outcome, attempts, status, delivery))
+                "UPDATE dbf_deliveries SET status = %(status)s, outcome = coalesce(%(outcome)s, outcome),"
+                " detail = coalesce(%(detail)s, detail), pull = coalesce(%(pull)s, pull),"
+                " attempts = coalesce(%(attempts)s, attempts), updated = now(),"
+                " payload = CASE WHEN %(status)s = 'done' THEN NULL ELSE payload END WHERE delivery = %(delivery)s",
+                {"status": status, "outcome": outcome, "detail": detail, "pull": pull, "attempts": attempts,
+                 "delivery": delivery})
 
     async def _sweep(self, timestamp: int) -> None:
         log.info("redelivery sweep", extra={"detail": f"tick {timestamp}"})

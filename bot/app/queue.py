@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from .jobs import JobSummary
+
 
 class Queue(Protocol):
     runs_worker: bool  # whether this process also runs the jobs
@@ -31,6 +33,20 @@ class Queue(Protocol):
 
     def running_count(self) -> int:
         """Jobs running in this process."""
+
+    def start_working(self) -> None:
+        """Start running jobs in this process, where this queue does (once the app has credentials)."""
+
+    # What the status page reads:
+
+    async def recent(self, limit: int = 50) -> list[JobSummary]:
+        """The last deliveries received, newest first."""
+
+    async def failures_by_reason(self, since: float = 0.0) -> list[tuple[str, int]]:
+        """Jobs that ended failed or in error since ``since``, counted by reason, most first."""
+
+    async def installation_count(self) -> int:
+        """Installations the store holds deliveries of."""
 
 
 def make_queue(app, settings) -> Queue:

@@ -1,4 +1,5 @@
-"""The web app: ``POST /webhooks``, ``GET /healthz``, ``GET /metrics``.
+"""The web app: ``POST /webhooks``, ``GET /healthz``, ``GET /metrics``, the pages (``GET /``: the
+setup page until the app is registered, then the status page).
 
 A delivery is verified (HMAC-SHA256, constant time, in gidgethub), stored in the queue
 (queue.py), and answered 202 at once; a worker processes stored jobs with bounded concurrency,
@@ -14,6 +15,7 @@ import logging
 import os
 import signal
 import time
+from dataclasses import replace
 from datetime import datetime
 
 import aiohttp
@@ -23,15 +25,15 @@ from gidgethub import ValidationFailure, sansio
 
 from ..github.api import CountingGitHubAPI, RepoAPI
 from ..github.auth import AppAuth, InstallationToken
-from ..settings import Settings
+from ..settings import Secret, Settings
 from .events import EVENTS
 from .logs import setup_logging
 from .metrics import Metrics
 from .queue import Queue, make_queue
+from .web import APP_KEY, setup, status
 
 log = logging.getLogger("docker-build-fixer")
 
-APP_KEY: web.AppKey["App"] = web.AppKey("app")
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 ACCEPTED = b'{"message": "accepted"}'
 ALREADY_RECEIVED = b'{"message": "already received"}'
@@ -73,6 +75,19 @@ class App:
     async def start(self) -> None:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=120))
         await self.queue.start()
+        if self.settings.configured:
+            self.queue.start_working()
+        else:
+            log.info("not registered yet: the setup page is at /")
+
+    def configure(self, app_id: int, private_key: Secret, webhook_secret: Secret) -> None:
+        """Take the credentials the manifest flow handed over and start serving webhooks with
+        them, without a restart (on PostgreSQL, the workers read them when they start)."""
+        self.settings = replace(self.settings, app_id=str(app_id), private_key=private_key,
+                                webhook_secret=webhook_secret)
+        self.auth = AppAuth(self.settings)
+        if self.session is not None:
+            self.queue.start_working()
 
     async def stop(self) -> None:
         if self.session is None or self.session.closed:
@@ -143,6 +158,8 @@ async def webhook(request: web.Request) -> web.Response:
 
 async def _webhook(request: web.Request) -> web.Response:
     app: App = request.app[APP_KEY]
+    if app.settings.webhook_secret is None:
+        return _reply(503, "this app is not registered yet: open / to set it up")
     if (request.content_length or 0) > MAX_BODY:
         app.metrics.inc("dbf_deliveries_total", event="unknown", outcome="too-large")
         return _reply(413, "payload over 25 MB")
@@ -194,7 +211,8 @@ async def _webhook(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     app: App = request.app[APP_KEY]
-    return web.json_response({"status": "ok", "jobs": await app.queue.counts(), "running": app.running})
+    return web.json_response({"status": "ok" if app.settings.configured else "setup",
+                              "jobs": await app.queue.counts(), "running": app.running})
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -204,15 +222,28 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(text=app.metrics.render(gauges), content_type="text/plain")
 
 
+async def index(request: web.Request) -> web.StreamResponse:
+    """Until the app is registered, the setup page; then the status page."""
+    app: App = request.app[APP_KEY]
+    return await (status.page(request) if app.settings.configured else setup.page(request))
+
+
 def create_app(settings: Settings) -> web.Application:
     # No middleware on the hot path: the webhook handler catches its own errors, and
     # /healthz and /metrics only read counters.
     web_app = web.Application(client_max_size=MAX_BODY)
     app = App(settings)
     web_app[APP_KEY] = app
+    web_app[setup.FLOW_KEY] = setup.SetupFlow()
     web_app.router.add_post("/webhooks", webhook)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
+    # The pages: server-rendered HTML, in bot/app/web/.
+    web_app.router.add_get("/", index)
+    web_app.router.add_get(setup.CALLBACK, setup.callback)
+    web_app.router.add_get(status.LOGIN, status.login_page)
+    web_app.router.add_post(status.LOGIN, status.login)
+    web_app.router.add_post(status.LOGOUT, status.logout)
 
     async def on_startup(_):
         await app.start()
