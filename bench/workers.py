@@ -6,7 +6,7 @@ deliveries (distinct repositories, spread over installations) are posted at once
 stops when every one has its labelled pull request. The one-process SQLite app runs the same
 load in the same run, as the baseline.
 
-    python bench/workers.py [--failures 48] [--latency-ms 50] [--installations 12]
+    python bench/workers.py [--failures 48] [--latency-ms 50] [--installations 12] [--concurrency 8]
 
 Needs Debian's postgresql package (the server is started from tests/postgres.py).
 """
@@ -14,6 +14,7 @@ Needs Debian's postgresql package (the server is started from tests/postgres.py)
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import tempfile
@@ -83,6 +84,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50)
     parser.add_argument("--installations", type=int, default=12)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--concurrency", type=int, default=8, help="WORKER_CONCURRENCY: jobs at once per worker")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="dbf-workers-bench-"))
     sandbox = SandboxProcess(tmp)
@@ -99,8 +101,8 @@ def main() -> None:
         for count in (int(n) for n in args.workers.split(",")):
             database = postgres.new_database()
             url, web = start_server(sandbox, tmp / f"web-{count}.sqlite3", free_port(), DATABASE_URL=database)
-            workers = [start_worker(sandbox, tmp / f"worker-{count}-{i}.log", DATABASE_URL=database)
-                       for i in range(count)]
+            workers = [start_worker(sandbox, tmp / f"worker-{count}-{i}.log", DATABASE_URL=database,
+                                    WORKER_CONCURRENCY=str(args.concurrency)) for i in range(count)]
             try:
                 time.sleep(2.0)  # the workers connect and register
                 results[f"PostgreSQL, {count} worker(s)"] = run(sandbox, url, scenarios(sandbox, args.failures,
@@ -113,7 +115,8 @@ def main() -> None:
         postgres.stop()
         sandbox.stop()
     print(f"{args.failures} failures at once ({args.installations} installations, distinct repositories), "
-          f"{args.latency_ms:.0f} ms per GitHub call, 2 cores shared by everything")
+          f"{args.latency_ms:.0f} ms per GitHub call, {args.concurrency} jobs at once per worker, "
+          f"{os.cpu_count()} cores shared by everything")
     print(f"{'':34s} {'seconds':>8s} {'failures/min':>13s}")
     for name, seconds in results.items():
         print(f"{name:34s} {seconds:8.1f} {args.failures / seconds * 60:13.0f}")

@@ -8,9 +8,9 @@ of each, on any number of machines (``DATABASE_URL=postgresql://...``).
 - One job at a time per repository across all workers: the job's procrastinate ``lock`` is the
   repository.
 - At most ``PER_INSTALLATION`` jobs of one installation at once across all workers: a running
-  job holds one of that installation's advisory-lock slots on its own connection (PostgreSQL
+  job holds one of that installation's advisory-lock slots on its pooled connection (PostgreSQL
   drops the lock with the connection, so a killed worker holds nothing); a job that finds
-  every slot taken goes back to the queue for a second and does not count as an attempt.
+  every slot taken goes back to the queue for a moment and does not count as an attempt.
 - Retries with backoff: ``jobs.execute`` decides, procrastinate reschedules.
 - The redelivery sweep and the recovery of jobs whose worker died are periodic tasks:
   procrastinate defers each tick once across all workers.
@@ -40,7 +40,7 @@ PER_INSTALLATION = 2  # across all workers
 HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
 SLOT_NAMESPACE = 0x44424600  # advisory-lock class ids of installation slots: this + slot number
 SCHEMA_LOCK = 0x44424653  # advisory lock held while the schema is checked and applied
-BUSY_RETRY_SECONDS = 1.0
+BUSY_RETRY_SECONDS = 0.25  # a job whose installation has both slots taken waits this (to twice this)
 # New jobs wake workers at once (LISTEN/NOTIFY); a repository's next job, held back by the
 # lock of the one that just finished, and retries that come due are found by polling.
 POLL_SECONDS = 0.25
@@ -127,6 +127,7 @@ class PostgresQueue:
         self.batch: list = []
         self.committing = False
         self.ingress: psycopg.AsyncConnection | None = None
+        # Each running job holds a connection (its installation slot); the rest serve the queue.
         self.connector = PsycopgConnector(conninfo=url.reveal(), min_size=1, max_size=CONCURRENCY + 4,
                                           kwargs={"application_name": "docker-build-fixer"})
         self.procrastinate = Procrastinate(connector=self.connector)
@@ -276,16 +277,25 @@ class PostgresQueue:
         if row is None or row[4] == "done":
             return  # purged with its installation, or finished before a worker died
         event, installation, repo, payload, _, attempts = row
-        async with await psycopg.AsyncConnection.connect(self.url.reveal(), autocommit=True) as slot:
-            if installation is not None and not await self._take_slot(slot, installation):
-                raise RetryLater(BUSY_RETRY_SECONDS + random.random(), "waiting for the installation's other jobs")
-            await self._set(delivery, "running", None, None, attempts=attempts + 1)
-            job = Job(delivery, event, installation, repo, _loads(payload), attempts + 1)
-            self.running.add(delivery)
+        # The slot is a session-level advisory lock on a pooled connection held for the job: it
+        # is released before the connection goes back to the pool, and by PostgreSQL itself
+        # when the connection dies with its worker.
+        async with self.connector.pool.connection() as slot:
             try:
-                verdict = await execute(self.app, job)
+                if installation is not None and not await self._take_slot(slot, installation):
+                    raise RetryLater(BUSY_RETRY_SECONDS * (1 + random.random()),
+                                     "waiting for the installation's other jobs")
+                await self._set(delivery, "running", None, None, attempts=attempts + 1)
+                job = Job(delivery, event, installation, repo, _loads(payload), attempts + 1)
+                self.running.add(delivery)
+                try:
+                    verdict = await execute(self.app, job)
+                finally:
+                    self.running.discard(delivery)
             finally:
-                self.running.discard(delivery)
+                if installation is not None:
+                    await slot.execute("SELECT pg_advisory_unlock_all()")
+                    await slot.commit()
         if verdict.status == "retry":
             await self._set(delivery, "pending", verdict.outcome, verdict.detail)
             raise RetryLater(verdict.retry_in, verdict.detail)
@@ -295,7 +305,9 @@ class PostgresQueue:
         for slot in range(PER_INSTALLATION):
             cursor = await conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))",
                                         (SLOT_NAMESPACE + slot, str(installation)))
-            if (await cursor.fetchone())[0]:
+            taken = (await cursor.fetchone())[0]
+            await conn.commit()  # the lock outlives the transaction; the connection waits idle
+            if taken:
                 return True
         return False
 
