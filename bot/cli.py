@@ -126,9 +126,13 @@ def serve_settings(environ: dict[str, str], url: str | None = None):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .app.queue import QueueUnavailable
     from .app.server import serve
 
-    serve(serve_settings(dict(os.environ), args.url))
+    try:
+        serve(serve_settings(dict(os.environ), args.url))
+    except QueueUnavailable as exc:
+        raise CliError(str(exc)) from None
     return EXIT_OK
 
 
@@ -140,9 +144,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not settings.configured:
         raise CliError("the worker needs the app's credentials (GITHUB_APP_ID, GITHUB_PRIVATE_KEY, "
                        "GITHUB_WEBHOOK_SECRET): register the app first (the setup page of `serve`)")
+    from .app.queue import QueueUnavailable
     from .app.worker import work
 
-    work(settings)
+    try:
+        work(settings)
+    except QueueUnavailable as exc:
+        raise CliError(str(exc)) from None
     return EXIT_OK
 
 

@@ -297,3 +297,15 @@ async def test_postgres_read_methods_match_sqlite(postgres, sandbox, tmp_path):
                              ("d0", "done", "pull-request", "pin-qemu", 7)]
     assert answers[0][1:] == ([("GitHub said 404", 1)], [], 2, {"done": 2, "pending": 1}, True, 1,
                               {"done": 1, "pending": 1})
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_database_that_cannot_be_used_is_one_line(command, postgres, sandbox, tmp_path):
+    env = app_env(sandbox, tmp_path / "state.sqlite3", free_port(), DATABASE_WAIT_SECONDS="1",
+                  DATABASE_URL=postgres.url("no_such_database"))
+    result = subprocess.run([sys.executable, "-m", "bot", command], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("docker-build-fixer: the database in DATABASE_URL cannot be used: ")
+    assert "Traceback" not in result.stderr

@@ -26,11 +26,13 @@ import random
 import socket
 
 import psycopg
+import psycopg_pool
 from procrastinate import App as Procrastinate
 from procrastinate import BaseRetryStrategy, PsycopgConnector, RetryDecision
 
 from ..settings import Secret
 from .jobs import FAILED, Job, JobSummary, execute
+from .queue import QueueUnavailable
 
 log = logging.getLogger("docker-build-fixer")
 
@@ -40,6 +42,7 @@ PER_INSTALLATION = 2  # across all workers
 HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
 SLOT_NAMESPACE = 0x44424600  # advisory-lock class ids of installation slots: this + slot number
 SCHEMA_LOCK = 0x44424653  # advisory lock held while the schema is checked and applied
+DATABASE_WAIT_SECONDS = float(os.environ.get("DATABASE_WAIT_SECONDS", "30"))
 BUSY_RETRY_SECONDS = 0.25  # a job whose installation has both slots taken waits this (to twice this)
 # New jobs wake workers at once (LISTEN/NOTIFY); a repository's next job, held back by the
 # lock of the one that just finished, and retries that come due are found by polling.
@@ -127,9 +130,8 @@ class PostgresQueue:
         self.batch: list = []
         self.committing = False
         self.ingress: psycopg.AsyncConnection | None = None
-        # Each running job holds a connection (its installation slot); the rest serve the queue.
-        self.connector = PsycopgConnector(conninfo=url.reveal(), min_size=1, max_size=CONCURRENCY + 4,
-                                          kwargs={"application_name": "docker-build-fixer"})
+        self.connector = PsycopgConnector(conninfo=url.reveal())
+        self.pool: psycopg_pool.AsyncConnectionPool | None = None
         self.procrastinate = Procrastinate(connector=self.connector)
         self.procrastinate.task(name=TASK, retry=_Reschedule(), pass_context=False)(self._process)
         from .server import SWEEP_SECONDS
@@ -140,13 +142,26 @@ class PostgresQueue:
         self.procrastinate.periodic(cron=sweep_cron(HEARTBEAT_SECONDS), periodic_id="stalled")(recover)
 
     async def start(self) -> None:
-        await self.procrastinate.open_async()
-        await self._apply_schema()
+        # Each running job holds a connection (its installation slot); the rest serve the queue.
+        self.pool = psycopg_pool.AsyncConnectionPool(
+            self.url.reveal(), min_size=1, max_size=CONCURRENCY + 4, open=False,
+            kwargs={"application_name": "docker-build-fixer"}, check=psycopg_pool.AsyncConnectionPool.check_connection)
+        try:
+            # A database that is still starting (compose, a fresh platform) gets some time.
+            await self.pool.open(wait=True, timeout=DATABASE_WAIT_SECONDS)
+            await self.procrastinate.open_async(pool=self.pool)
+            await self._apply_schema()
+        except Exception as exc:
+            await self.pool.close()
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise QueueUnavailable(f"the database in DATABASE_URL cannot be used: {reason}") from None
 
     async def stop(self) -> None:
         if self.ingress is not None:
             await self.ingress.close()
         await self.procrastinate.close_async()
+        if self.pool is not None:
+            await self.pool.close()
 
     async def _apply_schema(self) -> None:
         """Idempotent, and safe when several processes start at once on an empty database."""

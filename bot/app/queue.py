@@ -12,6 +12,10 @@ from typing import Protocol
 from .jobs import JobSummary
 
 
+class QueueUnavailable(Exception):
+    """The queue's database cannot be used at start; the message is one line for the operator."""
+
+
 class Queue(Protocol):
     runs_worker: bool  # whether this process also runs the jobs
 

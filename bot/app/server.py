@@ -74,7 +74,11 @@ class App:
 
     async def start(self) -> None:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=120))
-        await self.queue.start()
+        try:
+            await self.queue.start()
+        except BaseException:
+            await self.session.close()
+            raise
         if self.settings.configured:
             self.queue.start_working()
         else:
