@@ -110,7 +110,8 @@ class _Reschedule(BaseRetryStrategy):
 
 
 def sweep_cron(seconds: float) -> str:
-    """REDELIVERY_SWEEP_SECONDS as a cron (procrastinate's sixth column is seconds)."""
+    """A period in seconds as a cron (procrastinate's sixth column is seconds). Periods that do
+    not divide a minute or an hour restart at each minute or hour (45 s: at :00 and :45)."""
     seconds = max(1, round(seconds))
     if seconds < 60:
         return f"* * * * * */{seconds}"
@@ -168,11 +169,14 @@ class PostgresQueue:
         async with self.connector.pool.connection() as conn:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                row = await (await conn.execute("SELECT to_regclass('procrastinate_jobs')")).fetchone()
-                if row[0] is None:
+                cursor = await conn.execute(
+                    "SELECT to_regclass('procrastinate_jobs'), to_regclass('dbf_deliveries')")
+                jobs, deliveries = await cursor.fetchone()
+                if jobs is None:
                     await conn.execute(self.procrastinate.schema_manager.get_schema())
                     log.info("applied procrastinate's schema")
-                await conn.execute(DELIVERIES)
+                if deliveries is None:  # not on every start: ALTER TABLE would lock out ingress
+                    await conn.execute(DELIVERIES)
 
     # -- the interface the web handlers use ---------------------------------------------------
 
