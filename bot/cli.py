@@ -3,6 +3,7 @@
     docker-build-fixer diagnose LOG... [--json]
     docker-build-fixer fix [REPO_DIR] --log LOG [--workflow PATH] [--remedy ID] [--skip ID]...
                            [--policy evidence|minimal] [--private] [--write] [--json]
+    docker-build-fixer versions [--refresh] [--file PATH]
 
 Exit codes: 0 done; 2 bad input (one line on stderr, no traceback); 3 (fix) nothing to fix or no
 remedy applies, with the reason; 1 an internal error (one line, no traceback).
@@ -106,6 +107,50 @@ def cmd_fix(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+VERSIONS_CHANGED = "{name}: {old} -> {new} ({sha})"
+VERSIONS_SAME = "every action is at its major's latest release; {path} unchanged"
+VERSIONS_WROTE = "wrote {path}"
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    from . import versions
+
+    path = args.file or str(versions.data_path())
+    try:
+        with open(path, encoding="utf-8") as handle:
+            source = json.load(handle)
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise CliError(f"{path} is not JSON: {exc}") from None
+    bad = versions.problems(source) if isinstance(source, dict) and "actions" in source else ["not a versions file"]
+    if bad:
+        raise CliError(f"{path}: " + "; ".join(bad[:3]))
+    if not args.refresh:
+        print(versions.table(source), end="")
+        return EXIT_OK
+    from .github.tags import RefreshError, TagsClient, refreshed
+
+    client = TagsClient(os.environ.get("GITHUB_API_URL") or "https://api.github.com",
+                        os.environ.get("GITHUB_TOKEN") or None)
+    try:
+        new = refreshed(source, client)
+    except RefreshError as exc:
+        raise CliError(f"versions not refreshed, {path} unchanged: {exc}") from None
+    old_pins, new_pins = versions.pins(source), versions.pins(new)
+    changed = [n for n in new_pins if new_pins[n] != old_pins[n]]
+    for name in changed:
+        print(VERSIONS_CHANGED.format(name=name, old=old_pins[name].version, new=new_pins[name].version,
+                                      sha=new_pins[name].sha))
+    if not changed:
+        print(VERSIONS_SAME.format(path=path))
+        return EXIT_OK
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(versions.dump(new))
+    print(VERSIONS_WROTE.format(path=path))
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app.server import serve
     from .settings import Settings, SettingsError
@@ -142,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     fixer.add_argument("--write", action="store_true", help="write the changed files")
     fixer.add_argument("--json", action="store_true", help="print the result as JSON")
     fixer.set_defaults(handler=cmd_fix)
+
+    table = sub.add_parser("versions", help="the action versions the app writes (and refresh them from GitHub)")
+    table.add_argument("--refresh", action="store_true",
+                       help="rewrite the data file from GitHub's tags (GITHUB_API_URL, GITHUB_TOKEN)")
+    table.add_argument("--file", help="the versions data file (default: the one in the package)")
+    table.set_defaults(handler=cmd_versions)
 
     server = sub.add_parser("serve", help="run the GitHub App (settings from the environment)")
     server.set_defaults(handler=cmd_serve)

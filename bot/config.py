@@ -10,12 +10,13 @@ from importlib import resources
 
 import jsonschema
 
+from . import versions
 from .workflows.yamldoc import YamlError, load, plain
 
 CONFIG_PATH = ".github/docker-build-fixer.yml"
-DEFAULT_QEMU_IMAGE = "tonistiigi/binfmt:qemu-v9.2.2"
-DEFAULT_ARM_RUNNER = "ubuntu-24.04-arm"
-DEFAULT_X64_RUNNER = "ubuntu-24.04"
+DEFAULT_QEMU_IMAGE = versions.default_qemu_image()
+DEFAULT_ARM_RUNNER = versions.runner("arm64")
+DEFAULT_X64_RUNNER = versions.runner("x64")
 OPT_IN_REMEDIES = frozenset({"drop-platform"})
 
 

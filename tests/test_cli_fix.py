@@ -49,7 +49,7 @@ def test_write_changes_the_checkout(checkout, capsys):
     out = capsys.readouterr().out
     assert "pin-qemu" in out and "wrote .github/workflows/docker.yml" in out
     after = (checkout / ".github/workflows/docker.yml").read_text()
-    assert "image: tonistiigi/binfmt:qemu-v9.2.2" in after and after != before
+    assert "image: tonistiigi/binfmt:qemu-v10.2.3-68" in after and after != before
     # Running it again finds nothing more to do with that remedy.
     assert main(["fix", str(checkout), "--log", str(EXAMPLE_LOG), "--remedy", "pin-qemu"]) == 3
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .. import versions
 from ..validate import ValidationError
 from ..workflows import edit as wedit
 from ..workflows.model import BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, reusable_call
@@ -23,8 +24,8 @@ from .base import Change, Decline, Situation
 
 METADATA = "docker/metadata-action"
 LOGIN = "docker/login-action"
-X64_LABELS = {"ubuntu-latest", "ubuntu-24.04", "ubuntu-22.04"}
-DEFAULT_X64 = "ubuntu-24.04"
+X64_LABELS = versions.runner_labels("x64")
+DEFAULT_X64 = versions.runner("x64")
 NATIVE_ON_X64 = {"linux/amd64", "linux/386"}
 MERGE_PERMISSIONS = ("contents", "packages", "id-token", "attestations")
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
