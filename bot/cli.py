@@ -2,7 +2,7 @@
 
     docker-build-fixer diagnose LOG... [--json]
     docker-build-fixer fix [REPO_DIR] --log LOG [--workflow PATH] [--remedy ID] [--skip ID]...
-                           [--policy evidence|minimal] [--private] [--write] [--json]
+                           [--policy evidence|minimal] [--private] [--ghes] [--write] [--json]
     docker-build-fixer versions [--refresh] [--file PATH]
 
 Exit codes: 0 done; 2 bad input (one line on stderr, no traceback); 3 (fix) nothing to fix or no
@@ -73,7 +73,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
         findings = diagnose_file(log)
         request = FixRequest(
             findings=findings, workflows=repo.workflows, dockerfiles=repo.dockerfiles, config=config,
-            repo_files=repo.paths, private=args.private, remedy=args.remedy, skip=tuple(args.skip),
+            repo_files=repo.paths, private=args.private, ghes=args.ghes, remedy=args.remedy, skip=tuple(args.skip),
             policy=args.policy, workflow=args.workflow,
         )
         result = fix(request)
@@ -183,7 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a remedy already tried or declined (repeatable)")
     fixer.add_argument("--policy", choices=["evidence", "minimal"], help="override the config's policy")
     fixer.add_argument("--private", action="store_true",
-                       help="the repository is private (no hosted Arm runners unless the config names one)")
+                       help="the repository is private (Arm runners are billed; the PR says so)")
+    fixer.add_argument("--ghes", action="store_true",
+                       help="the repository is on GitHub Enterprise Server (no hosted Arm runners unless the "
+                            "config names one)")
     fixer.add_argument("--write", action="store_true", help="write the changed files")
     fixer.add_argument("--json", action="store_true", help="print the result as JSON")
     fixer.set_defaults(handler=cmd_fix)

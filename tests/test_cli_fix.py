@@ -45,7 +45,7 @@ def test_json_shape(checkout, capsys):
 def test_write_changes_the_checkout(checkout, capsys):
     before = (checkout / ".github/workflows/docker.yml").read_text()
     assert main(["fix", str(checkout), "--log", str(EXAMPLE_LOG), "--write", "--skip", "build-on-buildplatform",
-                 "--private"]) == 0
+                 "--ghes"]) == 0
     out = capsys.readouterr().out
     assert "pin-qemu" in out and "wrote .github/workflows/docker.yml" in out
     after = (checkout / ".github/workflows/docker.yml").read_text()
