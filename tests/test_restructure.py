@@ -275,8 +275,11 @@ def test_the_ladder_reaches_the_restructure():
     dockerfile = NODE_SITE.replace("COPY --from=build /app/dist /usr/share/nginx/html",
                                    "COPY --from=build /app/node_modules ./node_modules")
     public = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log())
-    assert (public.remedy, public.next_remedy) == ("native-runners", "pin-qemu")
-    private = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log(), private=True)
+    assert (public.remedy, public.next_remedy) == ("github-builder", "native-runners")
+    matrix = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log(), config="restructure: matrix\n")
+    assert (matrix.remedy, matrix.next_remedy) == ("native-runners", "pin-qemu")
+    assert matrix.declined["github-builder"] == "the config prefers the written-out matrix (`restructure: matrix`)"
+    private = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log(), private=True, skip=("github-builder",))
     assert (private.remedy, private.next_remedy) == ("native-runners", "pin-qemu")
     ghes = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log(), ghes=True, skip=("pin-qemu",))
     assert (ghes.remedy, ghes.next_remedy) == ("platform-matrix", None)
@@ -292,6 +295,7 @@ def test_the_ladder_reaches_the_restructure():
 def test_arm32_goes_to_the_arm64_runner():
     log = buildx_log("linux/arm/v7", "build", "RUN npm ci", SIGILL, 132)
     result = run({WF: WORKFLOWS["comma-no-spaces"].replace("linux/arm64", "linux/arm/v7")},
-                 {"Dockerfile": NODE_SITE.replace("/app/dist", "/app/node_modules")}, log)
+                 {"Dockerfile": NODE_SITE.replace("/app/dist", "/app/node_modules")}, log,
+                 config="restructure: matrix\n")
     assert result.remedy == "native-runners"
     assert "linux/arm/v7 on `ubuntu-24.04-arm`" in result.explanation
