@@ -28,7 +28,8 @@ _INFO = [
         "QEMU off), pushes by digest and merges the multi-platform image, with signed provenance. Nothing is "
         "emulated, so emulation crashes cannot happen, and Docker maintains the build steps.",
         ("docs.docker.com/build/ci/github-actions/multi-platform/ (Docker recommends it for distributed "
-         "multi-platform builds)", "docker/github-builder (README: inputs, secrets, outputs, runner mapping)"),
+         "multi-platform builds)", "[docker/github-builder](https://github.com/docker/github-builder) (README: inputs, secrets, outputs, "
+         "runner mapping)"),
     ),
     RemedyInfo(
         "native-runners", "Build each platform on its own native runner",

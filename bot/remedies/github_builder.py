@@ -304,4 +304,4 @@ def github_builder(s: Situation) -> Change:
     if emulated:
         notes.append("Platforms without a native hosted runner stay emulated (`setup-qemu: true`): "
                      + ", ".join(emulated) + ".")
-    return Change("github-builder", {workflow.path: result.doc.text}, summary, notes)
+    return Change("github-builder", {workflow.path: result.doc.text}, summary, notes, emulated=emulated)

@@ -587,7 +587,8 @@ def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: 
     if merge_id:
         notes.append("Tags are written only by the merge job, after every leg succeeded: a failing leg no "
                      "longer leaves a half-updated tag.")
-    return Change(mode, {workflow.path: result.doc.text}, summary, notes)
+    return Change(mode, {workflow.path: result.doc.text}, summary, notes,
+                  emulated=[leg.platform for leg in legs if leg.qemu])
 
 
 def native_runners(s: Situation) -> Change:
