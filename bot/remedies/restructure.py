@@ -307,8 +307,11 @@ def _restructure(s: Situation, mode: str) -> Change:
     steps_line, steps_col = doc.start(build.step.path)
     step_dash = doc._dash(steps_line, steps_col)
     b = build.step.index
-    moved = [st for st in steps[b + 1:] if _refers(st.node, f"steps.{build_id}.")] if pushes else []
-    outputs_moved = pushes and "outputs" in job and _refers(job["outputs"], f"steps.{build_id}.")
+    moved = _moved_steps(steps, b, build_id, tags) if pushes else []
+    moved_ids = {build_id} | {str(st.node["id"]) for st in moved if st.node.get("id")}
+    outputs_moved = pushes and "outputs" in job and any(_refers(job["outputs"], f"steps.{i}.") for i in moved_ids)
+    if outputs_moved:
+        _resolvable(plain(job["outputs"]), "the job's outputs", moved_ids | _copied_ids(steps, tags))
     push_value = f"${{{{ {condition} }}}}" if condition else "true"
     edits: list[wedit.Edit] = []
 
@@ -372,7 +375,8 @@ def _restructure(s: Situation, mode: str) -> Change:
     if outputs_moved:
         edits.append(wedit.remove_entry(("jobs", job_id, "outputs"),
                                         lambda data: data["jobs"][job_id].pop("outputs"), "move the job outputs"))
-    include = [{"platform": leg.platform, "pair": leg.pair}
+    kept = _kept_matrix_keys(matrix, mode)
+    include = [{"platform": leg.platform} | kept.get(leg.platform, {}) | {"pair": leg.pair}
                | ({"runner": leg.runner} if mode == "native-runners" else {})
                | ({"qemu": True} if mode == "native-runners" and leg.qemu else {}) for leg in legs]
     new_strategy = {"fail-fast": False, "matrix": {"include": include}}
@@ -395,6 +399,58 @@ def _restructure(s: Situation, mode: str) -> Change:
     except (wedit.EditError, ValidationError) as exc:
         raise Decline(str(exc)) from None
     return _change(s, mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
+
+
+_STEP_REF = re.compile(r"\bsteps\.([A-Za-z_][\w-]*)\.")
+
+
+def _copied_ids(steps: list[StepRef], tags: Tags | None) -> set[str]:
+    """Ids of the steps the merge job copies (logins, Buildx, the metadata step)."""
+    copied = [st for st in steps if st.action in (LOGIN, SETUP_BUILDX)] + ([tags.meta] if tags and tags.meta else [])
+    return {str(st.node["id"]) for st in copied if st.node.get("id")}
+
+
+def _resolvable(node: Any, what: str, ids: set[str]) -> None:
+    missing = sorted(set(_STEP_REF.findall(str(plain(node)))) - ids)
+    if missing:
+        raise Decline(f"{what} would move to the merge job but read{'s' if what.startswith('step') else ''} "
+                      + ", ".join(f"`steps.{m}`" for m in missing)
+                      + f", which stay{'s' if len(missing) == 1 else ''} in the build job")
+
+
+def _moved_steps(steps: list[StepRef], b: int, build_id: str, tags: Tags | None) -> list[StepRef]:
+    """Steps after the build that use the pushed digest move to the merge job, and so do the
+    steps that read theirs (a reference to a step in another job would not resolve)."""
+    moved, ids = [], {build_id}
+    for st in steps[b + 1:]:
+        if any(_refers(st.node, f"steps.{i}.") for i in ids):
+            moved.append(st)
+            if st.node.get("id"):
+                ids.add(str(st.node["id"]))
+    available = ids | _copied_ids(steps, tags)
+    for st in moved:
+        _resolvable(st.node, f"step `{st.node.get('name') or st.uses or 'run'}`", available)
+    return moved
+
+
+OWN_MATRIX_KEYS = ("pair", "runner", "qemu")
+
+
+def _kept_matrix_keys(matrix: Any, mode: str) -> dict[str, dict]:
+    """Keys the existing per-platform matrix gives each platform (`include` entries), kept on the
+    new legs: the job's steps may read them. One of ours already there would mean something else."""
+    kept: dict[str, dict] = {}
+    for entry in (plain(matrix).get("include") or []) if isinstance(matrix, dict) else []:
+        if not isinstance(entry, dict) or "platform" not in entry:
+            continue
+        extra = {k: v for k, v in entry.items() if k != "platform"}
+        clash = [k for k in extra if k in OWN_MATRIX_KEYS and (k != "runner" or mode == "platform-matrix")]
+        if clash:
+            raise Decline(f"the matrix already has a `{clash[0]}` key, which the per-platform legs would use "
+                          "for something else")
+        extra.pop("runner", None)  # replaced by the leg's own runner
+        kept[str(entry["platform"])] = extra
+    return kept
 
 
 def _drop_step(job_id: str, index: int):
