@@ -172,3 +172,13 @@ def test_a_decline_moves_the_ladder_on():
     result = run({WF: text}, {"Dockerfile": dockerfile}, sigill_log())
     assert result.remedy == "native-runners"
     assert "`github-builder` (step `run` runs after the build in the same job" in result.explanation
+
+
+def test_the_restructure_setting_is_validated():
+    from bot.config import ConfigError, parse_config
+
+    assert parse_config(None).restructure == "github-builder"
+    assert parse_config("restructure: matrix\n").restructure == "matrix"
+    with pytest.raises(ConfigError, match="restructure: 'sideways' is not one of"):
+        parse_config("restructure: sideways\n")
+    assert parse_config("remedies: {github-builder: false}\n").allows("github-builder") is False
