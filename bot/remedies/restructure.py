@@ -21,18 +21,13 @@ from ..workflows import edit as wedit
 from ..workflows.model import BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, reusable_call
 from ..workflows.yamldoc import Doc, plain
 from .base import Change, Decline, Situation
+from .references import LOGIN, copied_ids, kept_matrix_keys, moved_steps, refers, resolvable
+from .runners import arm_runner_note, native_on_arm64
 
 METADATA = "docker/metadata-action"
-LOGIN = "docker/login-action"
 X64_LABELS = versions.runner_labels("x64")
 DEFAULT_X64 = versions.runner("x64")
 NATIVE_ON_X64 = {"linux/amd64", "linux/386"}
-
-
-def native_on_arm64(platform: str) -> bool:
-    """The Arm64 runners' CPUs run 32-bit Arm code too: docker/github-builder maps every
-    `linux/arm` platform (v6, v7) to `ubuntu-24.04-arm` with QEMU off."""
-    return platform == "linux/arm64" or platform == "linux/arm" or platform.startswith("linux/arm/")
 MERGE_PERMISSIONS = ("contents", "packages", "id-token", "attestations")
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 # Expression contexts that mean the same in the merge job as in the build job.
@@ -152,10 +147,6 @@ def _insert_after_key(data: dict, after: str, key: str, value: Any) -> None:
     items.insert(position, (key, value))
     data.clear()
     data.update(items)
-
-
-def _refers(node: Any, text: str) -> bool:
-    return text in str(plain(node))
 
 
 def _outputs(names: list[str], push: str) -> str:
@@ -307,11 +298,11 @@ def _restructure(s: Situation, mode: str) -> Change:
     steps_line, steps_col = doc.start(build.step.path)
     step_dash = doc._dash(steps_line, steps_col)
     b = build.step.index
-    moved = _moved_steps(steps, b, build_id, tags) if pushes else []
+    moved = moved_steps(steps, b, build_id, tags.meta if tags else None) if pushes else []
     moved_ids = {build_id} | {str(st.node["id"]) for st in moved if st.node.get("id")}
-    outputs_moved = pushes and "outputs" in job and any(_refers(job["outputs"], f"steps.{i}.") for i in moved_ids)
+    outputs_moved = pushes and "outputs" in job and any(refers(job["outputs"], f"steps.{i}.") for i in moved_ids)
     if outputs_moved:
-        _resolvable(plain(job["outputs"]), "the job's outputs", moved_ids | _copied_ids(steps, tags))
+        resolvable(plain(job["outputs"]), "the job's outputs", moved_ids | copied_ids(steps, tags.meta if tags else None))
     push_value = f"${{{{ {condition} }}}}" if condition else "true"
     edits: list[wedit.Edit] = []
 
@@ -375,7 +366,7 @@ def _restructure(s: Situation, mode: str) -> Change:
     if outputs_moved:
         edits.append(wedit.remove_entry(("jobs", job_id, "outputs"),
                                         lambda data: data["jobs"][job_id].pop("outputs"), "move the job outputs"))
-    kept = _kept_matrix_keys(matrix, mode)
+    kept = kept_matrix_keys(matrix, mode)
     include = [{"platform": leg.platform} | kept.get(leg.platform, {}) | {"pair": leg.pair}
                | ({"runner": leg.runner} if mode == "native-runners" else {})
                | ({"qemu": True} if mode == "native-runners" and leg.qemu else {}) for leg in legs]
@@ -399,58 +390,6 @@ def _restructure(s: Situation, mode: str) -> Change:
     except (wedit.EditError, ValidationError) as exc:
         raise Decline(str(exc)) from None
     return _change(s, mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
-
-
-_STEP_REF = re.compile(r"\bsteps\.([A-Za-z_][\w-]*)\.")
-
-
-def _copied_ids(steps: list[StepRef], tags: Tags | None) -> set[str]:
-    """Ids of the steps the merge job copies (logins, Buildx, the metadata step)."""
-    copied = [st for st in steps if st.action in (LOGIN, SETUP_BUILDX)] + ([tags.meta] if tags and tags.meta else [])
-    return {str(st.node["id"]) for st in copied if st.node.get("id")}
-
-
-def _resolvable(node: Any, what: str, ids: set[str]) -> None:
-    missing = sorted(set(_STEP_REF.findall(str(plain(node)))) - ids)
-    if missing:
-        raise Decline(f"{what} would move to the merge job but read{'s' if what.startswith('step') else ''} "
-                      + ", ".join(f"`steps.{m}`" for m in missing)
-                      + f", which stay{'s' if len(missing) == 1 else ''} in the build job")
-
-
-def _moved_steps(steps: list[StepRef], b: int, build_id: str, tags: Tags | None) -> list[StepRef]:
-    """Steps after the build that use the pushed digest move to the merge job, and so do the
-    steps that read theirs (a reference to a step in another job would not resolve)."""
-    moved, ids = [], {build_id}
-    for st in steps[b + 1:]:
-        if any(_refers(st.node, f"steps.{i}.") for i in ids):
-            moved.append(st)
-            if st.node.get("id"):
-                ids.add(str(st.node["id"]))
-    available = ids | _copied_ids(steps, tags)
-    for st in moved:
-        _resolvable(st.node, f"step `{st.node.get('name') or st.uses or 'run'}`", available)
-    return moved
-
-
-OWN_MATRIX_KEYS = ("pair", "runner", "qemu")
-
-
-def _kept_matrix_keys(matrix: Any, mode: str) -> dict[str, dict]:
-    """Keys the existing per-platform matrix gives each platform (`include` entries), kept on the
-    new legs: the job's steps may read them. One of ours already there would mean something else."""
-    kept: dict[str, dict] = {}
-    for entry in (plain(matrix).get("include") or []) if isinstance(matrix, dict) else []:
-        if not isinstance(entry, dict) or "platform" not in entry:
-            continue
-        extra = {k: v for k, v in entry.items() if k != "platform"}
-        clash = [k for k in extra if k in OWN_MATRIX_KEYS and (k != "runner" or mode == "platform-matrix")]
-        if clash:
-            raise Decline(f"the matrix already has a `{clash[0]}` key, which the per-platform legs would use "
-                          "for something else")
-        extra.pop("runner", None)  # replaced by the leg's own runner
-        kept[str(entry["platform"])] = extra
-    return kept
 
 
 def _drop_step(job_id: str, index: int):
@@ -538,7 +477,7 @@ def _dependents(workflow: Workflow, job_id: str, merge_id: str, outputs_moved: b
         listed = [needs] if isinstance(needs, str) else list(needs or [])
         if job_id not in listed:
             continue
-        if outputs_moved and _refers(workflow.jobs[other], f"needs.{job_id}.outputs"):
+        if outputs_moved and refers(workflow.jobs[other], f"needs.{job_id}.outputs"):
             raise Decline(f"job `{other}` reads the outputs of `{job_id}`, which would move to `{merge_id}`")
         new = listed + [merge_id]
         edits.append(wedit.Edit(
@@ -589,25 +528,6 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
     except wedit.EditError as exc:
         raise Decline(str(exc)) from None
     return _change(s, mode, workflow, job_id, None, legs, None, None, [], result, in_place=True)
-
-
-ARM_CONFIGURED = "The Arm legs run on `{label}`, the runner the config names."
-ARM_PUBLIC = ("On public repositories GitHub's standard Arm64 runners (`{label}`, {size}) cost nothing, like "
-              "the x64 ones.")
-ARM_PRIVATE = ("On a private repository GitHub's standard Arm64 runners (available to private repositories since "
-               "{since}) are the smaller {size} machines, and their minutes count against the plan's included "
-               "minutes at the Arm rate.")
-
-
-def arm_runner_note(s: Situation) -> str:
-    """What the Arm runner costs and how big it is, for the PR's risk section."""
-    runners = versions.data()["runners"]
-    if s.config.arm_runner and s.config.arm_runner not in versions.runner_labels("arm64"):
-        return ARM_CONFIGURED.format(label=s.config.arm_runner)
-    label = s.config.arm_label(s.ghes)
-    if s.private:
-        return ARM_PRIVATE.format(since=runners["arm64-private-since"], size=runners["arm64-sizes"]["private"])
-    return ARM_PUBLIC.format(label=label, size=runners["arm64-sizes"]["public"])
 
 
 def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], tags: Tags | None,
