@@ -1,10 +1,13 @@
 import csv
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The compiled prefilter is cached per user; tests (and the processes they start) use their own.
+os.environ.setdefault("DBF_CACHE_DIR", tempfile.mkdtemp(prefix="dbf-test-cache-"))
 SHARED = Path(os.environ.get("DBF_SHARED", ROOT.parent / "shared"))
 CORPUS = SHARED / "corpus" / "logs"
 
