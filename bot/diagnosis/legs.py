@@ -15,7 +15,8 @@ import re
 FORWARD_BLOCK = 1 << 20  # legs start together: the block of the first header, and the next
 BACK_BLOCK = 1 << 20
 BACK_LIMIT = 64 << 20  # how far back a leg's last header is looked for
-_HEADER = re.compile(rb"^(?:\xef\xbb\xbf)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)[^\n#]{0,40}#\d+ \[(linux/[^\s\]]+) ", re.M)
+# A header's line start: timestamp, then colour codes or nothing, then ``#N``.
+_PREFIX = re.compile(rb"(?:\xef\xbb\xbf)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[^\n#]{0,40}#\d+ $")
 
 
 def leg_stamp(buf, line_start: int, at: int) -> tuple[bytes | None, bytes | None]:
@@ -30,8 +31,17 @@ def leg_stamp(buf, line_start: int, at: int) -> tuple[bytes | None, bytes | None
     return platform, stamp
 
 
+def _header_at(block: bytes, bracket: int) -> tuple[bytes | None, bytes | None]:
+    """(platform, timestamp) when ``block[bracket]`` is the ``[`` of a timestamped step header."""
+    line_start = block.rfind(b"\n", 0, bracket) + 1
+    if bracket - line_start > 80 or not _PREFIX.match(block, line_start, bracket):
+        return None, None
+    return leg_stamp(block, line_start, bracket + 1)
+
+
 def leg_stamps(path: str, upto: int) -> dict[bytes, list[bytes]]:
-    """platform -> [first, last] header timestamp, in the first ``upto`` bytes of the file."""
+    """platform -> [first, last] header timestamp, in the first ``upto`` bytes of the file.
+    Literal searches (``bytes.find``), not a regex over megabytes: this runs after the scan."""
     stamps: dict[bytes, list[bytes]] = {}
     try:
         with open(path, "rb") as handle:
@@ -43,8 +53,12 @@ def leg_stamps(path: str, upto: int) -> dict[bytes, list[bytes]]:
                 block = block[:block.rfind(b"\n") + 1] or block  # whole lines
                 read += len(block)
                 handle.seek(read)
-                for m in _HEADER.finditer(block):
-                    stamps.setdefault(m.group(2), [m.group(1), m.group(1)])
+                at = block.find(b" [linux/")
+                while at >= 0:
+                    platform, stamp = _header_at(block, at + 1)
+                    if platform is not None and platform not in stamps:
+                        stamps[platform] = [stamp, stamp]
+                    at = block.find(b" [linux/", at + 8)
                 if stamps:
                     extra = 1 if extra is None else extra - 1
             for platform, seen in stamps.items():
@@ -57,19 +71,19 @@ def leg_stamps(path: str, upto: int) -> dict[bytes, list[bytes]]:
 
 
 def _last(handle, platform: bytes, upto: int) -> bytes | None:
-    pattern = re.compile(rb"^(?:\xef\xbb\xbf)?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)[^\n#]{0,40}#\d+ \["
-                         + re.escape(platform) + rb" ", re.M)
+    needle = b" [" + platform + b" "
     end = upto
     while end > 0 and upto - end < BACK_LIMIT:
         start = max(0, end - BACK_BLOCK)
         handle.seek(start)
         block = handle.read(end - start + 256)  # a header cut by the block's end is whole
-        if start > 0:
-            block = block[block.find(b"\n") + 1:]  # begin at a line start
-        found = None
-        for m in pattern.finditer(block):
-            found = m.group(1)
-        if found is not None:
-            return found
-        end = start
+        at = block.rfind(needle, 0, end - start)
+        while at >= 0:
+            found, stamp = _header_at(block, at + 1)
+            if found == platform and (start == 0 or block.rfind(b"\n", 0, at) >= 0):
+                return stamp
+            at = block.rfind(needle, 0, at)
+        end = start + 256 if start > 0 else 0  # overlap: a header cut by this block's start
+        if end >= upto:
+            break
     return None
