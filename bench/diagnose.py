@@ -3,8 +3,8 @@
 Generates a realistic job log (timestamps, colours, two interleaved buildx legs, a QEMU SIGILL
 near the end), then, in the same run and on the same file (from the page cache):
   - ``grep -E -c "$(cat grep-patterns.txt)" LOG`` (the baseline; the patterns come from
-    ``../shared/bench/grep-patterns.txt`` when it is there, else from the copy vendored beside
-    this file, taken verbatim from it)
+    the benchmark anchors, ``../shared/bench/grep-patterns.txt`` or ``$DBF_BENCH_ANCHORS/...``,
+    when they are there, else from the copy vendored beside this file, taken verbatim from it)
   - ``docker-build-fixer diagnose LOG``: the whole process, cold start included
 each the best of N runs (wall time, and CPU time of the process); then the wall time of
 ``diagnose`` on a tiny log (the README's example), with the prefilter cache warm and, once,
@@ -32,14 +32,14 @@ sys.path.insert(0, str(ROOT))
 from bot.diagnosis.engine import PREFILTER  # noqa: E402
 from tests.joblogs import generated_log  # noqa: E402
 
-SHARED = Path(os.environ.get("DBF_SHARED", ROOT.parent / "shared"))
+ANCHORS = Path(os.environ.get("DBF_BENCH_ANCHORS", ROOT.parent / "shared" / "bench"))
 CLI = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
 TINY = ROOT / "examples" / "logs" / "arm64-npm-ci-sigill.log"
 
 
 def grep_patterns() -> str:
-    shared = SHARED / "bench" / "grep-patterns.txt"
-    return (shared if shared.is_file() else Path(__file__).with_name("grep-patterns.txt")).read_text().strip()
+    anchored = ANCHORS / "grep-patterns.txt"
+    return (anchored if anchored.is_file() else Path(__file__).with_name("grep-patterns.txt")).read_text().strip()
 
 
 def diagnose_command() -> list[str]:

@@ -5,9 +5,8 @@ with ``# source:``, ``# expect:`` (primary signature first, or ``none``) and ``#
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-REAL_LOGS = Path(__file__).resolve().parent / "data" / "real-logs"
+from .data import REAL_LOGS
 HEADER_KEYS = ("source", "expect", "platform")
 
 
