@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -79,6 +80,12 @@ class Settings:
         if base.endswith("/api/v3"):
             return base[: -len("/api/v3")]
         return base
+
+    @property
+    def ghes(self) -> bool:
+        """Is this a GitHub Enterprise Server (``https://HOST/api/v3``)? Anything else, a loopback
+        sandbox included, counts as github.com."""
+        return re.fullmatch(r"https://[^/]+/api/v3/?", self.api_url) is not None
 
     @property
     def graphql_url(self) -> str:

@@ -29,7 +29,7 @@ def test_readme_example_prints_the_diff():
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[0] == "qemu-sigill on linux/arm64: build-on-buildplatform"
     assert "+FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS build" in run.stdout
-    assert "If this does not cure it, next: native-runners" in run.stdout
+    assert "If this does not cure it, next: github-builder" in run.stdout
 
 
 def test_json_shape(checkout, capsys):
@@ -45,11 +45,11 @@ def test_json_shape(checkout, capsys):
 def test_write_changes_the_checkout(checkout, capsys):
     before = (checkout / ".github/workflows/docker.yml").read_text()
     assert main(["fix", str(checkout), "--log", str(EXAMPLE_LOG), "--write", "--skip", "build-on-buildplatform",
-                 "--private"]) == 0
+                 "--ghes"]) == 0
     out = capsys.readouterr().out
     assert "pin-qemu" in out and "wrote .github/workflows/docker.yml" in out
     after = (checkout / ".github/workflows/docker.yml").read_text()
-    assert "image: tonistiigi/binfmt:qemu-v9.2.2" in after and after != before
+    assert "image: tonistiigi/binfmt:qemu-v10.2.3-68" in after and after != before
     # Running it again finds nothing more to do with that remedy.
     assert main(["fix", str(checkout), "--log", str(EXAMPLE_LOG), "--remedy", "pin-qemu"]) == 3
 

@@ -21,11 +21,13 @@ from .logline import (
     parse_legacy_step,
     parse_process_failure,
     parse_summary,
+    parse_timestamp,
     same_instruction,
     seconds_between,
     split_step,
 )
 from .headers import MAX_STEPS, collect_headers, headers_before, last_header
+from .legs import leg_stamp, leg_stamps
 from .prefilter import Prefilter
 from .record import Record
 from .rules import HEADER_PATTERN, SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify, foreign_platform
@@ -58,6 +60,9 @@ class Finding(Record):
     line: int
     excerpt: list[str]
     file: str | None = None
+    # Seconds each leg ran, from the timestamps of its step headers: the failing leg until this
+    # finding's line, the others until their last step started. Empty without timestamps.
+    legs: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict:
         return {
@@ -76,6 +81,7 @@ class _Candidate(Record):
     step_no: int | None
     context: Step | None
     excerpt: list[str]
+    stamp: str | None = None  # the line's timestamp
     weak: bool = False
     needs_emulation: bool = False
     self_evident: bool = False  # the line itself shows emulation (a qemu: line)
@@ -118,6 +124,7 @@ class Diagnoser:
         self._emulation_lines: deque[int] = deque(maxlen=MAX_EVIDENCE)
         self._stale_hints: deque[tuple[int, int | None]] = deque(maxlen=MAX_EVIDENCE)
         self._runner_arch: str | None = None
+        self._leg_stamps: dict[bytes, list[bytes]] = {}  # platform -> [first, last] header timestamps
         # Reported failures: (line, step number or None, the failed instruction or None).
         self._failures: deque[tuple[int, int | None, str | None]] = deque(maxlen=MAX_EVIDENCE)
         self._context_platforms: dict[str, int] = {}  # platform of unnumbered steps -> where last seen
@@ -185,6 +192,42 @@ class Diagnoser:
         """``#N [linux/arm64 build 3/5] RUN npm ci``: remember the bracket and instruction of N."""
         if header_ends:
             collect_headers(self._buf, start, end, header_ends, self._trimmed, self._raw_headers)
+        if header_ends and self._source is None:
+            self._leg_times(start, header_ends)
+
+    def _leg_times(self, start: int, header_ends: list[int]) -> None:
+        """When each leg was at each of its steps (streams only; a file is looked up afterwards,
+        ``legs.leg_stamps``). Hot path (every re-printed header): byte slices only."""
+        buf, stamps = self._buf, self._leg_stamps
+        for offset in header_ends:
+            at = start + offset  # just after "#N ["
+            line_start = buf.rfind(b"\n", start, at) + 1 or start
+            platform, stamp = leg_stamp(buf, line_start, at)
+            if platform is None:
+                continue
+            seen = stamps.get(platform)
+            if seen is None:
+                stamps[platform] = [stamp, stamp]
+            else:
+                seen[1] = stamp
+
+    def _legs(self, platform: str | None, stamp: str | None, upto: int) -> dict[str, float]:
+        """Seconds each leg ran: the failing one until ``stamp``, the others until their last step."""
+        if self._source is not None and platform is not None and stamp is not None and not self._leg_stamps:
+            self._leg_stamps = leg_stamps(self._source, upto)
+        stamps = {p.decode("ascii", "replace"): (parse_timestamp(a.decode("ascii", "replace")),
+                                                 parse_timestamp(b.decode("ascii", "replace")))
+                  for p, (a, b) in self._leg_stamps.items()}
+        if platform not in stamps or stamp is None:
+            return {}
+        start, end = stamps[platform][0], parse_timestamp(stamp)
+        if start is None or end is None or end < start:
+            return {}
+        legs = {platform: end - start}
+        for other, (a, b) in stamps.items():
+            if other != platform and a is not None and b is not None and b >= a:
+                legs[other] = b - a
+        return legs
 
     def _header(self, step_no: int) -> Step | None:
         if step_no not in self._raw_headers:
@@ -288,7 +331,7 @@ class Diagnoser:
                 return
             if excerpt is None:
                 excerpt = self._excerpt(start, end, step_no)
-            bucket.append(_Candidate(signature, line_no, step_no, self._context, excerpt, **kw))
+            bucket.append(_Candidate(signature, line_no, step_no, self._context, excerpt, stamp, **kw))
 
         if process is not None:
             signal = SIGNAL_EXIT_CODES.get(process.exit_code or 0)
@@ -536,7 +579,7 @@ class Diagnoser:
             if r.step is not None and (r.step.stage or r.step.instruction):
                 step = {"stage": r.step.stage, "instruction": r.step.instruction}
             findings[key] = Finding(signature, platform, step, r.candidate.line,
-                                    r.candidate.excerpt, self.file)
+                                    r.candidate.excerpt, self.file, self._legs(platform, r.candidate.stamp, self.bytes_read))
         # A finding that names no platform adds nothing beside the same one that does.
         named = {signature for signature, platform in findings if platform}
         result = [f for (signature, platform), f in findings.items() if platform or signature not in named]

@@ -21,6 +21,7 @@ class Change:
     files: dict[str, str]  # path -> new content
     summary: list[str]  # what changed, one line each, for the PR body
     notes: list[str] = field(default_factory=list)  # risks and things to check
+    emulated: list[str] | None = None  # platforms still built under QEMU after it (None: as before)
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Situation:
     findings: list[Finding]
     config: Config
     private: bool = False
+    ghes: bool = False  # the repository is on GitHub Enterprise Server (no hosted Arm runners)
     workflow: Workflow | None = None
     build: Build | None = None
     build_ordinal: int = 0  # which build step of its job (steps may move as edits add others)

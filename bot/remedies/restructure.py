@@ -15,16 +15,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .. import versions
 from ..validate import ValidationError
 from ..workflows import edit as wedit
 from ..workflows.model import BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, reusable_call
 from ..workflows.yamldoc import Doc, plain
 from .base import Change, Decline, Situation
+from .references import LOGIN, copied_ids, kept_matrix_keys, moved_steps, refers, resolvable
+from .runners import arm_runner_note, native_on_arm64
 
 METADATA = "docker/metadata-action"
-LOGIN = "docker/login-action"
-X64_LABELS = {"ubuntu-latest", "ubuntu-24.04", "ubuntu-22.04"}
-DEFAULT_X64 = "ubuntu-24.04"
+X64_LABELS = versions.runner_labels("x64")
+DEFAULT_X64 = versions.runner("x64")
 NATIVE_ON_X64 = {"linux/amd64", "linux/386"}
 MERGE_PERMISSIONS = ("contents", "packages", "id-token", "attestations")
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -54,14 +56,14 @@ def _legs(s: Situation, workflow: Workflow, build: Build, platforms: list[str], 
     runs_on = workflow.jobs[build.job_id].get("runs-on")
     if mode == "platform-matrix":
         return [Leg(p, runs_on, p not in NATIVE_ON_X64) for p in platforms]
-    arm = s.config.arm_label(s.private)
+    arm = s.config.arm_label(s.ghes)
     if arm is None:
-        raise Decline("native Arm runners are not available: the repository is private and the config names "
-                      "no `arm-runner`")
-    if "linux/arm64" not in platforms:
+        raise Decline("native Arm runners are not available: GitHub Enterprise Server has no hosted Arm runners "
+                      "and the config names no `arm-runner`")
+    if not any(native_on_arm64(p) for p in platforms):
         raise Decline(f"none of the platforms ({', '.join(platforms)}) has a native hosted runner besides x64")
     x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
-    return [Leg(p, arm if p == "linux/arm64" else x64, p not in NATIVE_ON_X64 and p != "linux/arm64")
+    return [Leg(p, arm if native_on_arm64(p) else x64, p not in NATIVE_ON_X64 and not native_on_arm64(p))
             for p in platforms]
 
 
@@ -147,37 +149,69 @@ def _insert_after_key(data: dict, after: str, key: str, value: Any) -> None:
     data.update(items)
 
 
-def _refers(node: Any, text: str) -> bool:
-    return text in str(plain(node))
-
-
 def _outputs(names: list[str], push: str) -> str:
     name = f'"name={",".join(names)}"' if len(names) > 1 else f"name={names[0]}"
     return f"type=image,{name},push-by-digest=true,name-canonical=true,push={push}"
 
 
-def _merge_script(tags: Tags) -> tuple[str, str]:
-    sources = f"$(printf '{tags.names[0]}@sha256:%s ' *)"
+@dataclass
+class MergeScript:
+    create: str  # the `run:` of the step that creates the image
+    inspect: str  # the `run:` of the step that inspects it
+    env: dict[str, str]  # values with expressions, which reach the scripts through `env:`
+    tag_words: list[str]  # how each literal tag appears after `-t` (itself, or "$VAR")
+
+
+def _shell_value(value: str, name: str, env: dict[str, str]) -> str:
+    """A value for a `run:` script: as written when it is literal; an expression goes through
+    `env:` (an expression expanded into a script is a template injection)."""
+    if "${{" not in value:
+        return value
+    env[name] = value
+    return f'"${name}"'
+
+
+def _merge_script(tags: Tags) -> MergeScript:
+    env: dict[str, str] = {}
+    image = _shell_value(tags.names[0], "MERGED_IMAGE", env)
+    image_word = image[1:-1] if image.startswith('"') else image
+    sources = f"$(printf '{image_word}@sha256:%s ' *)" if image == tags.names[0] else \
+        f"$(printf \"{image_word}@sha256:%s \" *)"
+    tag_words: list[str] = []
     if tags.meta is not None:
         create = ("docker buildx imagetools create "
                   "$(jq -cr '.tags | map(\"-t \" + .) | join(\" \")' <<< \"$DOCKER_METADATA_OUTPUT_JSON\") \\\n"
                   f"  {sources}\n")
-        first = "$(jq -r '.tags[0]' <<< \"$DOCKER_METADATA_OUTPUT_JSON\")"
+        first = "\"$(jq -r '.tags[0]' <<< \"$DOCKER_METADATA_OUTPUT_JSON\")\""
     else:
-        create = ("docker buildx imagetools create " + " ".join(f"-t {t}" for t in tags.literal)
-                  + f" \\\n  {sources}\n")
-        first = tags.literal[0]
-    digest = (f"echo \"digest=$(docker buildx imagetools inspect \"{first}\" --format '{{{{json .Manifest}}}}' "
+        tag_words = [_shell_value(t, f"MERGED_TAG_{i}", env) for i, t in enumerate(tags.literal, 1)]
+        create = "docker buildx imagetools create " + " ".join(f"-t {t}" for t in tag_words) + f" \\\n  {sources}\n"
+        first = tag_words[0] if tag_words[0].startswith('"') else f'"{tag_words[0]}"'
+    digest = (f"echo \"digest=$(docker buildx imagetools inspect {first} --format '{{{{json .Manifest}}}}' "
               "| jq -r .digest)\" >> \"$GITHUB_OUTPUT\"\n")
-    return create + digest, f"docker buildx imagetools inspect \"{first}\"\n"
+    return MergeScript(create + digest, f"docker buildx imagetools inspect {first}\n", env, tag_words)
 
 
-def _permissions(workflow: Workflow, job_id: str) -> dict | None:
+ATTEST_ACTIONS = ("actions/attest-build-provenance", "actions/attest")
+
+
+def _permissions(workflow: Workflow, job_id: str, tags: Tags, moved: list[StepRef]) -> dict | None:
+    """The merge job's `permissions:`: the build job's, less what merging does not need. Where
+    neither the job nor the workflow sets any (GitHub's defaults, possibly write-all), the least
+    it needs: read the repository, write GHCR packages when it pushes there, and OIDC and
+    attestations for moved attestation steps."""
     job_permissions = workflow.jobs[job_id].get("permissions")
-    if not isinstance(job_permissions, dict):
-        return None  # inherits the workflow's, as the original job did
-    kept = {k: str(v) for k, v in job_permissions.items() if k in MERGE_PERMISSIONS}
-    return kept or None
+    if isinstance(job_permissions, dict):
+        kept = {k: str(v) for k, v in job_permissions.items() if k in MERGE_PERMISSIONS}
+        return kept or {"contents": "read"}
+    if job_permissions is not None or workflow.root.get("permissions") is not None:
+        return None  # inherits the workflow's (or the job's read-all/write-all), as the build job did
+    least = {"contents": "read"}
+    if any(name.startswith("ghcr.io/") for name in tags.names):
+        least["packages"] = "write"
+    if any((st.action or "").startswith(ATTEST_ACTIONS) for st in moved):
+        least.update({"id-token": "write", "attestations": "write"})
+    return least
 
 
 def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], tags: Tags | None) -> None:
@@ -196,12 +230,22 @@ def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg
     if "tags" in builds[0]["with"] or "push-by-digest=true" not in builds[0]["with"].get("outputs", ""):
         raise ValidationError("a leg pushes a tag instead of a digest")
     merge = plain(workflow.jobs[merge_id])
-    script = " ".join(str(s.get("run", "")) for s in merge["steps"])
     if tags.meta is not None:
         if not any(s.get("id") == tags.meta.node.get("id") for s in merge["steps"]):
             raise ValidationError("the merge job lost the metadata step that names the tags")
-    elif "imagetools create " + " ".join(f"-t {t}" for t in tags.literal) + " \\" not in script:
+    elif merged_tags(merge) != tags.literal:
         raise ValidationError("the merge job's tags differ from the original's")
+
+
+def merged_tags(merge_job: dict) -> list[str]:
+    """The tags the merge job's `imagetools create` writes, with `$VAR`s read from its step's env."""
+    for step in merge_job.get("steps") or []:
+        m = re.search(r"imagetools create ((?:-t \S+ )+)\\", str(step.get("run", "")))
+        if m:
+            env = step.get("env") or {}
+            words = re.findall(r"-t (\S+)", m.group(1))
+            return [str(env.get(w.strip('"').lstrip("$"), w)) if w.strip('"').startswith("$") else w for w in words]
+    return []
 
 
 def _restructure(s: Situation, mode: str) -> Change:
@@ -254,8 +298,11 @@ def _restructure(s: Situation, mode: str) -> Change:
     steps_line, steps_col = doc.start(build.step.path)
     step_dash = doc._dash(steps_line, steps_col)
     b = build.step.index
-    moved = [st for st in steps[b + 1:] if _refers(st.node, f"steps.{build_id}.")] if pushes else []
-    outputs_moved = pushes and "outputs" in job and _refers(job["outputs"], f"steps.{build_id}.")
+    moved = moved_steps(steps, b, build_id, tags.meta if tags else None) if pushes else []
+    moved_ids = {build_id} | {str(st.node["id"]) for st in moved if st.node.get("id")}
+    outputs_moved = pushes and "outputs" in job and any(refers(job["outputs"], f"steps.{i}.") for i in moved_ids)
+    if outputs_moved:
+        resolvable(plain(job["outputs"]), "the job's outputs", moved_ids | copied_ids(steps, tags.meta if tags else None))
     push_value = f"${{{{ {condition} }}}}" if condition else "true"
     edits: list[wedit.Edit] = []
 
@@ -270,10 +317,11 @@ def _restructure(s: Situation, mode: str) -> Change:
             ("uses", ref), ("with", [("name", f"digests-{job_id}-${{{{ matrix.pair }}}}"),
                                      ("path", "${{ runner.temp }}/digests/*"),
                                      ("if-no-files-found", "error"), ("retention-days", 1)])]
+        # The digest reaches the script through env (no expression inside `run:`).
         export = [("name", "Export digest")] + ([("if", f"${{{{ {condition} }}}}")] if condition else []) + [
-            ("run", "mkdir -p ${{ runner.temp }}/digests\n"
-                    f"digest=\"${{{{ steps.{build_id}.outputs.digest }}}}\"\n"
-                    "touch \"${{ runner.temp }}/digests/${digest#sha256:}\"\n")]
+            ("env", [("DIGEST", f"${{{{ steps.{build_id}.outputs.digest }}}}")]),
+            ("run", "mkdir -p \"$RUNNER_TEMP/digests\"\n"
+                    "touch \"$RUNNER_TEMP/digests/${DIGEST#sha256:}\"\n")]
         upload_step = (upload, {"uses": release} if release else None)
         if b + 1 < len(steps) - len(moved):
             # Inserted in front of the step after the build: the last insert comes first.
@@ -318,7 +366,8 @@ def _restructure(s: Situation, mode: str) -> Change:
     if outputs_moved:
         edits.append(wedit.remove_entry(("jobs", job_id, "outputs"),
                                         lambda data: data["jobs"][job_id].pop("outputs"), "move the job outputs"))
-    include = [{"platform": leg.platform, "pair": leg.pair}
+    kept = kept_matrix_keys(matrix, mode)
+    include = [{"platform": leg.platform} | kept.get(leg.platform, {}) | {"pair": leg.pair}
                | ({"runner": leg.runner} if mode == "native-runners" else {})
                | ({"qemu": True} if mode == "native-runners" and leg.qemu else {}) for leg in legs]
     new_strategy = {"fail-fast": False, "matrix": {"include": include}}
@@ -340,7 +389,7 @@ def _restructure(s: Situation, mode: str) -> Change:
         _check(result, job_id, merge_id, legs, tags)
     except (wedit.EditError, ValidationError) as exc:
         raise Decline(str(exc)) from None
-    return _change(mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
+    return _change(s, mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
 
 
 def _drop_step(job_id: str, index: int):
@@ -359,14 +408,15 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     buildx = [st for st in steps if st.action == SETUP_BUILDX][:1]
     copied = logins + buildx + ([tags.meta] if tags.meta is not None else [])
     copied.sort(key=lambda st: st.index)
-    create, inspect = _merge_script(tags)
+    script = _merge_script(tags)
+    inspect_env = {k: v for k, v in script.env.items() if f"${k}" in script.inspect}
     pad = " " * key_col
     data: dict[str, Any] = {"runs-on": x64, "needs": job_id}
     lines = [" " * doc.start(("jobs", job_id))[1] + f"{merge_id}:", f"{pad}runs-on: {x64}", f"{pad}needs: {job_id}"]
     if condition:
         data["if"] = f"${{{{ {condition} }}}}"
         lines.append(f"{pad}if: ${{{{ {condition} }}}}")
-    permissions = _permissions(workflow, job_id)
+    permissions = _permissions(workflow, job_id, tags, moved)
     if permissions:
         data["permissions"] = permissions
         lines += wedit.block_lines("permissions", permissions, key_col, unit, dash)
@@ -396,8 +446,9 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
                   for line in wedit.item_lines(item, step_dash, unit, dash, step_col)]
         step_data.append(item)
     for item in ({"name": "Create the multi-platform image", "id": build_id,
-                  "working-directory": "${{ runner.temp }}/digests", "run": create},
-                 {"name": "Inspect the image", "run": inspect}):
+                  "working-directory": "${{ runner.temp }}/digests"} | ({"env": script.env} if script.env else {})
+                 | {"run": script.create},
+                 {"name": "Inspect the image"} | ({"env": inspect_env} if inspect_env else {}) | {"run": script.inspect}):
         lines += wedit.item_lines(item, step_dash, unit, dash, step_col)
         step_data.append(item)
     for st in moved:
@@ -426,7 +477,7 @@ def _dependents(workflow: Workflow, job_id: str, merge_id: str, outputs_moved: b
         listed = [needs] if isinstance(needs, str) else list(needs or [])
         if job_id not in listed:
             continue
-        if outputs_moved and _refers(workflow.jobs[other], f"needs.{job_id}.outputs"):
+        if outputs_moved and refers(workflow.jobs[other], f"needs.{job_id}.outputs"):
             raise Decline(f"job `{other}` reads the outputs of `{job_id}`, which would move to `{merge_id}`")
         new = listed + [merge_id]
         edits.append(wedit.Edit(
@@ -454,7 +505,7 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
         for i in entries:
             platform, current = str(includes[i]["platform"]), includes[i].get("runner")
             wanted = runner_of[platform]
-            if platform != "linux/arm64" and current and "arm" not in str(current):
+            if not native_on_arm64(platform) and current and "arm" not in str(current):
                 continue  # an x64 leg keeps the runner it names
             if current != wanted:
                 edits.append(wedit.set_key(path + ("include", i), "runner", wanted, describe="set the leg's runner"))
@@ -476,10 +527,10 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
         result = wedit.apply(workflow, edits)
     except wedit.EditError as exc:
         raise Decline(str(exc)) from None
-    return _change(mode, workflow, job_id, None, legs, None, None, [], result, in_place=True)
+    return _change(s, mode, workflow, job_id, None, legs, None, None, [], result, in_place=True)
 
 
-def _change(mode: str, workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], tags: Tags | None,
+def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], tags: Tags | None,
             condition: str | None, moved: list[StepRef], result: Workflow, in_place: bool = False) -> Change:
     runners = ", ".join(f"{leg.platform} on `{leg.runner}`" + (" (QEMU)" if leg.qemu else "") for leg in legs)
     if in_place:
@@ -501,9 +552,8 @@ def _change(mode: str, workflow: Workflow, job_id: str, merge_id: str | None, le
                            + ", ".join(f"`{st.node.get('name') or st.uses}`" for st in moved) + ".")
     notes = []
     if mode == "native-runners":
-        notes.append("On public repositories GitHub's standard hosted runners, `ubuntu-24.04-arm` included, "
-                     "cost nothing; on private ones Arm runners need a plan that has them, billed per minute. "
-                     "Each leg is its own job: the build now takes one runner per platform at the same time.")
+        notes.append(arm_runner_note(s) + " Each leg is its own job: the build now takes one runner per platform "
+                     "at the same time.")
         if any(leg.qemu for leg in legs):
             notes.append("Platforms without a native hosted runner stay emulated: "
                          + ", ".join(leg.platform for leg in legs if leg.qemu) + ".")
@@ -513,7 +563,8 @@ def _change(mode: str, workflow: Workflow, job_id: str, merge_id: str | None, le
     if merge_id:
         notes.append("Tags are written only by the merge job, after every leg succeeded: a failing leg no "
                      "longer leaves a half-updated tag.")
-    return Change(mode, {workflow.path: result.doc.text}, summary, notes)
+    return Change(mode, {workflow.path: result.doc.text}, summary, notes,
+                  emulated=[leg.platform for leg in legs if leg.qemu])
 
 
 def native_runners(s: Situation) -> Change:
