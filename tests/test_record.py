@@ -45,3 +45,12 @@ def test_frozen_records_refuse_assignment_and_hash_by_value():
         hit.weak = True
     assert hash(hit) == hash(Hit("finding", "qemu-sigill", needs_emulation=True))
     assert {SIGNATURES["qemu-sigill"]: 1}[SIGNATURES["qemu-sigill"]] == 1
+
+
+def test_a_default_factory_gives_each_record_its_own_value_and_compare_false_leaves_it_out():
+    a, b = Finding("a", None, None, 1, []), Finding("a", None, None, 1, [])
+    assert a.legs == {} and a.legs is not b.legs
+    a.legs["linux/arm64"] = 60.0
+    assert b.legs == {} and a == b  # legs do not count in equality, as with the dataclass
+    assert a.copy().legs == {"linux/arm64": 60.0}
+    assert Finding("a", None, None, 1, [], legs={"linux/amd64": 1.0}).legs == {"linux/amd64": 1.0}

@@ -29,7 +29,7 @@ from .logline import (
 from .headers import MAX_STEPS, collect_headers, headers_before, last_header
 from .legs import leg_stamp, leg_stamps
 from .prefilter import Prefilter
-from .record import Record
+from .record import Record, field
 from .rules import HEADER_PATTERN, SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify, foreign_platform
 
 LOOKAHEAD = 16 * 1024  # bytes kept unscanned so that excerpts can show the lines after a hit

@@ -6,8 +6,9 @@ pulls in ``inspect`` (about 7 ms) and each ``@dataclass`` compiles generated met
 (best of 30, same run). A record here behaves like a dataclass for what diagnosis uses:
 fields from the class's annotations in order, class-level defaults, positional or keyword
 construction, equality and repr over the fields, ``frozen=True`` for immutable, hashable
-ones, and ``copy``. Fields are those the class itself annotates: a record subclassing
-another record does not inherit its fields.
+ones, ``copy``, and ``field(default_factory=..., compare=False)`` for a default made afresh
+for each record and a field left out of equality. Fields are those the class itself annotates:
+a record subclassing another record does not inherit its fields.
 """
 
 from __future__ import annotations
@@ -15,14 +16,30 @@ from __future__ import annotations
 _NO_DEFAULT = object()
 
 
+class _Field:
+    __slots__ = ("factory", "compare")
+
+    def __init__(self, factory, compare: bool):
+        self.factory, self.compare = factory, compare
+
+
+def field(*, default_factory, compare: bool = True) -> _Field:
+    """As ``dataclasses.field``: a default made afresh for each record (a dict, a list, never
+    shared between records), and whether the field counts in equality and hashing."""
+    return _Field(default_factory, compare)
+
+
 class Record:
     _fields: tuple[str, ...] = ()
     _defaults: tuple = ()  # one per field, _NO_DEFAULT where the field is required
+    _compared: tuple[str, ...] = ()  # the fields equality and hashing look at
 
     def __init_subclass__(cls, frozen: bool = False, **kw):
         super().__init_subclass__(**kw)
         cls._fields = tuple(cls.__dict__.get("__annotations__", {}))
         cls._defaults = tuple(cls.__dict__.get(name, _NO_DEFAULT) for name in cls._fields)
+        cls._compared = tuple(name for name, default in zip(cls._fields, cls._defaults)
+                              if not (isinstance(default, _Field) and not default.compare))
         if frozen:
             cls.__setattr__ = _refuse_assignment
             cls.__hash__ = lambda self: hash(self._values())
@@ -38,6 +55,8 @@ class Record:
             value = kw.pop(name, default)
             if value is _NO_DEFAULT:
                 raise TypeError(f"{type(self).__name__}() is missing the field {name!r}")
+            if value.__class__ is _Field:
+                value = value.factory()
             values.append(value)
         if kw:
             raise TypeError(f"{type(self).__name__}() has no field {next(iter(kw))!r}")
@@ -45,7 +64,8 @@ class Record:
             object.__setattr__(self, name, value)
 
     def _values(self) -> tuple:
-        return tuple(getattr(self, name) for name in self._fields)
+        """The compared fields' values (equality and hashing)."""
+        return tuple(getattr(self, name) for name in self._compared)
 
     def __eq__(self, other):
         if other.__class__ is not self.__class__:
@@ -57,7 +77,7 @@ class Record:
 
     def copy(self):
         """A shallow copy (``dataclasses.replace`` with no changes)."""
-        return type(self)(*self._values())
+        return type(self)(*(getattr(self, name) for name in self._fields))
 
 
 def _refuse_assignment(self, name, value):
