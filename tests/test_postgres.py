@@ -190,14 +190,18 @@ def test_the_sweep_runs_once_per_period_across_workers(cluster, sandbox):
     c = cluster(webs=1, REDELIVERY_SWEEP_SECONDS="1")
     listed = lambda: len([x for x in sandbox.state()["calls"] if x["template"] == "/app/hook/deliveries"])
     before = listed()
-    c.worker("worker-a")
-    c.worker("worker-b")
+    workers = [c.worker("worker-a"), c.worker("worker-b")]
     wait_for(lambda: query(c.database, "SELECT count(*) FROM procrastinate_workers")[0][0] == 2, timeout=30)
-    time.sleep(5)
-    ticks = [int(t) for t in re.findall(r'"redelivery sweep", "detail": "tick (\d+)"', c.logs("worker-*.log"))]
-    assert len(ticks) >= 3
-    assert len(ticks) == len(set(ticks))  # no tick ran twice, on either worker
-    wait_for(lambda: listed() - before == len(ticks), timeout=5)
+    ticks = lambda: [int(t) for t in re.findall(r'"redelivery sweep", "detail": "tick (\d+)"', c.logs("worker-*.log"))]
+    # Three ticks, however long a loaded machine takes to run them; then both workers stop
+    # (SIGTERM lets a running sweep finish), so that every logged tick has made its one call.
+    wait_for(lambda: len(ticks()) >= 3, timeout=60)
+    for worker in workers:
+        worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        assert worker.wait(timeout=30) == 0
+    assert len(ticks()) == len(set(ticks()))  # no tick ran twice, on either worker
+    assert listed() - before == len(ticks())
 
 
 def test_queue_depth_on_healthz_and_metrics(cluster, sandbox):
