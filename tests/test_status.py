@@ -110,3 +110,26 @@ def test_store_read_methods(tmp_path):
     assert store.failures_by_reason(since=time.time() + 10) == []
     assert store.installation_count() == 2
     store.close()
+
+
+def test_a_job_waiting_for_its_installations_slots_stays_queued_without_using_an_attempt(tmp_path):
+    from collections import Counter
+
+    from bot.app.store import JobStore
+
+    store = JobStore(str(tmp_path / "s.sqlite3"))
+    for n in range(4):  # one installation, four repositories; a second installation after them
+        store.add(f"d{n}", "workflow_run", {"repository": {"full_name": f"o/r{n}"}, "installation": {"id": 1}})
+    store.add("e0", "workflow_run", {"repository": {"full_name": "p/r"}, "installation": {"id": 2}})
+    running = Counter()
+    claimed = store.claim(8, set(), running, cap=2)
+    assert [j.delivery for j in claimed] == ["d0", "d1", "e0"] and running == Counter({1: 2, 2: 1})
+    for _ in range(6):  # the worker polls again while both slots stay taken
+        assert store.claim(8, {"o/r0", "o/r1", "p/r"}, running, cap=2) == []
+    waiting = {j.delivery: j for j in store.recent(10)}
+    assert [(waiting[d].status, waiting[d].outcome, waiting[d].attempts) for d in ("d2", "d3")] == \
+        [("pending", None, 0)] * 2
+    store.finish("d0", "pull-request")
+    running[1] -= 1
+    assert [(j.delivery, j.attempts) for j in store.claim(8, {"o/r1", "p/r"}, running, cap=2)] == [("d2", 1)]
+    store.close()

@@ -133,11 +133,7 @@ class LocalQueue:
             if free > 0:
                 busy_repos = {repo for _, repo in self.running_jobs.values()}
                 per_installation = Counter(inst for inst, _ in self.running_jobs.values())
-                for job in self.store.claim(free, busy_repos):
-                    if per_installation[job.installation] >= PER_INSTALLATION:
-                        self.store.retry(job.delivery, "waiting for the installation's other jobs")
-                        continue
-                    per_installation[job.installation] += 1
+                for job in self.store.claim(free, busy_repos, per_installation, PER_INSTALLATION):
                     self.running_jobs[job.delivery] = (job.installation, job.repo)
                     self.running[job.delivery] = asyncio.create_task(self._run(job))
             self.wake.clear()

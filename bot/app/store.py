@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections import Counter
 
 from .jobs import FAILED, Job, JobSummary
 
@@ -91,16 +92,24 @@ class JobStore:
     def has(self, delivery: str) -> bool:
         return self.db.execute("SELECT 1 FROM jobs WHERE delivery=?", (delivery,)).fetchone() is not None
 
-    def claim(self, limit: int, busy_repos: set[str]) -> list[Job]:
+    def claim(self, limit: int, busy_repos: set[str], per_installation: Counter | None = None,
+              cap: int = 0) -> list[Job]:
+        """Up to ``limit`` due jobs, one per repository, at most ``cap`` running per installation
+        (``per_installation``: those running now, updated here). A job left behind stays pending
+        as it was: waiting for its turn uses up no attempt."""
         rows = self.db.execute(
             "SELECT delivery, event, installation, repo, payload, attempts FROM jobs"
             " WHERE status='pending' AND not_before <= ? ORDER BY created LIMIT ?",
             (time.time(), limit * 4)).fetchall()
+        per_installation = Counter() if per_installation is None else per_installation
         jobs = []
         for delivery, event, installation, repo, payload, attempts in rows:
             if repo in busy_repos or len(jobs) >= limit:
                 continue  # one job at a time per repository
+            if cap and per_installation[installation] >= cap:
+                continue  # so that one busy installation cannot starve the others
             busy_repos.add(repo)
+            per_installation[installation] += 1
             self.db.execute("UPDATE jobs SET status='running', attempts=attempts+1, updated=? WHERE delivery=?",
                             (time.time(), delivery))
             jobs.append(Job(delivery, event, installation, repo, json.loads(payload), attempts + 1))
