@@ -86,7 +86,7 @@ def _tags(workflow: Workflow, build: Build) -> Tags:
             item = item.strip()
             if not item:
                 continue
-            fields = dict(f.split("=", 1) if "=" in f else ("name", f) for f in item.split(","))
+            fields = _image_fields(item)
             if fields.get("enable", "true").strip() != "false":
                 names.append(fields["name"].strip())
         if any("steps." in n for n in names):
@@ -99,6 +99,19 @@ def _tags(workflow: Workflow, build: Build) -> Tags:
     literal = [t.strip() for t in re.split(r"[,\n]", raw) if t.strip()]
     names = list(dict.fromkeys(_image_name(t) for t in literal))
     return Tags(names, literal, None)
+
+
+def _image_fields(item: str) -> dict[str, str]:
+    """One ``images`` entry of docker/metadata-action: ``name=...,enable=...`` or a bare name
+    (which may be an expression with ``=`` and ``,`` in it)."""
+    if not re.match(r"^\s*[a-z-]+=", item):
+        return {"name": item}
+    fields = {}
+    for part in item.split(","):
+        key, _, value = part.partition("=")
+        fields[key.strip()] = value
+    fields.setdefault("name", "")
+    return fields
 
 
 def _push(build: Build) -> tuple[bool, str | None]:
@@ -360,6 +373,7 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     copied = logins + buildx + ([tags.meta] if tags.meta is not None else [])
     copied.sort(key=lambda st: st.index)
     create, inspect = _merge_script(tags)
+    alone = doc.dash_alone(steps[0].path)  # new steps follow the file's list style
     pad = " " * key_col
     data: dict[str, Any] = {"runs-on": x64, "needs": job_id}
     lines = [" " * doc.start(("jobs", job_id))[1] + f"{merge_id}:", f"{pad}runs-on: {x64}", f"{pad}needs: {job_id}"]
@@ -380,7 +394,7 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     generated_first = {"name": "Download digests", "uses": download_ref,
                        "with": {"path": "${{ runner.temp }}/digests", "pattern": f"digests-{job_id}-*",
                                 "merge-multiple": True}}
-    first_lines = wedit.item_lines(generated_first, step_dash, unit, dash, step_col)
+    first_lines = wedit.item_lines(generated_first, step_dash, unit, dash, step_col, alone)
     if download_release:
         first_lines = [line + f" # {download_release}" if line.strip().startswith("uses:") else line
                        for line in first_lines]
@@ -393,12 +407,12 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
         ref, release = wedit.uses(workflow, SETUP_BUILDX)
         item = {"name": "Set up Docker Buildx", "uses": ref}
         lines += [line + (f" # {release}" if release and "uses:" in line else "")
-                  for line in wedit.item_lines(item, step_dash, unit, dash, step_col)]
+                  for line in wedit.item_lines(item, step_dash, unit, dash, step_col, alone)]
         step_data.append(item)
     for item in ({"name": "Create the multi-platform image", "id": build_id,
                   "working-directory": "${{ runner.temp }}/digests", "run": create},
                  {"name": "Inspect the image", "run": inspect}):
-        lines += wedit.item_lines(item, step_dash, unit, dash, step_col)
+        lines += wedit.item_lines(item, step_dash, unit, dash, step_col, alone)
         step_data.append(item)
     for st in moved:
         lines += doc.entry_text(st.path)

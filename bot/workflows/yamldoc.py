@@ -141,8 +141,27 @@ class Doc:
     def _position(self, path: Path, value: bool) -> tuple[int, int]:
         parent = get(self.root, path[:-1])
         if isinstance(parent, CommentedSeq):
-            return parent.lc.item(path[-1])
+            line, col = parent.lc.item(path[-1])
+            # Docker's documentation style puts the item's dash alone on the line above its keys:
+            # the entry starts at the dash.
+            return (line, col) if value else (self._dash_line(line, col), col)
         return parent.lc.value(path[-1]) if value else parent.lc.key(path[-1])
+
+    def _dash_line(self, line: int, col: int) -> int:
+        """The line of a list item's dash: its own, or a line above holding only the dash."""
+        lines = self.lines
+        if lines[line].rfind("-", 0, col) >= 0 and lines[line][:col].strip(" -") == "":
+            return line
+        above = line - 1
+        while above >= 0 and _is_filler(lines[above]) and not lines[above].strip().startswith("-"):
+            above -= 1
+        if above >= 0 and re.fullmatch(r"\s*-\s*(?:#.*)?", lines[above].rstrip("\r\n")):
+            return above
+        return line
+
+    def dash_alone(self, path: Path) -> bool:
+        """Is this list item written with its dash alone on the line above its keys?"""
+        return self.start(path)[0] != self.value_start(path)[0]
 
     def end_line(self, path: Path) -> int:
         """The last line (0-based, inclusive) holding the entry's content."""
