@@ -75,7 +75,9 @@ def sigill_log(stage: str | None, instruction: str, index: str) -> bytes:
 def first_install(dockerfile) -> tuple[str | None, str, str, bool]:
     """(stage name, instruction as BuildKit prints it, "k/n", is a JS install) of the first JS
     install RUN, else of the first RUN."""
-    runs = [(st, i) for st in dockerfile.stages for i in st.instructions if i.cmd == "RUN"]
+    # A stage already on $BUILDPLATFORM runs natively: an emulated crash happens elsewhere.
+    runs = [(st, i) for st in dockerfile.stages for i in st.instructions
+            if i.cmd == "RUN" and "BUILDPLATFORM" not in (st.platform_flag or "")]
     if not runs:
         raise LookupError("no RUN instruction")
     js = [(st, i) for st, i in runs if JS_INSTALL.search(i.original)]
@@ -211,7 +213,6 @@ def bench_repo(repo_dir: Path) -> dict:
             row["why"] = "no multi-platform arm64 build in the workflows"
             return row
         row["workflow"] = path
-        row["emulated"] = emulated_today(build)
         candidates = [build.dockerfile] if build.dockerfile in repo.dockerfiles else sorted(
             repo.dockerfiles, key=lambda p: (p.count("/"), p != "Dockerfile", p))
         target = None
@@ -222,9 +223,10 @@ def bench_repo(repo_dir: Path) -> dict:
             except (DockerfileError, LookupError):
                 continue
         if target is None:
-            row["why"] = "no Dockerfile with a RUN"
+            row["why"] = "no Dockerfile with a RUN outside $BUILDPLATFORM stages"
             return row
         stage, instruction, index, row["js"] = target[1]
+        row["emulated"] = emulated_today(build)  # with a RUN that runs emulated
         log = sigill_log(stage, instruction, index)
         request = FixRequest(findings=diagnose_bytes(log, "job.log"), workflows=repo.workflows,
                              dockerfiles=repo.dockerfiles, config=parse_config(repo.config),

@@ -17,7 +17,8 @@ from typing import Any
 
 from ..validate import ValidationError
 from ..workflows import edit as wedit
-from ..workflows.model import BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, reusable_call
+from ..workflows.model import (BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, canonical_platform,
+                               reusable_call)
 from ..workflows.yamldoc import Doc, plain
 from .base import Change, Decline, Situation
 
@@ -53,15 +54,16 @@ class Tags:
 def _legs(s: Situation, workflow: Workflow, build: Build, platforms: list[str], mode: str) -> list[Leg]:
     runs_on = workflow.jobs[build.job_id].get("runs-on")
     if mode == "platform-matrix":
-        return [Leg(p, runs_on, p not in NATIVE_ON_X64) for p in platforms]
+        return [Leg(p, runs_on, canonical_platform(p) not in NATIVE_ON_X64) for p in platforms]
     arm = s.config.arm_label(s.private)
     if arm is None:
         raise Decline("native Arm runners are not available: the repository is private and the config names "
                       "no `arm-runner`")
-    if "linux/arm64" not in platforms:
+    if "linux/arm64" not in map(canonical_platform, platforms):
         raise Decline(f"none of the platforms ({', '.join(platforms)}) has a native hosted runner besides x64")
     x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
-    return [Leg(p, arm if p == "linux/arm64" else x64, p not in NATIVE_ON_X64 and p != "linux/arm64")
+    arch = canonical_platform
+    return [Leg(p, arm if arch(p) == "linux/arm64" else x64, arch(p) not in NATIVE_ON_X64 and arch(p) != "linux/arm64")
             for p in platforms]
 
 
@@ -226,6 +228,10 @@ def _restructure(s: Situation, mode: str) -> Change:
     if build.kind != "build-push-action":
         raise Decline(f"the build is a {build.kind} step; only docker/build-push-action builds are split per "
                       "platform automatically")
+    others = [b for b in workflow.builds if b.job_id == job_id and b is not build]
+    if others:
+        raise Decline(f"job `{job_id}` has {len(others) + 1} build steps; splitting them per platform needs a "
+                      "merge for each image, which is not done automatically")
     outputs_input = build.step.input("outputs") or ""
     strategy = job.get("strategy") if isinstance(job.get("strategy"), dict) else {}
     matrix = strategy.get("matrix") if isinstance(strategy.get("matrix"), dict) else None
@@ -450,39 +456,74 @@ def _dependents(workflow: Workflow, job_id: str, merge_id: str, outputs_moved: b
     return edits
 
 
+def _matrix_key(build: Build) -> str:
+    """The matrix key the build's platforms come from (``platform``, ``platforms``, ``arch``...)."""
+    m = re.search(r"matrix\.([A-Za-z_][A-Za-z0-9_-]*)", build.step.input("platforms") or "")
+    return m.group(1) if m else "platform"
+
+
+def _already_native(job: Any) -> bool:
+    """Does the job pick an Arm runner per leg already, whatever its matrix keys are called?
+    (The label may be in the matrix, an ``include`` entry, or the ``runs-on`` expression.)"""
+    runs_on = str(plain(job.get("runs-on", "")))
+    if "arm" in runs_on.lower():
+        return True
+    if "matrix." not in runs_on:
+        return False
+    strategy = job.get("strategy") if isinstance(job.get("strategy"), dict) else {}
+    return bool(re.search(r"arm", str(plain(strategy.get("matrix", ""))), re.IGNORECASE))
+
+
 def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str) -> Change:
     """An existing per-platform matrix with digest merge: only the runner per leg changes."""
     if mode == "platform-matrix":
         raise Decline(f"job `{build.job_id}` already builds one platform per job")
     job_id = build.job_id
+    job = workflow.jobs[job_id]
+    if _already_native(job):
+        raise Decline(f"job `{job_id}` already builds each platform on its native runner "
+                      f"(`runs-on: {plain(job.get('runs-on'))}`)")
     legs = _legs(s, workflow, build, build.platforms, mode)
-    matrix = workflow.jobs[job_id]["strategy"]["matrix"]
+    matrix = job["strategy"]["matrix"]
     path = ("jobs", job_id, "strategy", "matrix")
     doc = workflow.doc
     unit, dash = doc.indent_unit(), wedit.dash_offset(doc)
     runner_of = {leg.platform: leg.runner for leg in legs}
+    key = _matrix_key(build)
+    runs_on = str(job.get("runs-on"))
+    m = re.fullmatch(r"\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}", runs_on.strip())
+    if m is None and "matrix." in runs_on:
+        raise Decline(f"job `{job_id}` chooses its runner with `{runs_on}`, which is not edited automatically")
+    taken = {str(k) for k in matrix} | {str(k) for e in (matrix.get("include") or []) if isinstance(e, dict)
+                                        for k in e}
+    runner_key = m.group(1) if m else _unique_id(taken, "runner")
     edits: list[wedit.Edit] = []
     includes = matrix.get("include") if isinstance(matrix.get("include"), list) else []
-    entries = [i for i, e in enumerate(includes) if isinstance(e, dict) and "platform" in e]
+    entries = [i for i, e in enumerate(includes) if isinstance(e, dict) and key in e]
     if entries:
         for i in entries:
-            platform, current = str(includes[i]["platform"]), includes[i].get("runner")
-            wanted = runner_of[platform]
-            if platform != "linux/arm64" and current and "arm" not in str(current):
+            platform, current = str(includes[i][key]), includes[i].get(runner_key)
+            wanted = runner_of.get(platform)
+            if wanted is None:
+                raise Decline(f"the matrix entry `{key}: {platform}` is not one platform")
+            if canonical_platform(platform) != "linux/arm64" and current and "arm" not in str(current):
                 continue  # an x64 leg keeps the runner it names
             if current != wanted:
-                edits.append(wedit.set_key(path + ("include", i), "runner", wanted, describe="set the leg's runner"))
-    elif isinstance(matrix.get("platform"), list):
+                edits.append(wedit.set_key(path + ("include", i), runner_key, wanted,
+                                           describe="set the leg's runner"))
+    elif isinstance(matrix.get(key), list):
         if "include" in matrix:
-            raise Decline("the matrix lists platforms and has other `include` entries")
-        col = doc.start(path + ("platform",))[1]
-        include = [{"platform": leg.platform, "runner": leg.runner} for leg in legs]
+            raise Decline(f"the matrix lists `{key}` and has other `include` entries")
+        col = doc.start(path + (key,))[1]
+        include = [{key: leg.platform, runner_key: leg.runner} for leg in legs]
         edits.append(wedit.insert_block_after(
-            path + ("platform",), lambda d: wedit.block_lines("include", include, col, unit, dash),
+            path + (key,), lambda d: wedit.block_lines("include", include, col, unit, dash),
             lambda data: data["jobs"][job_id]["strategy"]["matrix"].__setitem__("include", include),
             "give each leg its runner"))
-    if str(workflow.jobs[job_id].get("runs-on")) != "${{ matrix.runner }}":
-        edits.append(wedit.set_value(("jobs", job_id, "runs-on"), "${{ matrix.runner }}",
+    else:
+        raise Decline(f"the matrix key `{key}` is not a list of platforms this app can extend")
+    if m is None:
+        edits.append(wedit.set_value(("jobs", job_id, "runs-on"), f"${{{{ matrix.{runner_key} }}}}",
                                      "run each leg on its platform's runner"))
     if not edits:
         raise Decline(f"job `{job_id}` already builds each platform on its native runner")

@@ -138,6 +138,17 @@ class Workflow:
         return None, None
 
 
+# Spellings of one platform: BuildKit normalises them the same way (containerd's platforms package).
+_PLATFORM_ALIASES = {"linux/arm64/v8": "linux/arm64", "linux/aarch64": "linux/arm64", "linux/x86_64": "linux/amd64",
+                     "linux/x86-64": "linux/amd64", "linux/amd64/v1": "linux/amd64", "linux/arm/v8": "linux/arm64"}
+
+
+def canonical_platform(platform: str) -> str:
+    """``linux/arm64/v8`` is ``linux/arm64``; ``linux/x86_64`` is ``linux/amd64``."""
+    key = platform.strip().lower()
+    return _PLATFORM_ALIASES.get(key, key)
+
+
 def split_platforms(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"[,\n]", text) if p.strip()]
 

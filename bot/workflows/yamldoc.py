@@ -72,7 +72,8 @@ def get(root: Any, path: Path) -> Any:
 
 
 _SAFE_PLAIN = re.compile(r"^[A-Za-z0-9_$./(][A-Za-z0-9_$./@(){}\[\]|&!=<>'\" ,:+*%#-]*$")
-_RESERVED = re.compile(r"^(?:true|false|yes|no|on|off|null|~|[-+]?[0-9][0-9_.eE+-]*)$", re.IGNORECASE)
+_RESERVED = re.compile(r"^(?:true|false|yes|no|on|off|null|~|[-+]?[0-9][0-9_.eE+-]*|0o[0-7_]+|0x[0-9a-f_]+"
+                       r"|[-+]?\.(?:inf|nan))$", re.IGNORECASE)
 
 
 def scalar(value: Any, flow: bool = False) -> str:
@@ -233,6 +234,10 @@ class Doc:
 
     def insert_after(self, path: Path, lines: list[str]) -> "Doc":
         end = self.end_line(path)
+        existing = self.lines
+        # A line of spaces after the entry would join a block scalar that ends the new lines.
+        while end + 1 < len(existing) and not existing[end + 1].strip() and existing[end + 1].strip("\r\n"):
+            end += 1
         return self.splice(end + 1, end, lines)
 
     def remove(self, path: Path, with_comments: bool = False) -> "Doc":

@@ -1,0 +1,70 @@
+"""The shapes the real-world corpus taught (tests/realworld_shapes.py): golden diffs, valid
+results that keep every comment, and declines with a reason."""
+
+import pytest
+
+from bot.fix import NoFix
+from bot.workflows.yamldoc import load, plain
+
+from .realworld_shapes import (ARM64_V8, ARM64_V8_EXPRESSION_IMAGE, DOCS_STYLE, EMULATED_ARCH_MATRIX,
+                               NATIVE_EXPRESSION, NATIVE_OS_PLATFORMS, TWO_BUILDS)
+from .repos import NODE_SITE, WF, run, sigill_log
+from .test_fix import assert_valid, golden
+from .test_shapes import _comments
+
+
+def fixed(text: str, remedy: str | None = None, platform: str = "linux/arm64"):
+    result = run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(platform=platform), remedy=remedy)
+    assert_valid(result)
+    assert not _comments(text) - _comments(result.files[WF]), "a comment was lost"
+    return result
+
+
+@pytest.mark.parametrize("remedy", ["native-runners", "pin-qemu", "timeout-minutes"])
+def test_docker_documentation_style_is_edited_in_its_own_style(remedy):
+    result = fixed(DOCS_STYLE.replace("build-on-buildplatform", ""), remedy)
+    golden(f"realworld-docs-style-{remedy}", result.diff)
+    new = result.files[WF]
+    # every new step has its dash alone on its line, like the file's own
+    assert "      - name:" not in new and "      - uses:" not in new
+
+
+def test_docker_documentation_style_gets_buildx_added():
+    text = DOCS_STYLE.replace("      -\n        name: Set up QEMU\n        uses: docker/setup-qemu-action@v3\n", "")
+    result = fixed(text, "add-buildx")
+    steps = plain(load(result.files[WF]))["jobs"]["docker"]["steps"]
+    names = [s.get("name") for s in steps]
+    assert names.index("Set up Docker Buildx") == names.index("Build and push") - 1
+
+
+def test_arm64_v8_is_arm64():
+    result = fixed(ARM64_V8, "native-runners")
+    include = plain(load(result.files[WF]))["jobs"]["image"]["strategy"]["matrix"]["include"]
+    assert {e["platform"]: e["runner"] for e in include}["linux/arm64/v8"] == "ubuntu-24.04-arm"
+    assert not any(e.get("qemu") for e in include)
+
+
+def test_an_image_name_computed_by_a_step_is_declined_not_a_crash():
+    with pytest.raises(NoFix, match="image names depend on other steps"):
+        run({WF: ARM64_V8_EXPRESSION_IMAGE}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+
+
+@pytest.mark.parametrize("text", [NATIVE_OS_PLATFORMS, NATIVE_EXPRESSION], ids=["os-platforms", "expression"])
+def test_already_native_is_recognised_whatever_the_keys(text):
+    with pytest.raises(NoFix, match="already builds each platform on its native runner"):
+        run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+
+
+def test_new_matrix_keys_never_collide():
+    result = fixed(EMULATED_ARCH_MATRIX, "native-runners")
+    golden("realworld-arch-matrix-native-runners", result.diff)
+    job = plain(load(result.files[WF]))["jobs"]["build"]
+    assert job["runs-on"] == "${{ matrix.runner-2 }}"
+    assert job["strategy"]["matrix"]["runner"] == ["default"]
+    assert {e["arch"]: e["runner-2"] for e in job["strategy"]["matrix"]["include"]} == {
+        "linux/amd64": "ubuntu-latest", "linux/arm64/v8": "ubuntu-24.04-arm"}
+
+
+def test_two_builds_in_one_job_are_declined_with_the_reason():
+    with pytest.raises(NoFix, match="has 2 build steps"):
+        run({WF: TWO_BUILDS}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
