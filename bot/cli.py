@@ -2,7 +2,8 @@
 
     docker-build-fixer diagnose LOG... [--json]
     docker-build-fixer fix [REPO_DIR] --log LOG [--workflow PATH] [--remedy ID] [--skip ID]...
-                           [--policy evidence|minimal] [--private] [--write] [--json]
+                           [--policy evidence|minimal] [--private] [--ghes] [--write] [--json]
+    docker-build-fixer versions [--refresh] [--file PATH]
 
 Exit codes: 0 done; 2 bad input (one line on stderr, no traceback); 3 (fix) nothing to fix or no
 remedy applies, with the reason; 1 an internal error (one line, no traceback).
@@ -72,7 +73,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
         findings = diagnose_file(log)
         request = FixRequest(
             findings=findings, workflows=repo.workflows, dockerfiles=repo.dockerfiles, config=config,
-            repo_files=repo.paths, private=args.private, remedy=args.remedy, skip=tuple(args.skip),
+            repo_files=repo.paths, private=args.private, ghes=args.ghes, remedy=args.remedy, skip=tuple(args.skip),
             policy=args.policy, workflow=args.workflow,
         )
         result = fix(request)
@@ -103,6 +104,50 @@ def cmd_fix(args: argparse.Namespace) -> int:
         print(result.diff, end="")
     if result.next_remedy:
         print(FIX_NEXT.format(next=result.next_remedy))
+    return EXIT_OK
+
+
+VERSIONS_CHANGED = "{name}: {old} -> {new} ({sha})"
+VERSIONS_SAME = "every action is at its major's latest release; {path} unchanged"
+VERSIONS_WROTE = "wrote {path}"
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    from . import versions
+
+    path = args.file or str(versions.data_path())
+    try:
+        with open(path, encoding="utf-8") as handle:
+            source = json.load(handle)
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise CliError(f"{path} is not JSON: {exc}") from None
+    bad = versions.problems(source) if isinstance(source, dict) and "actions" in source else ["not a versions file"]
+    if bad:
+        raise CliError(f"{path}: " + "; ".join(bad[:3]))
+    if not args.refresh:
+        print(versions.table(source), end="")
+        return EXIT_OK
+    from .github.tags import RefreshError, TagsClient, refreshed
+
+    client = TagsClient(os.environ.get("GITHUB_API_URL") or "https://api.github.com",
+                        os.environ.get("GITHUB_TOKEN") or None)
+    try:
+        new = refreshed(source, client)
+    except RefreshError as exc:
+        raise CliError(f"versions not refreshed, {path} unchanged: {exc}") from None
+    old_pins, new_pins = versions.pins(source), versions.pins(new)
+    changed = [n for n in new_pins if new_pins[n] != old_pins[n]]
+    for name in changed:
+        print(VERSIONS_CHANGED.format(name=name, old=old_pins[name].version, new=new_pins[name].version,
+                                      sha=new_pins[name].sha))
+    if not changed:
+        print(VERSIONS_SAME.format(path=path))
+        return EXIT_OK
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(versions.dump(new))
+    print(VERSIONS_WROTE.format(path=path))
     return EXIT_OK
 
 
@@ -138,10 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a remedy already tried or declined (repeatable)")
     fixer.add_argument("--policy", choices=["evidence", "minimal"], help="override the config's policy")
     fixer.add_argument("--private", action="store_true",
-                       help="the repository is private (no hosted Arm runners unless the config names one)")
+                       help="the repository is private (Arm runners are billed; the PR says so)")
+    fixer.add_argument("--ghes", action="store_true",
+                       help="the repository is on GitHub Enterprise Server (no hosted Arm runners unless the "
+                            "config names one)")
     fixer.add_argument("--write", action="store_true", help="write the changed files")
     fixer.add_argument("--json", action="store_true", help="print the result as JSON")
     fixer.set_defaults(handler=cmd_fix)
+
+    table = sub.add_parser("versions", help="the action versions the app writes (and refresh them from GitHub)")
+    table.add_argument("--refresh", action="store_true",
+                       help="rewrite the data file from GitHub's tags (GITHUB_API_URL, GITHUB_TOKEN)")
+    table.add_argument("--file", help="the versions data file (default: the one in the package)")
+    table.set_defaults(handler=cmd_versions)
 
     server = sub.add_parser("serve", help="run the GitHub App (settings from the environment)")
     server.set_defaults(handler=cmd_serve)

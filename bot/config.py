@@ -10,12 +10,13 @@ from importlib import resources
 
 import jsonschema
 
+from . import versions
 from .workflows.yamldoc import YamlError, load, plain
 
 CONFIG_PATH = ".github/docker-build-fixer.yml"
-DEFAULT_QEMU_IMAGE = "tonistiigi/binfmt:qemu-v9.2.2"
-DEFAULT_ARM_RUNNER = "ubuntu-24.04-arm"
-DEFAULT_X64_RUNNER = "ubuntu-24.04"
+DEFAULT_QEMU_IMAGE = versions.default_qemu_image()
+DEFAULT_ARM_RUNNER = versions.runner("arm64")
+DEFAULT_X64_RUNNER = versions.runner("x64")
 OPT_IN_REMEDIES = frozenset({"drop-platform"})
 
 
@@ -28,7 +29,7 @@ class Config:
     enabled: bool = True
     policy: str = "evidence"
     remedies: dict = field(default_factory=dict)
-    arm_runner: str | None = None  # None: not set in the file (the default label applies to public repos)
+    arm_runner: str | None = None  # None: not set in the file (github.com's standard label applies)
     qemu_image: str = DEFAULT_QEMU_IMAGE
     node_max_old_space_size: int = 4096
     branches: tuple = ()
@@ -42,11 +43,15 @@ class Config:
             return bool(self.remedies[remedy])
         return remedy not in OPT_IN_REMEDIES
 
-    def arm_label(self, private: bool) -> str | None:
-        """The Arm runner label to use, or None when native Arm runners are not available."""
+    def arm_label(self, ghes: bool) -> str | None:
+        """The Arm runner label to use, or None when native Arm runners are not available.
+
+        On github.com public and private repositories have the standard Arm64 runners (private
+        ones since 2026-01-29); GitHub Enterprise Server has no hosted Arm runners, so there
+        only a label the config names counts."""
         if self.arm_runner:
             return self.arm_runner
-        return None if private else DEFAULT_ARM_RUNNER
+        return None if ghes else DEFAULT_ARM_RUNNER
 
 
 def _schema() -> dict:

@@ -31,6 +31,7 @@ class FixRequest:
     config: Config
     repo_files: frozenset[str] = frozenset()
     private: bool = False
+    ghes: bool = False  # GitHub Enterprise Server: native Arm runners only where the config names one
     remedy: str | None = None  # forced (--remedy)
     skip: tuple[str, ...] = ()  # tried or declined before (the ladder's input)
     policy: str | None = None  # overrides the config's
@@ -63,7 +64,7 @@ def _runner_arch(location: Location) -> str:
 def _situation(request: FixRequest, location: Location) -> Situation:
     return Situation(
         finding=request.findings[0], findings=request.findings, config=request.config,
-        private=request.private, workflow=location.workflow, build=location.build,
+        private=request.private, ghes=request.ghes, workflow=location.workflow, build=location.build,
         build_ordinal=location.build_ordinal, dockerfile=location.dockerfile,
         instruction=location.instruction, repo_files=request.repo_files,
     )

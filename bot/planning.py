@@ -13,8 +13,11 @@ from .config import Config
 from .diagnosis import EMULATION_FAMILY, NETWORK_FAMILY, Finding
 
 EMULATION_LADDER = ["build-on-buildplatform", "native-runners", "pin-qemu", "platform-matrix", "drop-platform"]
-# No hosted runner runs 32-bit Arm natively: a known-good QEMU, then dropping the platform.
-ARM32_LADDER = ["pin-qemu", "drop-platform"]
+# The Arm64 runners run 32-bit Arm natively (their CPUs execute it; docker/github-builder maps
+# linux/arm to ubuntu-24.04-arm with QEMU off): native runners first, a QEMU pin only where none
+# can be had. Building the stage on the build platform is not tried: 32-bit failures are about
+# the guest's address space, which the stage's outputs do not show.
+ARM32_LADDER = ["native-runners", "pin-qemu", "drop-platform"]
 MINIMAL_LADDER = ["pin-qemu", "platform-matrix", "native-runners", "drop-platform"]
 DIRECT = {
     "exec-format-error": ["pin-qemu"],
@@ -83,7 +86,8 @@ def plan(findings: list[Finding], config: Config, policy: str | None = None, ski
         note = "policy `minimal`: the tuning bundle first, then one job per platform"
     elif emulation and is_arm32(primary.platform):
         ladder = list(ARM32_LADDER)
-        note = f"{primary.platform} is 32-bit Arm, which no hosted runner runs natively"
+        note = (f"{primary.platform} is 32-bit Arm, which the Arm64 runners run natively; a QEMU pin only where "
+                "no native runner can be had")
     elif emulation:
         ladder = list(EMULATION_LADDER)
         note = "an emulation failure: remove emulation where the evidence allows, else pin a known-good QEMU"

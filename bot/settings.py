@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -48,6 +49,12 @@ class Settings:
     dry_run: bool = False
     log_cap_bytes: int = 512 << 20
     host: str = "0.0.0.0"
+
+    @property
+    def ghes(self) -> bool:
+        """Is this a GitHub Enterprise Server (``https://HOST/api/v3``)? Anything else, a loopback
+        sandbox included, counts as github.com."""
+        return re.fullmatch(r"https://[^/]+/api/v3/?", self.api_url) is not None
 
     @property
     def graphql_url(self) -> str:

@@ -1,6 +1,7 @@
 """Checks on every file a fix writes, before anything is shown or published (fail closed).
 
-Workflows re-parse and gain no error against GitHub's workflow schema; Dockerfiles re-parse
+Workflows re-parse and gain no error against GitHub's workflow schema nor a finding of zizmor or
+actionlint (``lint``, where they are installed); Dockerfiles re-parse
 with BuildKit's parser and gain no error-level hadolint finding (hadolint also flags valid
 files, so the edit is compared with the original, not required to be clean).
 """
@@ -15,6 +16,7 @@ from importlib import resources
 
 import jsonschema
 
+from . import lint
 from .dockerfile.model import DockerfileError
 from .dockerfile.model import parse as parse_dockerfile
 from .workflows.yamldoc import YamlError, load, plain
@@ -45,6 +47,9 @@ def check_workflow(path: str, old: str, new: str) -> None:
     if added:
         raise ValidationError(f"{path}: the edited workflow fails GitHub's workflow schema: "
                               + "; ".join(sorted(added)[:3]))
+    linted = lint.new_findings(path, old, new)  # zizmor and actionlint, where installed
+    if linted:
+        raise ValidationError(f"{path}: the edit adds linter findings: " + "; ".join(map(str, linted[:3])))
 
 
 @lru_cache(maxsize=256)

@@ -63,6 +63,7 @@ class Repo:
     logs: dict[int, bytes] = field(default_factory=dict)
     annotations: dict[int, list] = field(default_factory=dict)
     permissions: dict[str, str] = field(default_factory=dict)  # collaborator login -> permission
+    tags: dict[str, dict] = field(default_factory=dict)  # name -> {"commit": sha, "annotated": bool}
 
     @property
     def full_name(self) -> str:
@@ -242,6 +243,7 @@ class Sandbox:
 
     # -- dispatch --------------------------------------------------------------------------
 
+    PUBLIC_READS = {"matching_refs", "get_tag"}
     ROUTES = [
         ("GET", r"^/app$", "get_app"),
         ("POST", r"^/app/installations/(\d+)/access_tokens$", "create_token"),
@@ -256,6 +258,8 @@ class Sandbox:
         ("GET", r"^/repos/([^/]+/[^/]+)/check-runs/(\d+)/annotations$", "annotations"),
         ("GET", r"^/repos/([^/]+/[^/]+)/git/ref/(.+)$", "get_ref"),
         ("GET", r"^/repos/([^/]+/[^/]+)/git/trees/(.+)$", "get_tree"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/git/matching-refs/(.+)$", "matching_refs"),
+        ("GET", r"^/repos/([^/]+/[^/]+)/git/tags/([0-9a-f]{40})$", "get_tag"),
         ("POST", r"^/repos/([^/]+/[^/]+)/git/trees$", "create_tree"),
         ("POST", r"^/repos/([^/]+/[^/]+)/git/commits$", "create_commit"),
         ("POST", r"^/repos/([^/]+/[^/]+)/git/refs$", "create_ref"),
@@ -290,6 +294,11 @@ class Sandbox:
                                                 "documentation_url": "https://docs.github.com/rest"})
                     return await getattr(self, name)(request, *args)
                 token = self._token(request)
+                if token is None and name in self.PUBLIC_READS and "Authorization" not in request.headers:
+                    # Public repositories answer reads without a token (at a lower rate limit).
+                    repo = self.repos.get(args[0])
+                    if repo is not None and not repo.private:
+                        return await getattr(self, name)(request, None, repo, *args[1:])
                 if token is None:
                     return self._json(401, {"message": "Bad credentials",
                                             "documentation_url": "https://docs.github.com/rest"})
@@ -442,6 +451,36 @@ class Sandbox:
         if ref not in repo.refs:
             return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
         return self._json(200, self._ref_body(repo, ref))
+
+    def _tag_object(self, repo: Repo, name: str) -> str:
+        """The sha of an annotated tag's own object (distinct from its commit's)."""
+        return sha_of(f"tag {repo.full_name} {name}".encode())
+
+    async def matching_refs(self, request, token, repo, ref):
+        body = []
+        for name in sorted(repo.tags):
+            if not f"tags/{name}".startswith(ref):
+                continue
+            tag = repo.tags[name]
+            kind, sha = ("tag", self._tag_object(repo, name)) if tag.get("annotated") else ("commit", tag["commit"])
+            item = contract.example("GET", "/repos/{owner}/{repo}/git/ref/{ref}", 200)
+            item.update({"ref": f"refs/tags/{name}", "node_id": "REF_tags/" + name,
+                         "url": f"{self.base_url}/repos/{repo.full_name}/git/refs/tags/{name}",
+                         "object": {"type": kind, "sha": sha,
+                                    "url": f"{self.base_url}/repos/{repo.full_name}/git/{kind}s/{sha}"}})
+            body.append(item)
+        return self._json(200, body)
+
+    async def get_tag(self, request, token, repo, tag_sha):
+        for name, tag in repo.tags.items():
+            if tag.get("annotated") and self._tag_object(repo, name) == tag_sha:
+                body = contract.example("GET", "/repos/{owner}/{repo}/git/tags/{tag_sha}", 200)
+                body.update({"tag": name, "sha": tag_sha, "node_id": "TAG_" + name,
+                             "url": f"{self.base_url}/repos/{repo.full_name}/git/tags/{tag_sha}",
+                             "object": {"type": "commit", "sha": tag["commit"],
+                                        "url": f"{self.base_url}/repos/{repo.full_name}/git/commits/{tag['commit']}"}})
+                return self._json(200, body)
+        return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
 
     async def get_tree(self, request, token, repo, tree_sha):
         commit = self._commit_of(repo, tree_sha)
@@ -758,8 +797,9 @@ class Sandbox:
         for inst in spec.get("installations", []):
             self.add_installation(inst["id"], inst["account"], inst["permissions"], inst["repos"])
         for repo in spec.get("repos", []):
-            self.add_repo(repo["full_name"], repo["files"], repo.get("default_branch", "main"),
-                          repo.get("private", False), repo.get("collaborators"))
+            added = self.add_repo(repo["full_name"], repo["files"], repo.get("default_branch", "main"),
+                                  repo.get("private", False), repo.get("collaborators"))
+            added.tags.update(repo.get("tags", {}))
         for pull in spec.get("pulls", []):
             repo = self.repos[pull["repo"]]
             base = repo.refs[f"heads/{repo.default_branch}"]

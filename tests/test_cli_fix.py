@@ -45,11 +45,11 @@ def test_json_shape(checkout, capsys):
 def test_write_changes_the_checkout(checkout, capsys):
     before = (checkout / ".github/workflows/docker.yml").read_text()
     assert main(["fix", str(checkout), "--log", str(EXAMPLE_LOG), "--write", "--skip", "build-on-buildplatform",
-                 "--private"]) == 0
+                 "--ghes"]) == 0
     out = capsys.readouterr().out
     assert "pin-qemu" in out and "wrote .github/workflows/docker.yml" in out
     after = (checkout / ".github/workflows/docker.yml").read_text()
-    assert "image: tonistiigi/binfmt:qemu-v9.2.2" in after and after != before
+    assert "image: tonistiigi/binfmt:qemu-v10.2.3-68" in after and after != before
     # Running it again finds nothing more to do with that remedy.
     assert main(["fix", str(checkout), "--log", str(EXAMPLE_LOG), "--remedy", "pin-qemu"]) == 3
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import lint
 from bot.fix import NoFix
 from bot.validate import check_dockerfile, check_workflow, workflow_errors
 from bot.workflows.yamldoc import load, plain
@@ -15,6 +16,7 @@ from bot.workflows.yamldoc import load, plain
 from .repos import DOCKERFILES, NODE_SITE, REUSABLE_CALLEE, REUSABLE_CALLER, SIGILL, WF, WORKFLOWS, buildx_log, run, sigill_log
 
 GOLDEN = Path(__file__).parent / "golden"
+LINTERS = ("zizmor", "actionlint")
 
 
 def golden(name: str, diff: str) -> None:
@@ -32,6 +34,8 @@ def assert_valid(result) -> None:
         if path.startswith(".github/workflows/"):
             check_workflow(path, old, text)
             assert not workflow_errors(path, text), f"{path} fails the workflow schema"
+            # Both linters, required here (never skipped in tests): nothing the original did not have.
+            assert lint.new_findings(path, old, text, LINTERS) == []
         else:
             check_dockerfile(path, old, text)
 
@@ -234,15 +238,38 @@ def test_skip_climbs_the_ladder():
     # build-on-buildplatform tried; native-runners follows on a public repository.
     base = dict(workflows={WF: WORKFLOWS["comma-no-spaces"]}, dockerfiles={"Dockerfile": NODE_SITE}, log=sigill_log())
     private = run(**base, skip=("build-on-buildplatform",), private=True)
-    assert private.remedy == "pin-qemu"  # no hosted Arm runner for a private repository
-    assert private.next_remedy == "platform-matrix"
+    assert (private.remedy, private.next_remedy) == ("native-runners", "pin-qemu")  # github.com: Arm for private too
+    assert "2 vCPU / 8 GB" in private.explanation and "at the Arm rate" in private.explanation
+    public = run(**base, skip=("build-on-buildplatform",))
+    assert "4 vCPU / 16 GB" in public.explanation and "Arm rate" not in public.explanation
+    ghes = run(**base, skip=("build-on-buildplatform",), ghes=True)
+    assert ghes.remedy == "pin-qemu"  # no hosted Arm runner on GitHub Enterprise Server
+    assert ghes.next_remedy == "platform-matrix"
+    assert "GitHub Enterprise Server has no hosted Arm runners" in ghes.declined["native-runners"]
+    labelled = run(**base, skip=("build-on-buildplatform",), ghes=True, config="arm-runner: arm64-large\n")
+    assert labelled.remedy == "native-runners" and "runner: arm64-large" in labelled.files[WF]
+    assert "`arm64-large`, the runner the config names" in labelled.explanation
 
 
-def test_arm32_never_climbs_to_native_runners():
-    log = buildx_log("linux/arm/v7", "build", "RUN npm ci", SIGILL, 132)
-    result = run({WF: WORKFLOWS["comma-no-spaces"].replace("linux/arm64", "linux/arm/v7")},
-                 {"Dockerfile": NODE_SITE}, log, config="remedies: {drop-platform: true}\n")
-    assert (result.remedy, result.next_remedy) == ("pin-qemu", "drop-platform")
+@pytest.mark.parametrize("platform", ["linux/arm/v7", "linux/arm/v6"])
+@pytest.mark.parametrize("failure", [("RUN npm ci", SIGILL, 132),
+                                     ("RUN cargo fetch", ["Value too large for defined data type"], 101),
+                                     ("RUN cargo build", ["Couldn't allocate enough memory"], 1)])
+def test_arm32_runs_natively_on_the_arm64_runner(platform, failure):
+    instruction, body, code = failure
+    log = buildx_log(platform, "build", instruction, body, code)
+    dockerfile = NODE_SITE.replace("RUN npm ci", instruction)
+    workflow = WORKFLOWS["comma-no-spaces"].replace("linux/arm64", platform)
+    config = "remedies: {drop-platform: true}\n"
+    result = run({WF: workflow}, {"Dockerfile": dockerfile}, log, config=config)
+    assert (result.remedy, result.next_remedy) == ("native-runners", "pin-qemu")
+    new = plain(load(result.files[WF]))
+    legs = {leg["platform"]: leg for leg in new["jobs"]["image"]["strategy"]["matrix"]["include"]}
+    assert legs[platform]["runner"] == "ubuntu-24.04-arm" and "qemu" not in legs[platform]
+    assert not [s for s in new["jobs"]["image"]["steps"] if "setup-qemu" in str(s.get("uses"))]  # QEMU off
+    # Where no native runner can be had (GHES, no label): the QEMU pin, then dropping the platform.
+    ghes = run({WF: workflow}, {"Dockerfile": dockerfile}, log, config=config, ghes=True)
+    assert (ghes.remedy, ghes.next_remedy) == ("pin-qemu", "drop-platform")
 
 
 def test_no_finding_and_disabled_config():

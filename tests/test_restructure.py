@@ -3,6 +3,8 @@ SPEC section 7: golden diffs, the schema, the structure (one platform per leg, n
 tag, the merge job makes exactly the original tags), untouched text outside the restructured
 job, idempotence, and the declines."""
 
+import re
+
 import pytest
 
 from bot.fix import NoFix
@@ -152,9 +154,13 @@ def structure(before: str, after: str, job: str, merge: str | None) -> None:
     merged = new["jobs"][merge]
     assert merged["needs"] == job
     script = "\n".join(str(s.get("run", "")) for s in merged["steps"])
+    assert "${{" not in script, "an expression inside a run: script"
     tags = original_tags(old, job)
     if tags and "${{ steps." not in tags[0]:
-        assert script.count(" -t ") == len(tags) and all(f"-t {t}" in script for t in tags)
+        create = next(s for s in merged["steps"] if "imagetools create" in str(s.get("run", "")))
+        words = re.findall(r"-t (\S+)", create["run"])
+        env = create.get("env", {})
+        assert [env[w.strip('"')[1:]] if w.startswith('"$') else w for w in words] == tags
     else:  # the metadata step moved with the same inputs
         meta = [s for s in merged["steps"] if str(s.get("uses", "")).startswith("docker/metadata-action")]
         assert meta and meta[0] in old["jobs"][job]["steps"]
@@ -193,10 +199,9 @@ def test_native_runners_per_leg():
     legs = {leg["platform"]: leg for leg in new["jobs"]["image"]["strategy"]["matrix"]["include"]}
     assert legs["linux/amd64"]["runner"] == "ubuntu-24.04"  # the job's own x64 label
     assert legs["linux/arm64"]["runner"] == "ubuntu-24.04-arm"
-    assert legs["linux/arm/v7"] == {"platform": "linux/arm/v7", "pair": "linux-arm-v7", "runner": "ubuntu-24.04",
-                                    "qemu": True}
-    qemu = [s for s in new["jobs"]["image"]["steps"] if "setup-qemu" in str(s.get("uses"))]
-    assert qemu[0]["if"] == "${{ matrix.qemu }}"
+    # 32-bit Arm runs natively on the Arm64 runner: no leg emulates, so QEMU goes.
+    assert legs["linux/arm/v7"] == {"platform": "linux/arm/v7", "pair": "linux-arm-v7", "runner": "ubuntu-24.04-arm"}
+    assert not [s for s in new["jobs"]["image"]["steps"] if "setup-qemu" in str(s.get("uses"))]
     merge = new["jobs"]["merge"]
     # The attestation uses the pushed digest: it moved to the merge job, which names it the same.
     assert [s.get("name") for s in merge["steps"]][-1] == "Attest"
@@ -205,7 +210,19 @@ def test_native_runners_per_leg():
     assert merge["permissions"] == {"contents": "read", "packages": "write", "id-token": "write",
                                     "attestations": "write"}
     assert new["jobs"]["deploy"]["needs"] == ["image", "merge"]
-    assert "linux/arm/v7 on `ubuntu-24.04` (QEMU)" in result.explanation
+    assert "linux/arm/v7 on `ubuntu-24.04-arm`" in result.explanation
+
+
+def test_a_leg_without_a_native_runner_keeps_qemu():
+    text = SIGNED.replace("linux/arm/v7", "linux/riscv64")
+    result = run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    new = plain(load(result.files[WF]))
+    legs = {leg["platform"]: leg for leg in new["jobs"]["image"]["strategy"]["matrix"]["include"]}
+    assert legs["linux/riscv64"] == {"platform": "linux/riscv64", "pair": "linux-riscv64", "runner": "ubuntu-24.04",
+                                     "qemu": True}
+    qemu = [s for s in new["jobs"]["image"]["steps"] if "setup-qemu" in str(s.get("uses"))]
+    assert qemu[0]["if"] == "${{ matrix.qemu }}"
+    assert "Platforms without a native hosted runner stay emulated: linux/riscv64." in result.explanation
 
 
 def test_existing_digest_merge_gets_runners_in_place():
@@ -243,12 +260,14 @@ def test_declines_say_why(case):
     assert message in str(caught.value)
 
 
-def test_private_repository_without_an_arm_label():
-    with pytest.raises(NoFix, match="the repository is private and the config names no `arm-runner`"):
-        run({WF: STOREFRONT}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners", private=True)
+def test_ghes_without_an_arm_label():
+    with pytest.raises(NoFix, match="GitHub Enterprise Server has no hosted Arm runners and the config names no "):
+        run({WF: STOREFRONT}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners", ghes=True)
     labelled = run({WF: STOREFRONT}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners",
-                   private=True, config="arm-runner: arm64-large\n")
+                   ghes=True, config="arm-runner: arm64-large\n")
     assert "runner: arm64-large" in labelled.files[WF]
+    private = run({WF: STOREFRONT}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners", private=True)
+    assert "runner: ubuntu-24.04-arm" in private.files[WF]
 
 
 def test_the_ladder_reaches_the_restructure():
@@ -257,17 +276,22 @@ def test_the_ladder_reaches_the_restructure():
                                    "COPY --from=build /app/node_modules ./node_modules")
     public = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log())
     assert (public.remedy, public.next_remedy) == ("native-runners", "pin-qemu")
-    private = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log(), private=True,
-                  skip=("pin-qemu",))
-    assert (private.remedy, private.next_remedy) == ("platform-matrix", None)
-    # The Arm runner is not available to a private repository: the legs stay on the original runner.
+    private = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log(), private=True)
+    assert (private.remedy, private.next_remedy) == ("native-runners", "pin-qemu")
+    ghes = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log(), ghes=True, skip=("pin-qemu",))
+    assert (ghes.remedy, ghes.next_remedy) == ("platform-matrix", None)
+    # The log says the Arm runner is not available to this repository: the legs stay on the original
+    # runner, unless the config names a label.
     log = b"ubuntu-24.04-arm is not supported yet for private repositories\n"
     unavailable = run({WF: STOREFRONT}, {"Dockerfile": NODE_SITE}, log, private=True)
     assert unavailable.remedy == "platform-matrix"
+    labelled = run({WF: STOREFRONT}, {"Dockerfile": NODE_SITE}, log, private=True, config="arm-runner: arm-big\n")
+    assert labelled.remedy == "native-runners" and "runner: arm-big" in labelled.files[WF]
 
 
-def test_timeout_on_arm32_does_not_restructure():
+def test_arm32_goes_to_the_arm64_runner():
     log = buildx_log("linux/arm/v7", "build", "RUN npm ci", SIGILL, 132)
     result = run({WF: WORKFLOWS["comma-no-spaces"].replace("linux/arm64", "linux/arm/v7")},
                  {"Dockerfile": NODE_SITE.replace("/app/dist", "/app/node_modules")}, log)
-    assert result.remedy == "pin-qemu"
+    assert result.remedy == "native-runners"
+    assert "linux/arm/v7 on `ubuntu-24.04-arm`" in result.explanation

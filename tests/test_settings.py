@@ -23,6 +23,9 @@ def test_reads_the_environment_and_hides_secrets():
     assert settings.private_key.reveal().startswith("-----BEGIN PRIVATE KEY-----\n")
     assert settings.graphql_url == "https://ghe.example.com/api/graphql"
     assert Settings.from_env(env()).graphql_url == "https://api.github.com/graphql"
+    # GitHub Enterprise Server (no hosted Arm runners) is told by its API URL; anything else is github.com.
+    assert settings.ghes and not Settings.from_env(env()).ghes
+    assert not Settings.from_env(env(GITHUB_API_URL="http://127.0.0.1:8123")).ghes
     for text in (repr(settings), str(settings), f"{settings.webhook_secret}"):
         assert "s3cret" not in text and "PRIVATE KEY" not in text
     with pytest.raises(TypeError):

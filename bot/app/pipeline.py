@@ -183,7 +183,8 @@ async def propose(api: RepoAPI, ctx: RunContext, findings: list[Finding], job: d
         findings=findings,
         workflows={p: t for p, t in files.items() if p.startswith(".github/workflows/")},
         dockerfiles={p: t for p, t in files.items() if _DOCKERFILE.search(p)},
-        config=config, repo_files=frozenset(paths), private=ctx.private, workflow=ctx.workflow_path,
+        config=config, repo_files=frozenset(paths), private=ctx.private, ghes=api.settings.ghes,
+        workflow=ctx.workflow_path,
         skip=tuple(dict.fromkeys(past.skip + extra_skip)),
     )
     can_edit_workflows = permissions.get("workflows") == "write"

@@ -31,6 +31,7 @@ class Situation:
     findings: list[Finding]
     config: Config
     private: bool = False
+    ghes: bool = False  # the repository is on GitHub Enterprise Server (no hosted Arm runners)
     workflow: Workflow | None = None
     build: Build | None = None
     build_ordinal: int = 0  # which build step of its job (steps may move as edits add others)

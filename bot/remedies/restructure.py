@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .. import versions
 from ..validate import ValidationError
 from ..workflows import edit as wedit
 from ..workflows.model import (BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, canonical_platform,
@@ -24,9 +25,16 @@ from .base import Change, Decline, Situation
 
 METADATA = "docker/metadata-action"
 LOGIN = "docker/login-action"
-X64_LABELS = {"ubuntu-latest", "ubuntu-24.04", "ubuntu-22.04"}
-DEFAULT_X64 = "ubuntu-24.04"
+X64_LABELS = versions.runner_labels("x64")
+DEFAULT_X64 = versions.runner("x64")
 NATIVE_ON_X64 = {"linux/amd64", "linux/386"}
+
+
+def native_on_arm64(platform: str) -> bool:
+    """The Arm64 runners' CPUs run 32-bit Arm code too: docker/github-builder maps every
+    `linux/arm` platform (v6, v7) to `ubuntu-24.04-arm` with QEMU off."""
+    platform = canonical_platform(platform)
+    return platform == "linux/arm64" or platform == "linux/arm" or platform.startswith("linux/arm/")
 MERGE_PERMISSIONS = ("contents", "packages", "id-token", "attestations")
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 # Expression contexts that mean the same in the merge job as in the build job.
@@ -55,15 +63,14 @@ def _legs(s: Situation, workflow: Workflow, build: Build, platforms: list[str], 
     runs_on = workflow.jobs[build.job_id].get("runs-on")
     if mode == "platform-matrix":
         return [Leg(p, runs_on, canonical_platform(p) not in NATIVE_ON_X64) for p in platforms]
-    arm = s.config.arm_label(s.private)
+    arm = s.config.arm_label(s.ghes)
     if arm is None:
-        raise Decline("native Arm runners are not available: the repository is private and the config names "
-                      "no `arm-runner`")
-    if "linux/arm64" not in map(canonical_platform, platforms):
+        raise Decline("native Arm runners are not available: GitHub Enterprise Server has no hosted Arm runners "
+                      "and the config names no `arm-runner`")
+    if not any(native_on_arm64(p) for p in platforms):
         raise Decline(f"none of the platforms ({', '.join(platforms)}) has a native hosted runner besides x64")
     x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
-    arch = canonical_platform
-    return [Leg(p, arm if arch(p) == "linux/arm64" else x64, arch(p) not in NATIVE_ON_X64 and arch(p) != "linux/arm64")
+    return [Leg(p, arm if native_on_arm64(p) else x64, canonical_platform(p) not in NATIVE_ON_X64 and not native_on_arm64(p))
             for p in platforms]
 
 
@@ -171,28 +178,64 @@ def _outputs(names: list[str], push: str) -> str:
     return f"type=image,{name},push-by-digest=true,name-canonical=true,push={push}"
 
 
-def _merge_script(tags: Tags) -> tuple[str, str]:
-    sources = f"$(printf '{tags.names[0]}@sha256:%s ' *)"
+@dataclass
+class MergeScript:
+    create: str  # the `run:` of the step that creates the image
+    inspect: str  # the `run:` of the step that inspects it
+    env: dict[str, str]  # values with expressions, which reach the scripts through `env:`
+    tag_words: list[str]  # how each literal tag appears after `-t` (itself, or "$VAR")
+
+
+def _shell_value(value: str, name: str, env: dict[str, str]) -> str:
+    """A value for a `run:` script: as written when it is literal; an expression goes through
+    `env:` (an expression expanded into a script is a template injection)."""
+    if "${{" not in value:
+        return value
+    env[name] = value
+    return f'"${name}"'
+
+
+def _merge_script(tags: Tags) -> MergeScript:
+    env: dict[str, str] = {}
+    image = _shell_value(tags.names[0], "MERGED_IMAGE", env)
+    image_word = image[1:-1] if image.startswith('"') else image
+    sources = f"$(printf '{image_word}@sha256:%s ' *)" if image == tags.names[0] else \
+        f"$(printf \"{image_word}@sha256:%s \" *)"
+    tag_words: list[str] = []
     if tags.meta is not None:
         create = ("docker buildx imagetools create "
                   "$(jq -cr '.tags | map(\"-t \" + .) | join(\" \")' <<< \"$DOCKER_METADATA_OUTPUT_JSON\") \\\n"
                   f"  {sources}\n")
-        first = "$(jq -r '.tags[0]' <<< \"$DOCKER_METADATA_OUTPUT_JSON\")"
+        first = "\"$(jq -r '.tags[0]' <<< \"$DOCKER_METADATA_OUTPUT_JSON\")\""
     else:
-        create = ("docker buildx imagetools create " + " ".join(f"-t {t}" for t in tags.literal)
-                  + f" \\\n  {sources}\n")
-        first = tags.literal[0]
-    digest = (f"echo \"digest=$(docker buildx imagetools inspect \"{first}\" --format '{{{{json .Manifest}}}}' "
+        tag_words = [_shell_value(t, f"MERGED_TAG_{i}", env) for i, t in enumerate(tags.literal, 1)]
+        create = "docker buildx imagetools create " + " ".join(f"-t {t}" for t in tag_words) + f" \\\n  {sources}\n"
+        first = tag_words[0] if tag_words[0].startswith('"') else f'"{tag_words[0]}"'
+    digest = (f"echo \"digest=$(docker buildx imagetools inspect {first} --format '{{{{json .Manifest}}}}' "
               "| jq -r .digest)\" >> \"$GITHUB_OUTPUT\"\n")
-    return create + digest, f"docker buildx imagetools inspect \"{first}\"\n"
+    return MergeScript(create + digest, f"docker buildx imagetools inspect {first}\n", env, tag_words)
 
 
-def _permissions(workflow: Workflow, job_id: str) -> dict | None:
+ATTEST_ACTIONS = ("actions/attest-build-provenance", "actions/attest")
+
+
+def _permissions(workflow: Workflow, job_id: str, tags: Tags, moved: list[StepRef]) -> dict | None:
+    """The merge job's `permissions:`: the build job's, less what merging does not need. Where
+    neither the job nor the workflow sets any (GitHub's defaults, possibly write-all), the least
+    it needs: read the repository, write GHCR packages when it pushes there, and OIDC and
+    attestations for moved attestation steps."""
     job_permissions = workflow.jobs[job_id].get("permissions")
-    if not isinstance(job_permissions, dict):
-        return None  # inherits the workflow's, as the original job did
-    kept = {k: str(v) for k, v in job_permissions.items() if k in MERGE_PERMISSIONS}
-    return kept or None
+    if isinstance(job_permissions, dict):
+        kept = {k: str(v) for k, v in job_permissions.items() if k in MERGE_PERMISSIONS}
+        return kept or {"contents": "read"}
+    if job_permissions is not None or workflow.root.get("permissions") is not None:
+        return None  # inherits the workflow's (or the job's read-all/write-all), as the build job did
+    least = {"contents": "read"}
+    if any(name.startswith("ghcr.io/") for name in tags.names):
+        least["packages"] = "write"
+    if any((st.action or "").startswith(ATTEST_ACTIONS) for st in moved):
+        least.update({"id-token": "write", "attestations": "write"})
+    return least
 
 
 def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], tags: Tags | None) -> None:
@@ -211,12 +254,22 @@ def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg
     if "tags" in builds[0]["with"] or "push-by-digest=true" not in builds[0]["with"].get("outputs", ""):
         raise ValidationError("a leg pushes a tag instead of a digest")
     merge = plain(workflow.jobs[merge_id])
-    script = " ".join(str(s.get("run", "")) for s in merge["steps"])
     if tags.meta is not None:
         if not any(s.get("id") == tags.meta.node.get("id") for s in merge["steps"]):
             raise ValidationError("the merge job lost the metadata step that names the tags")
-    elif "imagetools create " + " ".join(f"-t {t}" for t in tags.literal) + " \\" not in script:
+    elif merged_tags(merge) != tags.literal:
         raise ValidationError("the merge job's tags differ from the original's")
+
+
+def merged_tags(merge_job: dict) -> list[str]:
+    """The tags the merge job's `imagetools create` writes, with `$VAR`s read from its step's env."""
+    for step in merge_job.get("steps") or []:
+        m = re.search(r"imagetools create ((?:-t \S+ )+)\\", str(step.get("run", "")))
+        if m:
+            env = step.get("env") or {}
+            words = re.findall(r"-t (\S+)", m.group(1))
+            return [str(env.get(w.strip('"').lstrip("$"), w)) if w.strip('"').startswith("$") else w for w in words]
+    return []
 
 
 def _restructure(s: Situation, mode: str) -> Change:
@@ -289,10 +342,11 @@ def _restructure(s: Situation, mode: str) -> Change:
             ("uses", ref), ("with", [("name", f"digests-{job_id}-${{{{ matrix.pair }}}}"),
                                      ("path", "${{ runner.temp }}/digests/*"),
                                      ("if-no-files-found", "error"), ("retention-days", 1)])]
+        # The digest reaches the script through env (no expression inside `run:`).
         export = [("name", "Export digest")] + ([("if", f"${{{{ {condition} }}}}")] if condition else []) + [
-            ("run", "mkdir -p ${{ runner.temp }}/digests\n"
-                    f"digest=\"${{{{ steps.{build_id}.outputs.digest }}}}\"\n"
-                    "touch \"${{ runner.temp }}/digests/${digest#sha256:}\"\n")]
+            ("env", [("DIGEST", f"${{{{ steps.{build_id}.outputs.digest }}}}")]),
+            ("run", "mkdir -p \"$RUNNER_TEMP/digests\"\n"
+                    "touch \"$RUNNER_TEMP/digests/${DIGEST#sha256:}\"\n")]
         upload_step = (upload, {"uses": release} if release else None)
         if b + 1 < len(steps) - len(moved):
             # Inserted in front of the step after the build: the last insert comes first.
@@ -359,7 +413,7 @@ def _restructure(s: Situation, mode: str) -> Change:
         _check(result, job_id, merge_id, legs, tags)
     except (wedit.EditError, ValidationError) as exc:
         raise Decline(str(exc)) from None
-    return _change(mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
+    return _change(s, mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
 
 
 def _drop_step(job_id: str, index: int):
@@ -378,7 +432,8 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     buildx = [st for st in steps if st.action == SETUP_BUILDX][:1]
     copied = logins + buildx + ([tags.meta] if tags.meta is not None else [])
     copied.sort(key=lambda st: st.index)
-    create, inspect = _merge_script(tags)
+    script = _merge_script(tags)
+    inspect_env = {k: v for k, v in script.env.items() if f"${k}" in script.inspect}
     alone = doc.dash_alone(steps[0].path)  # new steps follow the file's list style
     pad = " " * key_col
     data: dict[str, Any] = {"runs-on": x64, "needs": job_id}
@@ -386,7 +441,7 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     if condition:
         data["if"] = f"${{{{ {condition} }}}}"
         lines.append(f"{pad}if: ${{{{ {condition} }}}}")
-    permissions = _permissions(workflow, job_id)
+    permissions = _permissions(workflow, job_id, tags, moved)
     if permissions:
         data["permissions"] = permissions
         lines += wedit.block_lines("permissions", permissions, key_col, unit, dash)
@@ -416,8 +471,9 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
                   for line in wedit.item_lines(item, step_dash, unit, dash, step_col, alone)]
         step_data.append(item)
     for item in ({"name": "Create the multi-platform image", "id": build_id,
-                  "working-directory": "${{ runner.temp }}/digests", "run": create},
-                 {"name": "Inspect the image", "run": inspect}):
+                  "working-directory": "${{ runner.temp }}/digests"} | ({"env": script.env} if script.env else {})
+                 | {"run": script.create},
+                 {"name": "Inspect the image"} | ({"env": inspect_env} if inspect_env else {}) | {"run": script.inspect}):
         lines += wedit.item_lines(item, step_dash, unit, dash, step_col, alone)
         step_data.append(item)
     for st in moved:
@@ -506,7 +562,7 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
             wanted = runner_of.get(platform)
             if wanted is None:
                 raise Decline(f"the matrix entry `{key}: {platform}` is not one platform")
-            if canonical_platform(platform) != "linux/arm64" and current and "arm" not in str(current):
+            if not native_on_arm64(platform) and current and "arm" not in str(current):
                 continue  # an x64 leg keeps the runner it names
             if current != wanted:
                 edits.append(wedit.set_key(path + ("include", i), runner_key, wanted,
@@ -531,10 +587,29 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
         result = wedit.apply(workflow, edits)
     except wedit.EditError as exc:
         raise Decline(str(exc)) from None
-    return _change(mode, workflow, job_id, None, legs, None, None, [], result, in_place=True)
+    return _change(s, mode, workflow, job_id, None, legs, None, None, [], result, in_place=True)
 
 
-def _change(mode: str, workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], tags: Tags | None,
+ARM_CONFIGURED = "The Arm legs run on `{label}`, the runner the config names."
+ARM_PUBLIC = ("On public repositories GitHub's standard Arm64 runners (`{label}`, {size}) cost nothing, like "
+              "the x64 ones.")
+ARM_PRIVATE = ("On a private repository GitHub's standard Arm64 runners (available to private repositories since "
+               "{since}) are the smaller {size} machines, and their minutes count against the plan's included "
+               "minutes at the Arm rate.")
+
+
+def arm_runner_note(s: Situation) -> str:
+    """What the Arm runner costs and how big it is, for the PR's risk section."""
+    runners = versions.data()["runners"]
+    if s.config.arm_runner and s.config.arm_runner not in versions.runner_labels("arm64"):
+        return ARM_CONFIGURED.format(label=s.config.arm_runner)
+    label = s.config.arm_label(s.ghes)
+    if s.private:
+        return ARM_PRIVATE.format(since=runners["arm64-private-since"], size=runners["arm64-sizes"]["private"])
+    return ARM_PUBLIC.format(label=label, size=runners["arm64-sizes"]["public"])
+
+
+def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], tags: Tags | None,
             condition: str | None, moved: list[StepRef], result: Workflow, in_place: bool = False) -> Change:
     runners = ", ".join(f"{leg.platform} on `{leg.runner}`" + (" (QEMU)" if leg.qemu else "") for leg in legs)
     if in_place:
@@ -556,9 +631,8 @@ def _change(mode: str, workflow: Workflow, job_id: str, merge_id: str | None, le
                            + ", ".join(f"`{st.node.get('name') or st.uses}`" for st in moved) + ".")
     notes = []
     if mode == "native-runners":
-        notes.append("On public repositories GitHub's standard hosted runners, `ubuntu-24.04-arm` included, "
-                     "cost nothing; on private ones Arm runners need a plan that has them, billed per minute. "
-                     "Each leg is its own job: the build now takes one runner per platform at the same time.")
+        notes.append(arm_runner_note(s) + " Each leg is its own job: the build now takes one runner per platform "
+                     "at the same time.")
         if any(leg.qemu for leg in legs):
             notes.append("Platforms without a native hosted runner stay emulated: "
                          + ", ".join(leg.platform for leg in legs if leg.qemu) + ".")

@@ -6,17 +6,8 @@ from __future__ import annotations
 from ..workflows import edit as wedit
 from ..workflows.model import SETUP_BUILDX, SETUP_QEMU, Build, Workflow, canonical_platform, reusable_call
 from ..workflows.yamldoc import get
+from ..versions import qemu_evidence
 from .base import Change, Decline, Situation
-
-# binfmt images with the evidence that they cure what the catalogue names. The config's
-# `qemu-image` overrides the default; any other tag is used as given.
-QEMU_IMAGES = {
-    "tonistiigi/binfmt:qemu-v9.2.2": [
-        "tonistiigi/binfmt#243 (QEMU 9.2.2 fixes the 9.2.0 libc-bin/ldconfig segfaults)",
-        "raaymax/quack#312 (qemu-v9.2.2 cured a Node 22 SIGILL under emulation)",
-    ],
-}
-
 
 def _job_steps_before(workflow: Workflow, build: Build, action: str):
     return [st for st in workflow.steps(build.job_id)[:build.step.index] if st.action == action]
@@ -38,7 +29,7 @@ def pin_qemu(s: Situation) -> Change:
     workflow, build = s.require_workflow()
     _check_editable(workflow, build)
     image = s.config.qemu_image
-    evidence = QEMU_IMAGES.get(image, [])
+    evidence = qemu_evidence(image)
     qemu = _job_steps_before(workflow, build, SETUP_QEMU)
     if qemu:
         step = qemu[-1]

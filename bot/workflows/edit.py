@@ -15,30 +15,20 @@ from typing import Any, Callable
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
+from ..versions import pin
 from .model import Workflow
 from .yamldoc import Doc, YamlError, get, plain, scalar
-
-# Actions the edits add: the major tag for files that use tags, the commit and its release for
-# files that pin SHAs (checked against each action's release page when they were chosen).
-ACTIONS = {
-    "docker/setup-qemu-action": ("v3", "29109295f81e9208d7d86ff1c6c12d2833863392", "v3.6.0"),
-    "docker/setup-buildx-action": ("v3", "e468171a9de216ec08956ac3ada2f0791b6bd435", "v3.11.1"),
-    "docker/build-push-action": ("v6", "263435318d21b8e681c14492fe198d362a7d2c83", "v6.18.0"),
-    "actions/upload-artifact": ("v4", "ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
-    "actions/download-artifact": ("v4", "d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
-}
-
 
 class EditError(ValueError):
     """The workflow cannot be edited safely in this shape; the message says why."""
 
 
-def uses(workflow: Workflow, action: str) -> tuple[str, str | None]:
-    """The ``uses:`` value (and trailing comment) for an action, in the file's convention."""
-    tag, sha, release = ACTIONS[action]
-    if workflow.pins_actions():
-        return f"{action}@{sha}", release
-    return f"{action}@{tag}", None
+def uses(workflow: Workflow, action: str) -> tuple[str, str]:
+    """The ``uses:`` value and its version comment for an action the edits add: always the
+    release's commit SHA (organisations can require SHA pinning, and a tag then fails the run),
+    whatever the file's own style; existing steps keep their references."""
+    release = pin(action)
+    return release.uses, release.version
 
 
 Field = tuple[str, Any]  # a key and a scalar, or a key and a list of Fields (a nested mapping)
