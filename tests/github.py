@@ -61,6 +61,7 @@ class SandboxProcess:
         info = json.loads(line)
         self.base_url = info["base_url"]
         self.logs_url = info["logs_url"]
+        self.web_url = info["web_url"]
 
     def post(self, path: str, data: dict) -> dict:
         request = urllib.request.Request(self.base_url + path, data=json.dumps(data).encode(), method="POST",
@@ -187,19 +188,27 @@ def app_env(sandbox: SandboxProcess, state_path: Path, port: int, **extra) -> di
             "STATE_PATH": str(state_path), "HOST": "127.0.0.1", **extra}
 
 
+def setup_env(sandbox: SandboxProcess, state_path: Path, port: int, **extra) -> dict:
+    """The environment of a deployment that is not registered yet: no id, key or webhook secret."""
+    credentials = ("GITHUB_APP_ID", "GITHUB_PRIVATE_KEY", "GITHUB_PRIVATE_KEY_PATH", "GITHUB_WEBHOOK_SECRET")
+    base = {k: v for k, v in os.environ.items() if k not in credentials}
+    return {**base, "GITHUB_API_URL": sandbox.base_url, "GITHUB_WEB_URL": sandbox.web_url, "PORT": str(port),
+            "STATE_PATH": str(state_path), "HOST": "127.0.0.1", **extra}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def start_server(sandbox, state_path, port, log_path=None):
+def start_server(sandbox, state_path, port, log_path=None, env=None):
     """The real server process, once it answers /healthz. Its log goes to a file: a pipe nobody
     reads fills up, and a server writing to a full pipe blocks (as on any host whose log
     collector stopped reading)."""
     log_path = log_path or state_path.with_suffix(".log")
     process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT,
-                               env=app_env(sandbox, state_path, port),
+                               env=env or app_env(sandbox, state_path, port),
                                stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), text=True)
     process.log_path = log_path
     url = f"http://127.0.0.1:{port}"

@@ -4,7 +4,9 @@ exists; the JSON body validates), every response it sends validates against the 
 response schema, and it enforces what GitHub enforces: app JWTs and expiring installation
 tokens, the `workflows` permission for `.github/workflows/` changes, 422 on an existing ref or
 pull request, rate-limit headers. Job logs answer with a 302 to a second origin that refuses an
-Authorization header, as GitHub's log storage does.
+Authorization header, as GitHub's log storage does. A third origin stands in for github.com's
+pages of the manifest flow (tests/sandbox_web.py); the apps created there authenticate with
+their own keys, and ``POST /app-manifests/{code}/conversions`` hands over their credentials once.
 
 One sandbox for the whole suite: in-process (``Sandbox.start()``) or as its own process
 (``python -m tests.sandbox --port P --logs-port Q --app-key PUBLIC_PEM``). Tests set it up and
@@ -29,6 +31,7 @@ import jwt
 from aiohttp import web
 
 from . import contract
+from .sandbox_web import ManifestPages
 
 SANDBOX = "/_sandbox/"
 FORBIDDEN = {"message": "Resource not accessible by integration",
@@ -89,9 +92,13 @@ class Repo:
 class Sandbox:
     def __init__(self, app_public_key: str, app_id: int = 4242, slug: str = "docker-build-fixer",
                  token_ttl: float = 3600):
-        self.app_public_key = app_public_key
         self.app_id = app_id
         self.slug = slug
+        # Apps by id: the one the suite starts with, and those created through the manifest flow.
+        self.apps: dict[int, dict] = {app_id: {"id": app_id, "slug": slug, "name": slug, "owner": "octocat",
+                                               "public_key": app_public_key}}
+        self.manifest_codes: dict[str, dict] = {}  # code -> {"app", "pem", "expires"}: single use
+        self.manifest_posts: list[dict] = []  # what reached the "create app from manifest" page
         self.token_ttl = token_ttl
         self.repos: dict[str, Repo] = {}
         self.installations: dict[int, dict] = {}
@@ -105,6 +112,7 @@ class Sandbox:
         self._ids = itertools.count(1000)
         self.base_url = ""
         self.logs_url = ""
+        self.web_url = ""  # github.com's pages (the manifest flow)
         self._runners: list[web.AppRunner] = []
 
     # -- setup -----------------------------------------------------------------------------
@@ -142,7 +150,8 @@ class Sandbox:
         api.router.add_route("*", "/{tail:.*}", self._dispatch)
         logs = web.Application()
         logs.router.add_get("/logs/{repo_id}/{job_id}", self._serve_log)
-        for app, wanted in ((api, port), (logs, logs_port)):
+        pages = ManifestPages(self).application()
+        for app, wanted in ((api, port), (logs, logs_port), (pages, 0)):
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, host, wanted)
@@ -152,6 +161,7 @@ class Sandbox:
         log_port = self._runners[1].addresses[0][1]
         self.base_url = f"http://{host}:{api_port}"
         self.logs_url = f"http://{host}:{log_port}"
+        self.web_url = f"http://{host}:{self._runners[2].addresses[0][1]}"
 
     async def stop(self) -> None:
         for runner in self._runners:
@@ -223,15 +233,20 @@ class Sandbox:
 
     # -- auth ------------------------------------------------------------------------------
 
-    def _app_auth(self, request: web.Request) -> bool:
+    def _app_auth(self, request: web.Request) -> dict | None:
+        """The app whose key signed the request's JWT (its iss names it), if any."""
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer":
-            return False
+            return None
         try:
-            claims = jwt.decode(value, self.app_public_key, algorithms=["RS256"])
-        except jwt.PyJWTError:
-            return False
-        return str(claims.get("iss")) == str(self.app_id)
+            issuer = jwt.decode(value, options={"verify_signature": False}).get("iss")
+            app = self.apps.get(int(issuer))
+            if app is None:
+                return None
+            jwt.decode(value, app["public_key"], algorithms=["RS256"])
+        except (jwt.PyJWTError, TypeError, ValueError):
+            return None
+        return app
 
     def _token(self, request: web.Request) -> dict | None:
         header = request.headers.get("Authorization", "")
@@ -249,6 +264,7 @@ class Sandbox:
         ("POST", r"^/app/installations/(\d+)/access_tokens$", "create_token"),
         ("GET", r"^/app/hook/deliveries$", "list_deliveries"),
         ("POST", r"^/app/hook/deliveries/(\d+)/attempts$", "redeliver"),
+        ("POST", r"^/app-manifests/([^/]+)/conversions$", "convert_manifest"),
         ("POST", r"^/graphql$", "graphql"),
         ("GET", r"^/repos/([^/]+/[^/]+)/contents/(.+)$", "get_contents"),
         ("GET", r"^/repos/([^/]+/[^/]+)/actions/runs/(\d+)/jobs$", "list_jobs"),
@@ -288,8 +304,11 @@ class Sandbox:
                 args = m.groups()
                 if name in ("state", "setup"):
                     return await getattr(self, name)(request)
+                if name == "convert_manifest":  # authenticated by the code alone, as on GitHub
+                    return await self.convert_manifest(request, *args)
                 if request.path.startswith("/app") and name != "graphql":
-                    if not self._app_auth(request):
+                    request["app"] = self._app_auth(request)
+                    if request["app"] is None:
                         return self._json(401, {"message": "A JSON web token could not be decoded",
                                                 "documentation_url": "https://docs.github.com/rest"})
                     return await getattr(self, name)(request, *args)
@@ -314,9 +333,26 @@ class Sandbox:
     # -- the app ---------------------------------------------------------------------------
 
     async def get_app(self, request):
+        app = request["app"]
         body = contract.example("GET", "/app", 200)
-        body.update({"id": self.app_id, "slug": self.slug, "name": self.slug})
+        body.update({"id": app["id"], "slug": app["slug"], "name": app["name"]})
         return self._json(200, body)
+
+    async def convert_manifest(self, request, code):
+        """The manifest flow's last step: the code (single use, one hour) for the app's credentials."""
+        grant = self.manifest_codes.pop(code, None)
+        if grant is None or grant["expires"] < time.time():
+            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        app = self.apps[grant["app"]]
+        body = contract.example("POST", "/app-manifests/{code}/conversions", 201)
+        body.update({"id": app["id"], "slug": app["slug"], "name": app["name"], "pem": grant["pem"],
+                     "webhook_secret": app["webhook_secret"], "client_id": f"Iv1.{secrets.token_hex(8)}",
+                     "client_secret": secrets.token_hex(20), "html_url": f"{self.web_url}/apps/{app['slug']}",
+                     "permissions": app["manifest"].get("default_permissions", {}),
+                     "events": app["manifest"].get("default_events", []),
+                     "description": app["manifest"].get("description", "")})
+        body["owner"] = self._user(app["owner"], "User")
+        return self._json(201, body)
 
     async def create_token(self, request, installation_id):
         installation = self.installations.get(int(installation_id))
@@ -326,7 +362,8 @@ class Sandbox:
         wanted = (request["json"] or {}).get("repositories")
         repos = [r for r in installation["repos"] if wanted is None or r.split("/")[1] in wanted]
         self.tokens[token] = {"installation": int(installation_id), "expires": time.time() + self.token_ttl,
-                              "permissions": installation["permissions"], "repos": repos}
+                              "permissions": installation["permissions"], "repos": repos,
+                              "slug": request["app"]["slug"]}  # what the app writes is authored by it
         body = contract.example("POST", "/app/installations/{installation_id}/access_tokens", 201)
         body.update({"token": token, "expires_at": now_iso(self.token_ttl),
                      "permissions": installation["permissions"], "repository_selection": "selected"})
@@ -640,7 +677,7 @@ class Sandbox:
         number = len(repo.issues) + 1
         repo.issues[number] = {"pull": True, "title": body["title"], "body": body.get("body") or "",
                                "head": body["head"], "base": body["base"], "state": "open",
-                               "user": f"{self.slug}[bot]", "labels": []}
+                               "user": f"{token['slug']}[bot]", "labels": []}
         return self._json(201, self._pull_body(repo, number))
 
     async def update_pull(self, request, token, repo, number):
@@ -687,7 +724,7 @@ class Sandbox:
         if int(number) not in repo.issues:
             return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
         comment_id = next(self._ids)
-        repo.comments[comment_id] = {"issue": int(number), "body": request["json"]["body"], "user": f"{self.slug}[bot]"}
+        repo.comments[comment_id] = {"issue": int(number), "body": request["json"]["body"], "user": f"{token['slug']}[bot]"}
         return self._json(201, self._comment_body(repo, comment_id))
 
     async def update_comment(self, request, token, repo, comment_id):
@@ -719,7 +756,7 @@ class Sandbox:
         body = request["json"]
         number = len(repo.issues) + 1
         repo.issues[number] = {"title": body["title"], "body": body.get("body") or "", "state": "open",
-                               "user": f"{self.slug}[bot]", "labels": []}
+                               "user": f"{token['slug']}[bot]", "labels": []}
         for name in body.get("labels") or []:
             self._label(repo, name if isinstance(name, str) else name["name"])
             repo.issues[number]["labels"].append(name if isinstance(name, str) else name["name"])
@@ -740,7 +777,7 @@ class Sandbox:
             return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
         comment.setdefault("reactions", []).append(request["json"]["content"])
         body = contract.example("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", 201)
-        body.update({"content": request["json"]["content"], "user": self._user(f"{self.slug}[bot]")})
+        body.update({"content": request["json"]["content"], "user": self._user(f"{token['slug']}[bot]")})
         return self._json(201, body)
 
     async def collaborator_permission(self, request, token, repo, username):
@@ -768,8 +805,11 @@ class Sandbox:
                 "files": {ref: {p: d.decode("utf-8", "replace") for p, d in repo.files_at(sha).items()}
                           for ref, sha in repo.refs.items()},
             }
+        apps = [{k: v for k, v in app.items() if k in ("id", "slug", "name", "owner", "manifest")}
+                for app in self.apps.values()]
         return web.json_response({"repos": repos, "calls": self.calls, "violations": self.violations,
-                                  "redelivered": self.redelivered, "tokens": sorted(self.tokens)})
+                                  "redelivered": self.redelivered, "tokens": sorted(self.tokens), "apps": apps,
+                                  "manifest_posts": self.manifest_posts})
 
     def _human(self, act: dict) -> None:
         """What people do on GitHub: close or merge a pull request, push to a branch, comment."""
@@ -830,7 +870,8 @@ async def _serve(args) -> None:
     with open(args.app_key) as handle:
         sandbox = Sandbox(handle.read(), app_id=args.app_id, token_ttl=args.token_ttl)
     await sandbox.start(port=args.port, logs_port=args.logs_port)
-    print(json.dumps({"base_url": sandbox.base_url, "logs_url": sandbox.logs_url}), flush=True)
+    print(json.dumps({"base_url": sandbox.base_url, "logs_url": sandbox.logs_url, "web_url": sandbox.web_url}),
+          flush=True)
     await asyncio.Event().wait()
 
 

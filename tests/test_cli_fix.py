@@ -29,7 +29,7 @@ def test_readme_example_prints_the_diff():
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[0] == "qemu-sigill on linux/arm64: build-on-buildplatform"
     assert "+FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS build" in run.stdout
-    assert "If this does not cure it, next: native-runners" in run.stdout
+    assert "If this does not cure it, next: github-builder" in run.stdout
 
 
 def test_json_shape(checkout, capsys):

@@ -10,7 +10,7 @@ from .test_app import LOG, STOREFRONT, deliver, settled
 
 BRANCH = "docker-build-fixer/main/docker"
 HANDLE = "docker-build-fixer"
-# node_modules copied out of the failing stage: the evidence ladder starts at native-runners.
+# node_modules copied out of the failing stage: the evidence ladder starts at github-builder.
 WORKFLOW_LADDER = {**STOREFRONT, "Dockerfile": NODE_SITE.replace(
     "COPY --from=build /app/dist /usr/share/nginx/html", "COPY --from=build /app/node_modules ./node_modules")}
 NETWORK_LOG = buildx_log("linux/arm64", "build", "RUN npm ci",
@@ -84,16 +84,16 @@ async def test_verification_ladder(client, sandbox):
     await deliver(client, scenario.payload())
     await settled(client)
     [(number, pull)] = pulls(scenario).items()
-    assert marker(pull)["remedy"] == "native-runners" and "**Unverified**" in pull["body"]
+    assert marker(pull)["remedy"] == "github-builder" and "**Unverified**" in pull["body"]
     # The pull request's own build fails the same way on an emulated leg: the next remedy.
     add_run(scenario, 9101, 9201, LOG)
     await deliver(client, own_branch_run(scenario, 9101, "failure"))
     await settled(client)
     pull = pulls(scenario)[number]
-    assert (marker(pull)["remedy"], marker(pull)["attempt"]) == ("pin-qemu", 2)
-    assert "native-runners" in marker(pull)["tried"]
+    assert (marker(pull)["remedy"], marker(pull)["attempt"]) == ("native-runners", 2)
+    assert "github-builder" in marker(pull)["tried"]
     notes = [c["body"] for c in scenario.repo_state()["comments"].values() if c["issue"] == number]
-    assert any("`native-runners` did not cure it" in n and "`pin-qemu`" in n for n in notes)
+    assert any("`github-builder` did not cure it" in n and "`native-runners`" in n for n in notes)
     # Then it passes: the pull request says so.
     await deliver(client, own_branch_run(scenario, 9102, "success"))
     await settled(client)
@@ -134,7 +134,7 @@ async def test_declined_then_a_new_failure_gets_the_next_remedy(client, sandbox)
     await deliver(client, scenario.payload())
     await settled(client)
     latest = pulls(scenario)[max(pulls(scenario))]
-    assert latest["state"] == "open" and marker(latest)["remedy"] == "native-runners"
+    assert latest["state"] == "open" and marker(latest)["remedy"] == "github-builder"
     assert "build-on-buildplatform" in marker(latest)["tried"]
 
 
@@ -147,7 +147,7 @@ async def test_a_merged_remedy_that_did_not_cure_is_not_proposed_again(client, s
     await deliver(client, scenario.payload())  # main fails again with the same signature
     await settled(client)
     latest = pulls(scenario)[max(pulls(scenario))]
-    assert marker(latest)["remedy"] == "native-runners"
+    assert marker(latest)["remedy"] == "github-builder"
     assert f"#{number}" in latest["body"]
 
 
@@ -185,7 +185,7 @@ async def test_commands(client, sandbox):
     await deliver(client, comment_payload(scenario, number, f"@{HANDLE} next", "maintainer", comment_id=comment),
                   "issue_comment")
     await settled(client)
-    assert marker(pulls(scenario)[number])["remedy"] == "native-runners"
+    assert marker(pulls(scenario)[number])["remedy"] == "github-builder"
     # ignore: closed, declined, and a new failure does not bring it back.
     comment = human_comment(scenario, number, f"@{HANDLE} ignore", "maintainer")
     await deliver(client, comment_payload(scenario, number, f"@{HANDLE} ignore", "maintainer", comment_id=comment),
@@ -195,7 +195,7 @@ async def test_commands(client, sandbox):
     await deliver(client, scenario.payload())
     await settled(client)
     latest = pulls(scenario)[max(pulls(scenario))]
-    assert marker(latest)["remedy"] == "pin-qemu"
+    assert marker(latest)["remedy"] == "native-runners"
     assert sandbox.state()["violations"] == []
 
 

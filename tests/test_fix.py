@@ -82,7 +82,7 @@ def test_drop_platform_keeps_the_data_but_the_platform():
 def test_evidence_policy_builds_on_buildplatform():
     result = run({WF: WORKFLOWS["comma-no-spaces"]}, {"Dockerfile": NODE_SITE}, sigill_log())
     assert (result.signature, result.remedy, result.next_remedy) == ("qemu-sigill", "build-on-buildplatform",
-                                                                     "native-runners")
+                                                                     "github-builder")
     assert "## Why this change" in result.explanation and "qemu: uncaught target signal 4" in result.explanation
     golden("dockerfile-node-site-build-on-buildplatform", result.diff)
 
@@ -235,18 +235,20 @@ def test_minimal_policy_bundle():
 
 
 def test_skip_climbs_the_ladder():
-    # build-on-buildplatform tried; native-runners follows on a public repository.
+    # build-on-buildplatform tried; github-builder follows, then native-runners, on github.com.
     base = dict(workflows={WF: WORKFLOWS["comma-no-spaces"]}, dockerfiles={"Dockerfile": NODE_SITE}, log=sigill_log())
-    private = run(**base, skip=("build-on-buildplatform",), private=True)
+    assert run(**base, skip=("build-on-buildplatform",), private=True).remedy == "github-builder"
+    base["skip"] = ("build-on-buildplatform", "github-builder")
+    private = run(**base, private=True)
     assert (private.remedy, private.next_remedy) == ("native-runners", "pin-qemu")  # github.com: Arm for private too
     assert "2 vCPU / 8 GB" in private.explanation and "at the Arm rate" in private.explanation
-    public = run(**base, skip=("build-on-buildplatform",))
+    public = run(**base)
     assert "4 vCPU / 16 GB" in public.explanation and "Arm rate" not in public.explanation
-    ghes = run(**base, skip=("build-on-buildplatform",), ghes=True)
+    ghes = run(**base, ghes=True)
     assert ghes.remedy == "pin-qemu"  # no hosted Arm runner on GitHub Enterprise Server
     assert ghes.next_remedy == "platform-matrix"
     assert "GitHub Enterprise Server has no hosted Arm runners" in ghes.declined["native-runners"]
-    labelled = run(**base, skip=("build-on-buildplatform",), ghes=True, config="arm-runner: arm64-large\n")
+    labelled = run(**base, ghes=True, config="arm-runner: arm64-large\n")
     assert labelled.remedy == "native-runners" and "runner: arm64-large" in labelled.files[WF]
     assert "`arm64-large`, the runner the config names" in labelled.explanation
 
@@ -261,7 +263,8 @@ def test_arm32_runs_natively_on_the_arm64_runner(platform, failure):
     dockerfile = NODE_SITE.replace("RUN npm ci", instruction)
     workflow = WORKFLOWS["comma-no-spaces"].replace("linux/arm64", platform)
     config = "remedies: {drop-platform: true}\n"
-    result = run({WF: workflow}, {"Dockerfile": dockerfile}, log, config=config)
+    assert run({WF: workflow}, {"Dockerfile": dockerfile}, log, config=config).remedy == "github-builder"
+    result = run({WF: workflow}, {"Dockerfile": dockerfile}, log, config=config + "restructure: matrix\n")
     assert (result.remedy, result.next_remedy) == ("native-runners", "pin-qemu")
     new = plain(load(result.files[WF]))
     legs = {leg["platform"]: leg for leg in new["jobs"]["image"]["strategy"]["matrix"]["include"]}
@@ -317,6 +320,6 @@ def test_the_explanation_names_what_was_passed_over():
     dockerfile = NODE_SITE.replace("COPY --from=build /app/dist /usr/share/nginx/html",
                                    "COPY --from=build /app/node_modules ./node_modules")
     result = run({WF: WORKFLOWS["comma-no-spaces"]}, {"Dockerfile": dockerfile}, sigill_log())
-    assert result.remedy == "native-runners"
+    assert result.remedy == "github-builder"
     assert "Passed over, earlier on the ladder: `build-on-buildplatform` (" in result.explanation
     assert "copies /app/node_modules" in result.explanation

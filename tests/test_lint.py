@@ -40,7 +40,7 @@ def test_what_each_linter_finds():
     assert {f.rule for f in zizmor} == {"template-injection"}
     missing_key = SAFE.replace("runs-on: ubuntu-24.04-arm", "runs-on: ${{ matrix.runner }}")
     actionlint = lint.findings(WF, missing_key, "actionlint")
-    assert [(f.rule, f.text) for f in actionlint] == [("expression", "runs-on: ${{ matrix.runner }}")]
+    assert [(f.rule, f.source) for f in actionlint] == [("expression", "runs-on: ${{ matrix.runner }}")]
     assert 'property "runner" is not defined' in next(iter(actionlint)).message
     moved = SAFE.replace("echo hello", "echo \"$D\"\n        env:\n          D: ${{ steps.build.outputs.digest }}")
     assert {f.rule for f in lint.findings(WF, moved, "actionlint")} == {"expression"}  # no step `build` here

@@ -275,8 +275,11 @@ def test_the_ladder_reaches_the_restructure():
     dockerfile = NODE_SITE.replace("COPY --from=build /app/dist /usr/share/nginx/html",
                                    "COPY --from=build /app/node_modules ./node_modules")
     public = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log())
-    assert (public.remedy, public.next_remedy) == ("native-runners", "pin-qemu")
-    private = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log(), private=True)
+    assert (public.remedy, public.next_remedy) == ("github-builder", "native-runners")
+    matrix = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log(), config="restructure: matrix\n")
+    assert (matrix.remedy, matrix.next_remedy) == ("native-runners", "pin-qemu")
+    assert matrix.declined["github-builder"] == "the config prefers the written-out matrix (`restructure: matrix`)"
+    private = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log(), private=True, skip=("github-builder",))
     assert (private.remedy, private.next_remedy) == ("native-runners", "pin-qemu")
     ghes = run({WF: STOREFRONT}, {"Dockerfile": dockerfile}, sigill_log(), ghes=True, skip=("pin-qemu",))
     assert (ghes.remedy, ghes.next_remedy) == ("platform-matrix", None)
@@ -292,6 +295,57 @@ def test_the_ladder_reaches_the_restructure():
 def test_arm32_goes_to_the_arm64_runner():
     log = buildx_log("linux/arm/v7", "build", "RUN npm ci", SIGILL, 132)
     result = run({WF: WORKFLOWS["comma-no-spaces"].replace("linux/arm64", "linux/arm/v7")},
-                 {"Dockerfile": NODE_SITE.replace("/app/dist", "/app/node_modules")}, log)
+                 {"Dockerfile": NODE_SITE.replace("/app/dist", "/app/node_modules")}, log,
+                 config="restructure: matrix\n")
     assert result.remedy == "native-runners"
     assert "linux/arm/v7 on `ubuntu-24.04-arm`" in result.explanation
+
+
+CHAINED = SIGNED.replace("""          push-to-registry: true
+""", """          push-to-registry: true
+      - id: sbom
+        env:
+          DIGEST: ${{ steps.push.outputs.digest }}
+        run: echo "ref=$DIGEST" >> "$GITHUB_OUTPUT"
+      - name: Notify
+        env:
+          REF: ${{ steps.sbom.outputs.ref }}
+        run: echo "$REF"
+""").replace("      digest: ${{ steps.push.outputs.digest }}\n",
+             "      digest: ${{ steps.push.outputs.digest }}\n      ref: ${{ steps.sbom.outputs.ref }}\n")
+
+
+def test_steps_that_read_moved_steps_move_with_them():
+    result = run({WF: CHAINED}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    assert_valid(result)  # actionlint: every steps.<id> resolves in its job
+    new = plain(load(result.files[WF]))
+    assert [s.get("name") or s.get("id") for s in new["jobs"]["merge"]["steps"]][-3:] == ["Attest", "sbom", "Notify"]
+    assert new["jobs"]["merge"]["outputs"] == {"digest": "${{ steps.push.outputs.digest }}",
+                                               "ref": "${{ steps.sbom.outputs.ref }}"}
+    assert not [s for s in new["jobs"]["image"]["steps"] if s.get("id") == "sbom" or s.get("name") == "Notify"]
+    # A moved step that also reads a step staying behind cannot move: declined with the reason.
+    staying = CHAINED.replace("      - name: Notify", "      - id: v\n        run: echo \"tag=1\" >> \"$GITHUB_OUTPUT\"\n"
+                              "      - name: Notify").replace("REF: ${{ steps.sbom.outputs.ref }}",
+                                                               "REF: ${{ steps.sbom.outputs.ref }}-${{ steps.v.outputs.tag }}")
+    with pytest.raises(NoFix, match="step `Notify` would move to the merge job but reads `steps.v`, which stays"):
+        run({WF: staying}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+
+
+SUFFIXED = QEMU_MATRIX_SAME_TAG.replace("""        platform: [linux/amd64, linux/arm64]
+""", """        include:
+          - platform: linux/amd64
+            suffix: amd64
+          - platform: linux/arm64
+            suffix: arm64
+""").replace("      - uses: actions/checkout@v5\n", "      - uses: actions/checkout@v5\n      - run: echo \"$S\"\n"
+             "        env:\n          S: ${{ matrix.suffix }}\n")
+
+
+def test_matrix_keys_resolve_and_never_collide():
+    result = run({WF: SUFFIXED}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    assert_valid(result)  # actionlint: matrix.suffix and matrix.runner resolve
+    legs = plain(load(result.files[WF]))["jobs"]["build"]["strategy"]["matrix"]["include"]
+    assert [(leg["platform"], leg["suffix"]) for leg in legs] == [("linux/amd64", "amd64"), ("linux/arm64", "arm64")]
+    clashing = SUFFIXED.replace("suffix: amd64", "pair: amd64").replace("suffix: arm64", "pair: arm64")
+    with pytest.raises(NoFix, match="the matrix already has a `pair` key"):
+        run({WF: clashing}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")

@@ -24,7 +24,7 @@ from . import publish, texts
 
 log = logging.getLogger("docker-build-fixer")
 
-WORKFLOW_REMEDIES = ("native-runners", "platform-matrix", "pin-qemu", "add-buildx", "load-single-platform",
+WORKFLOW_REMEDIES = ("github-builder", "native-runners", "platform-matrix", "pin-qemu", "add-buildx", "load-single-platform",
                      "timeout-minutes", "drop-platform")
 FAILED = {"failure", "timed_out", "cancelled"}
 MAX_JOBS = 3  # failed jobs whose logs are read, per run

@@ -1,4 +1,5 @@
-"""The web app: ``POST /webhooks``, ``GET /healthz``, ``GET /metrics``, and the worker.
+"""The web app: ``POST /webhooks``, ``GET /healthz``, ``GET /metrics``, the pages (``GET /``: the
+setup page until the app is registered, then the status page), and the worker.
 
 A delivery is verified (HMAC-SHA256, constant time, in gidgethub), stored, and answered 202
 at once; the worker processes stored jobs in the background with bounded concurrency, one job
@@ -14,6 +15,7 @@ import os
 import signal
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 
 import aiohttp
@@ -23,16 +25,16 @@ from gidgethub import BadRequest, GitHubBroken, ValidationFailure, sansio
 
 from ..github.api import CountingGitHubAPI, RepoAPI
 from ..github.auth import AppAuth, InstallationToken
-from ..settings import Settings
+from ..settings import Secret, Settings
 from .events import EVENTS, router
 from .logs import setup_logging
 from .metrics import Metrics
 from .pipeline import Outcome
 from .store import JobStore
+from .web import APP_KEY, setup, status
 
 log = logging.getLogger("docker-build-fixer")
 
-APP_KEY: web.AppKey["App"] = web.AppKey("app")
 MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 CONCURRENCY = 8
 PER_INSTALLATION = 2  # so that one busy installation cannot starve the others
@@ -78,9 +80,24 @@ class App:
 
     async def start(self) -> None:
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=120))
+        self.checkpointer = asyncio.create_task(self._checkpoint_forever())
+        if self.settings.configured:
+            self._start_working()
+        else:
+            log.info("not registered yet: the setup page is at /")
+
+    def _start_working(self) -> None:
         self.worker = asyncio.create_task(self._work())
         self.sweeper = asyncio.create_task(self._sweep_forever())
-        self.checkpointer = asyncio.create_task(self._checkpoint_forever())
+
+    def configure(self, app_id: int, private_key: Secret, webhook_secret: Secret) -> None:
+        """Take the credentials the manifest flow handed over and start serving webhooks with
+        them, without a restart."""
+        self.settings = replace(self.settings, app_id=str(app_id), private_key=private_key,
+                                webhook_secret=webhook_secret)
+        self.auth = AppAuth(self.settings)
+        if self.session is not None and self.worker is None and not self.stopping:
+            self._start_working()
 
     async def stop(self) -> None:
         if self.session is None or self.session.closed:
@@ -210,7 +227,7 @@ class App:
             event = sansio.Event(job.payload, event=job.event, delivery_id=job.delivery)
             await router.dispatch(event, self, result=result)
             outcome: Outcome = result.get("outcome") or Outcome("ignored", "no handler")
-            self.store.finish(job.delivery, outcome.action)
+            self.store.finish(job.delivery, outcome.action, outcome.detail, outcome.pull_number)
             self.metrics.inc("dbf_jobs_total", outcome=outcome.action)
             if outcome.action == "pull-request":
                 self.metrics.inc("dbf_pull_requests_opened_total")
@@ -227,13 +244,13 @@ class App:
                 self._retry_or_fail(job, extra, f"rate limited: {exc}")
                 return
             # Other 4xx answers will not change by asking again.
-            self.store.finish(job.delivery, "failed")
+            self.store.finish(job.delivery, "failed", f"GitHub said {exc}")
             self.metrics.inc("dbf_jobs_total", outcome="failed")
             log.error("job failed", extra={**extra, "outcome": "failed", "detail": f"GitHub said {exc}"})
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a bug must not stop the worker; the job ends with its reason
-            self.store.finish(job.delivery, "error")
+            self.store.finish(job.delivery, "error", f"{type(exc).__name__}: {exc}"[:300])
             self.metrics.inc("dbf_jobs_total", outcome="error")
             log.error("job error", extra={**extra, "outcome": "error", "detail": f"{type(exc).__name__}: {exc}"})
             log.debug("job error", exc_info=True)
@@ -247,7 +264,7 @@ class App:
             self.store.retry(job.delivery, reason, delay=retry_delay(job.attempts))
             log.warning("job will be retried", extra={**extra, "detail": reason})
         else:
-            self.store.finish(job.delivery, "failed")
+            self.store.finish(job.delivery, "failed", reason)
             self.metrics.inc("dbf_jobs_total", outcome="failed")
             log.error("job failed", extra={**extra, "outcome": "failed", "detail": reason})
 
@@ -274,6 +291,8 @@ async def webhook(request: web.Request) -> web.Response:
 
 async def _webhook(request: web.Request) -> web.Response:
     app: App = request.app[APP_KEY]
+    if app.settings.webhook_secret is None:
+        return _reply(503, "this app is not registered yet: open / to set it up")
     if (request.content_length or 0) > MAX_BODY:
         app.metrics.inc("dbf_deliveries_total", event="unknown", outcome="too-large")
         return _reply(413, "payload over 25 MB")
@@ -326,7 +345,8 @@ async def _webhook(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     app: App = request.app[APP_KEY]
-    return web.json_response({"status": "ok", "jobs": app.store.counts(), "running": len(app.running)})
+    return web.json_response({"status": "ok" if app.settings.configured else "setup", "jobs": app.store.counts(),
+                              "running": len(app.running)})
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -336,15 +356,28 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(text=app.metrics.render(gauges), content_type="text/plain")
 
 
+async def index(request: web.Request) -> web.StreamResponse:
+    """Until the app is registered, the setup page; then the status page."""
+    app: App = request.app[APP_KEY]
+    return await (status.page(request) if app.settings.configured else setup.page(request))
+
+
 def create_app(settings: Settings) -> web.Application:
     # No middleware on the hot path: the webhook handler catches its own errors, and
     # /healthz and /metrics only read counters.
     web_app = web.Application(client_max_size=MAX_BODY)
     app = App(settings)
     web_app[APP_KEY] = app
+    web_app[setup.FLOW_KEY] = setup.SetupFlow()
     web_app.router.add_post("/webhooks", webhook)
     web_app.router.add_get("/healthz", healthz)
     web_app.router.add_get("/metrics", metrics)
+    # The pages: server-rendered HTML, in bot/app/web/.
+    web_app.router.add_get("/", index)
+    web_app.router.add_get(setup.CALLBACK, setup.callback)
+    web_app.router.add_get(status.LOGIN, status.login_page)
+    web_app.router.add_post(status.LOGIN, status.login)
+    web_app.router.add_post(status.LOGOUT, status.logout)
 
     async def on_startup(_):
         await app.start()

@@ -22,12 +22,17 @@ CREATE TABLE IF NOT EXISTS jobs (
     status TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0,
     outcome TEXT,
+    detail TEXT,
+    pull INTEGER,
     not_before REAL NOT NULL DEFAULT 0,
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created);
 """
+# Columns added after the first release: a store created before them gains them at start.
+ADDED_COLUMNS = {"detail": "TEXT", "pull": "INTEGER"}
+FAILED = ("failed", "error")  # outcomes of jobs that ended without doing their work
 
 
 @dataclass
@@ -40,6 +45,22 @@ class Job:
     attempts: int
 
 
+@dataclass(frozen=True)
+class JobSummary:
+    """One delivery as the status page lists it (never its payload)."""
+
+    delivery: str
+    event: str
+    repo: str | None
+    status: str  # pending | running | done
+    outcome: str | None  # the action (pull-request, ignored, failed, ...) or, while pending, "retrying"
+    detail: str | None  # the reason, or the remedy of a pull request
+    pull: int | None
+    attempts: int
+    received: float
+    updated: float
+
+
 class JobStore:
     def __init__(self, path: str):
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -50,6 +71,10 @@ class JobStore:
         self.db.execute("PRAGMA wal_autocheckpoint=0")
         self.path = path
         self.db.executescript(SCHEMA)
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(jobs)")}
+        for column, kind in ADDED_COLUMNS.items():
+            if column not in present:
+                self.db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
         # Jobs that were running when the process stopped run again (effects are idempotent).
         self.db.execute("UPDATE jobs SET status='pending' WHERE status='running'")
 
@@ -107,14 +132,14 @@ class JobStore:
             jobs.append(Job(delivery, event, installation, repo, json.loads(payload), attempts + 1))
         return jobs
 
-    def finish(self, delivery: str, outcome: str) -> None:
-        self.db.execute("UPDATE jobs SET status='done', outcome=?, payload=NULL, updated=? WHERE delivery=?",
-                        (outcome, time.time(), delivery))
+    def finish(self, delivery: str, outcome: str, detail: str = "", pull: int | None = None) -> None:
+        self.db.execute("UPDATE jobs SET status='done', outcome=?, detail=?, pull=?, payload=NULL, updated=?"
+                        " WHERE delivery=?", (outcome, detail, pull, time.time(), delivery))
 
     def retry(self, delivery: str, reason: str, delay: float = 0.0) -> None:
         now = time.time()
-        self.db.execute("UPDATE jobs SET status='pending', outcome=?, not_before=?, updated=? WHERE delivery=?",
-                        (reason, now + delay, now, delivery))
+        self.db.execute("UPDATE jobs SET status='pending', outcome='retrying', detail=?, not_before=?, updated=?"
+                        " WHERE delivery=?", (reason, now + delay, now, delivery))
 
     def purge_installation(self, installation: int) -> int:
         return self.db.execute("DELETE FROM jobs WHERE installation=? AND status!='running'",
@@ -122,6 +147,26 @@ class JobStore:
 
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall())
+
+    # -- what the status page reads (a PostgreSQL store implements the same) --------------
+
+    def recent(self, limit: int = 50) -> list[JobSummary]:
+        """The last deliveries received, newest first (rowid order: no index to keep up on the hot path)."""
+        rows = self.db.execute(
+            "SELECT delivery, event, repo, status, outcome, detail, pull, attempts, created, updated FROM jobs"
+            " ORDER BY rowid DESC LIMIT ?", (limit,)).fetchall()
+        return [JobSummary(*row) for row in rows]
+
+    def failures_by_reason(self, since: float = 0.0) -> list[tuple[str, int]]:
+        """Jobs that ended failed or in error since ``since``, counted by reason, most first."""
+        return self.db.execute(
+            "SELECT COALESCE(NULLIF(detail, ''), outcome), COUNT(*) AS n FROM jobs"
+            f" WHERE status='done' AND outcome IN ({','.join('?' * len(FAILED))}) AND updated >= ?"
+            " GROUP BY 1 ORDER BY n DESC, 1", (*FAILED, since)).fetchall()
+
+    def installation_count(self) -> int:
+        """Installations the store holds deliveries of (a deleted installation's are purged)."""
+        return self.db.execute("SELECT COUNT(DISTINCT installation) FROM jobs").fetchone()[0]
 
     def close(self) -> None:
         self.db.close()

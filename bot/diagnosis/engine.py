@@ -54,6 +54,9 @@ class Finding:
     line: int
     excerpt: list[str]
     file: str | None = None
+    # Seconds each leg ran, from the timestamps of its step headers: the failing leg until this
+    # finding's line, the others until their last step started. Empty without timestamps.
+    legs: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict:
         return {
@@ -73,6 +76,7 @@ class _Candidate:
     step_no: int | None
     context: Step | None
     excerpt: list[str]
+    stamp: str | None = None  # the line's timestamp
     weak: bool = False
     needs_emulation: bool = False
     self_evident: bool = False  # the line itself shows emulation (a qemu: line)
@@ -111,6 +115,7 @@ class Diagnoser:
         self._emulation_lines: deque[int] = deque(maxlen=MAX_EVIDENCE)
         self._stale_hints: deque[tuple[int, int | None]] = deque(maxlen=MAX_EVIDENCE)
         self._runner_arch: str | None = None
+        self._leg_stamps: dict[bytes, list[bytes]] = {}  # platform -> [first, last] header timestamps
         self._last_failure_line = 0
         self._result: list[Finding] | None = None
         self.bytes_read = 0
@@ -184,9 +189,41 @@ class Diagnoser:
                 continue
             line_end = buf.find(b"\n", at, end)
             step_no = int(buf[mark + 1:at - 2])
+            if mark != line_start:  # a timestamp before it: when this leg was at this step
+                self._leg_time(bytes(buf[line_start:mark]), bytes(buf[at:at + 48]))
             headers[step_no] = (base + at, bytes(buf[at - 1:end if line_end < 0 else line_end]))
         while len(headers) > MAX_STEPS:
             del headers[next(iter(headers))]  # the oldest step: it finished long ago
+
+    def _leg_time(self, prefix: bytes, bracket: bytes) -> None:
+        # Hot path (every re-printed header): byte slices only, parsed when a finding needs them.
+        stamp = (prefix[3:22] if prefix.startswith(b"\xef\xbb\xbf") else prefix[:19])
+        if stamp[4:5] != b"-" or stamp[10:11] != b"T":
+            return
+        platform = bracket.split(b" ", 1)[0]
+        if not platform.startswith(b"linux/") or b"]" in platform:
+            return
+        seen = self._leg_stamps.get(platform)
+        if seen is None:
+            self._leg_stamps[platform] = [stamp, stamp]
+        else:
+            seen[1] = stamp
+
+    def _legs(self, platform: str | None, stamp: str | None) -> dict[str, float]:
+        """Seconds each leg ran: the failing one until ``stamp``, the others until their last step."""
+        stamps = {p.decode("ascii", "replace"): (parse_timestamp(a.decode("ascii", "replace")),
+                                                 parse_timestamp(b.decode("ascii", "replace")))
+                  for p, (a, b) in self._leg_stamps.items()}
+        if platform not in stamps or stamp is None:
+            return {}
+        start, end = stamps[platform][0], parse_timestamp(stamp)
+        if start is None or end is None or end < start:
+            return {}
+        legs = {platform: end - start}
+        for other, (a, b) in stamps.items():
+            if other != platform and a is not None and b is not None and b >= a:
+                legs[other] = b - a
+        return legs
 
     def _header(self, step_no: int) -> Step | None:
         if step_no not in self._raw_headers:
@@ -267,7 +304,7 @@ class Diagnoser:
                 return
             if excerpt is None:
                 excerpt = self._excerpt(start, end, step_no)
-            bucket.append(_Candidate(signature, line_no, step_no, self._context, excerpt, **kw))
+            bucket.append(_Candidate(signature, line_no, step_no, self._context, excerpt, stamp, **kw))
 
         if process is not None:
             signal = SIGNAL_EXIT_CODES.get(process.exit_code or 0)
@@ -465,7 +502,7 @@ class Diagnoser:
             if r.step is not None and (r.step.stage or r.step.instruction):
                 step = {"stage": r.step.stage, "instruction": r.step.instruction}
             findings[key] = Finding(signature, platform, step, r.candidate.line,
-                                    r.candidate.excerpt, self.file)
+                                    r.candidate.excerpt, self.file, self._legs(platform, r.candidate.stamp))
         # A finding that names no platform adds nothing beside the same one that does.
         named = {signature for signature, platform in findings if platform}
         result = [f for (signature, platform), f in findings.items() if platform or signature not in named]

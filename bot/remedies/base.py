@@ -21,6 +21,7 @@ class Change:
     files: dict[str, str]  # path -> new content
     summary: list[str]  # what changed, one line each, for the PR body
     notes: list[str] = field(default_factory=list)  # risks and things to check
+    emulated: list[str] | None = None  # platforms still built under QEMU after it (None: as before)
 
 
 @dataclass

@@ -22,6 +22,16 @@ _INFO = [
         ("ThinkWatchProject/ThinkWatch#24 (pnpm build: 260 s emulated, 23 s native)", "arthur-ai/arthur-engine#1859"),
     ),
     RemedyInfo(
+        "github-builder", "Build with Docker's reusable workflow `docker/github-builder`",
+        "The build job becomes a call of Docker's own reusable workflow, which builds each platform in its "
+        "own job on a runner of that architecture (`ubuntu-24.04-arm` for linux/arm64 and linux/arm, with "
+        "QEMU off), pushes by digest and merges the multi-platform image, with signed provenance. Nothing is "
+        "emulated, so emulation crashes cannot happen, and Docker maintains the build steps.",
+        ("docs.docker.com/build/ci/github-actions/multi-platform/ (Docker recommends it for distributed "
+         "multi-platform builds)", "[docker/github-builder](https://github.com/docker/github-builder) (README: inputs, secrets, outputs, "
+         "runner mapping)"),
+    ),
+    RemedyInfo(
         "native-runners", "Build each platform on its own native runner",
         "Each platform is built in its own job on a runner of that architecture (GitHub's "
         "`ubuntu-24.04-arm` for linux/arm64), pushed by digest, and a merge job assembles the "
@@ -38,11 +48,14 @@ _INFO = [
         ("docs.docker.com/build/ci/github-actions/multi-platform/", "docker/build-push-action#671"),
     ),
     RemedyInfo(
-        "pin-qemu", "Pin a known-good QEMU",
+        "pin-qemu", "Pin the current QEMU release",
         "`docker/setup-qemu-action` registers the emulator from `tonistiigi/binfmt`; without a pin it "
-        "takes whatever `latest` is (or none, leaving BuildKit's older bundled emulator). Pinning a "
-        "release known to run this workload replaces the emulator that crashed.",
-        ("tonistiigi/binfmt#243", "raaymax/quack#312"),
+        "takes whatever `latest` is (or none, leaving BuildKit's older bundled emulator). The pin is the "
+        "tag Docker's own `docker/github-builder` uses. It is the fallback for when no native runner can "
+        "be had: the build stays emulated, and a newer emulator is not a promised cure (a pin that cured "
+        "a SIGILL locally did not in CI, raaymax/quack#313).",
+        ("tonistiigi/binfmt#243 (QEMU 9.2.2 fixed the 9.2.0 libc-bin segfaults)", "raaymax/quack#312",
+         "raaymax/quack#313"),
     ),
     RemedyInfo(
         "add-buildx", "Set up a buildx builder",

@@ -22,19 +22,13 @@ from ..workflows.model import (BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build
                                reusable_call)
 from ..workflows.yamldoc import Doc, plain
 from .base import Change, Decline, Situation
+from .references import LOGIN, copied_ids, kept_matrix_keys, moved_steps, refers, resolvable
+from .runners import arm_runner_note, native_on_arm64
 
 METADATA = "docker/metadata-action"
-LOGIN = "docker/login-action"
 X64_LABELS = versions.runner_labels("x64")
 DEFAULT_X64 = versions.runner("x64")
 NATIVE_ON_X64 = {"linux/amd64", "linux/386"}
-
-
-def native_on_arm64(platform: str) -> bool:
-    """The Arm64 runners' CPUs run 32-bit Arm code too: docker/github-builder maps every
-    `linux/arm` platform (v6, v7) to `ubuntu-24.04-arm` with QEMU off."""
-    platform = canonical_platform(platform)
-    return platform == "linux/arm64" or platform == "linux/arm" or platform.startswith("linux/arm/")
 MERGE_PERMISSIONS = ("contents", "packages", "id-token", "attestations")
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 # Expression contexts that mean the same in the merge job as in the build job.
@@ -195,10 +189,6 @@ def _insert_after_key(data: dict, after: str, key: str, value: Any) -> None:
     data.update(items)
 
 
-def _refers(node: Any, text: str) -> bool:
-    return text in str(plain(node))
-
-
 def _outputs(names: list[str], push: str) -> str:
     name = f'"name={",".join(names)}"' if len(names) > 1 else f"name={names[0]}"
     return f"type=image,{name},push-by-digest=true,name-canonical=true,push={push}"
@@ -352,8 +342,12 @@ def _restructure(s: Situation, mode: str) -> Change:
     steps_line, steps_col = doc.start(build.step.path)
     step_dash = doc._dash(steps_line, steps_col)
     b = build.step.index
-    moved = [st for st in steps[b + 1:] if _refers(st.node, f"steps.{build_id}.")] if pushes else []
-    outputs_moved = pushes and "outputs" in job and _refers(job["outputs"], f"steps.{build_id}.")
+    computing = tuple(tags.computing) if tags else ()
+    moved = moved_steps(steps, b, build_id, tags.meta if tags else None, computing) if pushes else []
+    moved_ids = {build_id} | {str(st.node["id"]) for st in moved if st.node.get("id")}
+    outputs_moved = pushes and "outputs" in job and any(refers(job["outputs"], f"steps.{i}.") for i in moved_ids)
+    if outputs_moved:
+        resolvable(plain(job["outputs"]), "the job's outputs", moved_ids | copied_ids(steps, tags.meta if tags else None, computing))
     push_value = f"${{{{ {condition} }}}}" if condition else "true"
     edits: list[wedit.Edit] = []
 
@@ -417,7 +411,8 @@ def _restructure(s: Situation, mode: str) -> Change:
     if outputs_moved:
         edits.append(wedit.remove_entry(("jobs", job_id, "outputs"),
                                         lambda data: data["jobs"][job_id].pop("outputs"), "move the job outputs"))
-    include = [{"platform": leg.platform, "pair": leg.pair}
+    kept = kept_matrix_keys(matrix, mode)
+    include = [{"platform": leg.platform} | kept.get(leg.platform, {}) | {"pair": leg.pair}
                | ({"runner": leg.runner} if mode == "native-runners" else {})
                | ({"qemu": True} if mode == "native-runners" and leg.qemu else {}) for leg in legs]
     new_strategy = {"fail-fast": False, "matrix": {"include": include}}
@@ -531,7 +526,7 @@ def _dependents(workflow: Workflow, job_id: str, merge_id: str, outputs_moved: b
         listed = [needs] if isinstance(needs, str) else list(needs or [])
         if job_id not in listed:
             continue
-        if outputs_moved and _refers(workflow.jobs[other], f"needs.{job_id}.outputs"):
+        if outputs_moved and refers(workflow.jobs[other], f"needs.{job_id}.outputs"):
             raise Decline(f"job `{other}` reads the outputs of `{job_id}`, which would move to `{merge_id}`")
         new = listed + [merge_id]
         edits.append(wedit.Edit(
@@ -619,25 +614,6 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
     return _change(s, mode, workflow, job_id, None, legs, None, None, [], result, in_place=True)
 
 
-ARM_CONFIGURED = "The Arm legs run on `{label}`, the runner the config names."
-ARM_PUBLIC = ("On public repositories GitHub's standard Arm64 runners (`{label}`, {size}) cost nothing, like "
-              "the x64 ones.")
-ARM_PRIVATE = ("On a private repository GitHub's standard Arm64 runners (available to private repositories since "
-               "{since}) are the smaller {size} machines, and their minutes count against the plan's included "
-               "minutes at the Arm rate.")
-
-
-def arm_runner_note(s: Situation) -> str:
-    """What the Arm runner costs and how big it is, for the PR's risk section."""
-    runners = versions.data()["runners"]
-    if s.config.arm_runner and s.config.arm_runner not in versions.runner_labels("arm64"):
-        return ARM_CONFIGURED.format(label=s.config.arm_runner)
-    label = s.config.arm_label(s.ghes)
-    if s.private:
-        return ARM_PRIVATE.format(since=runners["arm64-private-since"], size=runners["arm64-sizes"]["private"])
-    return ARM_PUBLIC.format(label=label, size=runners["arm64-sizes"]["public"])
-
-
 def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], tags: Tags | None,
             condition: str | None, moved: list[StepRef], result: Workflow, in_place: bool = False) -> Change:
     runners = ", ".join(f"{leg.platform} on `{leg.runner}`" + (" (QEMU)" if leg.qemu else "") for leg in legs)
@@ -674,7 +650,8 @@ def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: 
     if merge_id:
         notes.append("Tags are written only by the merge job, after every leg succeeded: a failing leg no "
                      "longer leaves a half-updated tag.")
-    return Change(mode, {workflow.path: result.doc.text}, summary, notes)
+    return Change(mode, {workflow.path: result.doc.text}, summary, notes,
+                  emulated=[leg.platform for leg in legs if leg.qemu])
 
 
 def build_note(workflow: Workflow, job_id: str) -> str:

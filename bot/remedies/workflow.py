@@ -48,8 +48,10 @@ def pin_qemu(s: Situation) -> Change:
             ("name", "Set up QEMU"), ("uses", ref), ("with", [("image", image)])],
             {"uses": release} if release else None)
         summary = (f"`{workflow.path}` job `{build.job_id}`: a `{SETUP_QEMU}` step with `image: {image}` "
-                   "now registers a known-good QEMU before buildx starts")
-    notes = ["A pinned emulator stays the same until someone changes it: the tag is in the workflow "
+                   "now registers that QEMU before buildx starts")
+    notes = ["The build stays emulated: a pin is the fallback when no native runner can be had, not a promised "
+             "cure (raaymax/quack#313: a pin that cured a SIGILL locally did not in CI).",
+             "A pinned emulator stays the same until someone changes it: the tag is in the workflow "
              "for the next upgrade."]
     if evidence:
         notes.append("Evidence for this tag: " + "; ".join(evidence) + ".")

@@ -17,7 +17,6 @@ SETUP_QEMU = "docker/setup-qemu-action"
 SETUP_BUILDX = "docker/setup-buildx-action"
 
 _EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-_SHA = re.compile(r"^[0-9a-f]{40}$")
 _SHELL_BUILD = re.compile(r"\bdocker\s+(?:buildx\s+build|build|buildx\s+bake)\b")
 
 
@@ -118,12 +117,6 @@ class Workflow:
         if not isinstance(steps, CommentedSeq):
             return []
         return [StepRef(job_id, i, s) for i, s in enumerate(steps) if isinstance(s, CommentedMap)]
-
-    def pins_actions(self) -> bool:
-        """Does this file pin its actions to commit SHAs? New steps follow the convention."""
-        refs = [action_name(s.uses)[1] for job in self.jobs for s in self.steps(job) if s.uses]
-        refs = [r for r in refs if r]
-        return bool(refs) and sum(bool(_SHA.match(r)) for r in refs) * 2 >= len(refs)
 
     def env_value(self, name: str, job_id: str, step: StepRef | None = None) -> tuple[str | None, tuple | None]:
         """Resolve ``env.NAME`` from the step, job or workflow env, with where it is set."""
