@@ -1,12 +1,14 @@
 """Ingress benchmark (SPEC section 10.1): signed 20 KB workflow_run deliveries at concurrency 50,
 against the real server with durable storage on, side by side with the minimal Probot app of
-../shared/bench in the same run.
+the benchmark anchors (``../shared/bench`` beside the checkout, or the folder named by
+``DBF_BENCH_ANCHORS``) in the same run.
 
     python bench/ingress.py [--seconds 15] [--skip-probot]
 
 Needs `wrk` (Debian package) and, for the Probot side, Node.js and npm (it runs `npm install`
-in a temporary copy of ../shared/bench). Prints acknowledgements per second, p50/p99 latency and
-peak RSS for each, and checks that every acknowledged delivery of ours is in the store.
+in a temporary copy of the anchors); without the anchors it exits with one line saying so.
+Prints acknowledgements per second, p50/p99 latency and peak RSS for each, and checks that every
+acknowledged delivery of ours is in the store.
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("DBF_SHARED", ROOT.parent / "shared"))
+ANCHORS = Path(os.environ.get("DBF_BENCH_ANCHORS", ROOT.parent / "shared" / "bench"))
 SECRET = "bench-secret"
 OURS = "docker-build-fixer (aiohttp, SQLite WAL)"
 PROBOT = "Probot 14.3.2 (no storage)"
-EXAMPLE = SHARED / "github" / "webhook-examples" / "workflow_run.completed.1.json"
+EXAMPLE = ROOT / "tests" / "data" / "github" / "webhook-examples" / "workflow_run.completed.1.json"
 
 
 def free_port() -> int:
@@ -109,8 +111,10 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+    if not (ANCHORS / "make-wrk-lua.py").is_file():
+        sys.exit(f"the benchmark anchors are missing: {ANCHORS} (set DBF_BENCH_ANCHORS to their folder)")
     tmp = Path(tempfile.mkdtemp(prefix="dbf-ingress-"))
-    subprocess.run([sys.executable, str(SHARED / "bench" / "make-wrk-lua.py"), str(EXAMPLE), SECRET, str(tmp)],
+    subprocess.run([sys.executable, str(ANCHORS / "make-wrk-lua.py"), str(EXAMPLE), SECRET, str(tmp)],
                    check=True, capture_output=True)
     script = tmp / "wrk.lua"
     size = (tmp / "body.json").stat().st_size
@@ -127,7 +131,7 @@ def main() -> None:
 
     if not args.skip_probot:
         probot_dir = tmp / "probot"
-        shutil.copytree(SHARED / "bench", probot_dir)
+        shutil.copytree(ANCHORS, probot_dir)
         subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund"], cwd=probot_dir, check=True,
                        capture_output=True)
         port = free_port()

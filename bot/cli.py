@@ -12,13 +12,11 @@ remedy applies, with the reason; 1 an internal error (one line, no traceback).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 from .diagnosis import diagnose_file
 from .diagnosis.report import render_json, render_text
-from .remedies.catalogue import REMEDY_INFO
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NO_FIX = 0, 1, 2, 3
 PROG = "docker-build-fixer"
@@ -60,6 +58,8 @@ FIX_NEXT = "If this does not cure it, next: {next}"
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
+    import json
+
     # Imported here so that `diagnose` starts without the fix engine's parsers.
     from .config import ConfigError, parse_config
     from .fix import FixRequest, NoFix, fix
@@ -113,6 +113,8 @@ VERSIONS_WROTE = "wrote {path}"
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
+    import json  # here, like the fix engine's modules: `diagnose` starts without them
+
     from . import versions
 
     path = args.file or str(versions.data_path())
@@ -177,7 +179,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(remedy_ids: list[str] | None = None) -> argparse.ArgumentParser:
+    """``remedy_ids``: the choices of ``fix --remedy``/``--skip``; ``main`` leaves them out for
+    ``diagnose``, which then starts without importing the remedies (and their parsers)."""
+    if remedy_ids is None:
+        from .remedies.catalogue import REMEDY_INFO
+
+        remedy_ids = sorted(REMEDY_INFO)
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Diagnose failed multi-platform Docker builds from GitHub Actions job logs.",
@@ -192,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     fixer.add_argument("repo", nargs="?", default=".", metavar="REPO_DIR", help="the repository checkout")
     fixer.add_argument("--log", required=True, help="the failed job's log")
     fixer.add_argument("--workflow", help="the workflow that failed (default: found from the log)")
-    fixer.add_argument("--remedy", choices=sorted(REMEDY_INFO), help="apply this remedy")
-    fixer.add_argument("--skip", action="append", default=[], choices=sorted(REMEDY_INFO), metavar="ID",
+    fixer.add_argument("--remedy", choices=remedy_ids, help="apply this remedy")
+    fixer.add_argument("--skip", action="append", default=[], choices=remedy_ids, metavar="ID",
                        help="a remedy already tried or declined (repeatable)")
     fixer.add_argument("--policy", choices=["evidence", "minimal"], help="override the config's policy")
     fixer.add_argument("--private", action="store_true",
@@ -218,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser([] if words[:1] == ["diagnose"] else None)
     args = parser.parse_args(argv)
     try:
         return args.handler(args)

@@ -1,12 +1,13 @@
 import csv
 import os
-from pathlib import Path
+import tempfile
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("DBF_SHARED", ROOT.parent / "shared"))
-CORPUS = SHARED / "corpus" / "logs"
+from .data import CORPUS, ROOT  # noqa: F401  (ROOT and CORPUS are imported from here by the tests)
+
+# The compiled prefilter is cached per user; tests (and the processes they start) use their own.
+os.environ.setdefault("DBF_CACHE_DIR", tempfile.mkdtemp(prefix="dbf-test-cache-"))
 
 
 def corpus_rows() -> list[dict]:
@@ -21,13 +22,6 @@ def corpus_rows() -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def corpus():
-    if not CORPUS.is_dir():
-        raise RuntimeError(f"the shared corpus is missing: {CORPUS} (set DBF_SHARED)")
-    return CORPUS
-
-
-@pytest.fixture(scope="session")
 def sandbox(tmp_path_factory):
     """The one GitHub sandbox of the test session, in its own process."""
     from .github import SandboxProcess
@@ -35,6 +29,21 @@ def sandbox(tmp_path_factory):
     process = SandboxProcess(tmp_path_factory.mktemp("sandbox"))
     yield process
     process.stop()
+
+
+@pytest.fixture(autouse=True)
+def github_contract(request):
+    """Every test that talks to the sandbox ends with no contract violation: a request, GraphQL
+    document or answer that GitHub's published descriptions do not allow fails the test that
+    caused it (tests that break the contract on purpose clear what they caused)."""
+    if "sandbox" not in request.fixturenames:
+        yield
+        return
+    sandbox = request.getfixturevalue("sandbox")
+    sandbox.setup(clear_violations=True)
+    yield
+    violations = sandbox.state()["violations"]
+    assert violations == [], "GitHub's contract was broken:\n" + "\n".join(violations)
 
 
 @pytest.fixture

@@ -14,15 +14,13 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from .conftest import SHARED
-
-SPEC_PATH = SHARED / "github" / "api.github.com.openapi.json.gz"
+from .data import REST_OPENAPI
 URI = "urn:github-rest"
 
 
 @lru_cache(maxsize=1)
 def spec() -> dict:
-    with gzip.open(SPEC_PATH) as handle:
+    with gzip.open(REST_OPENAPI) as handle:
         return json.load(handle)
 
 
@@ -94,6 +92,60 @@ def request_errors(method: str, path: str, body) -> list[str]:
     return [f"{method} {template}: {e.message}" for e in _validator(pointer).iter_errors(body)][:5]
 
 
+def unknown_fields(method: str, template: str, body) -> list[str]:
+    """Body fields the operation does not document. GitHub ignores them, so a misspelt or
+    invented field would do nothing while the app believes it does something."""
+    content = spec()["paths"][template][method.lower()].get("requestBody", {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema")
+    if schema is None:
+        return []
+    return [f"{method} {template}: no body field {where!r}" for where in _unknown(schema, body, "")][:5]
+
+
+def _unknown(schema: dict, value, where: str) -> list[str]:
+    """Paths in `value` (`tree[0].encoding`) that no variant of the schema has a property for."""
+    schema = _deref(schema)
+    variants = [_deref(v) for v in schema.get("oneOf", []) + schema.get("anyOf", [])] or [schema]
+    if isinstance(value, list):
+        items = next((v["items"] for v in variants if "items" in v), None)
+        if items is None:
+            return []
+        return [path for i, item in enumerate(value) for path in _unknown(items, item, f"{where}[{i}]")]
+    if not isinstance(value, dict):
+        return []
+    objects = [v for v in variants if "properties" in v]
+    if not objects or any(v.get("additionalProperties") not in (None, False) for v in objects):
+        return []  # free-form (a map): any key goes
+    known = {name: prop for v in objects for name, prop in v["properties"].items()}
+    out = []
+    for key, inner in value.items():
+        path = f"{where}.{key}" if where else key
+        out += _unknown(known[key], inner, path) if key in known else [path]
+    return out
+
+
+def query_errors(method: str, template: str, query: list[tuple[str, str]]) -> list[str]:
+    """Query parameters the operation does not document, or values its schema refuses. GitHub
+    ignores a parameter it does not know: the app would believe it filters when it does not."""
+    op = spec()["paths"][template][method.lower()]
+    documented = {p["name"]: p for p in map(_deref, op.get("parameters", [])) if p["in"] == "query"}
+    errors = []
+    for name, text in query:
+        parameter = documented.get(name)
+        if parameter is None:
+            errors.append(f"{method} {template}: no query parameter {name!r}")
+            continue
+        schema = _deref(parameter.get("schema", {}))
+        value: object = text
+        if schema.get("type") == "integer":
+            value = int(text) if text.lstrip("-").isdigit() else text
+        elif schema.get("type") == "boolean":
+            value = {"true": True, "false": False}.get(text, text)
+        errors += [f"{method} {template}: query {name}={text}: {e.message}"
+                   for e in OAS30Validator(schema).iter_errors(value)]
+    return errors[:5]
+
+
 def response_errors(method: str, template: str, status: int, body) -> list[str]:
     responses = spec()["paths"][template][method.lower()]["responses"]
     if str(status) not in responses:
@@ -108,6 +160,15 @@ def response_errors(method: str, template: str, status: int, body) -> list[str]:
     pointer = (ref[1:] if ref else _pointer("paths", template, method.lower(), "responses", str(status))[1:])
     pointer = "#" + pointer + "/content/application~1json/schema"
     return [f"{method} {template} {status}: {e.message[:200]}" for e in _validator(pointer).iter_errors(body)][:5]
+
+
+def error_body_errors(method: str, template: str, status: int, body) -> list[str]:
+    """An error answer: as the operation documents that status, or else GitHub's `basic-error`
+    (a 401 or 404 is possible on any operation, documented or not)."""
+    if str(status) in spec()["paths"][template][method.lower()]["responses"]:
+        return response_errors(method, template, status, body)
+    return [f"{method} {template} {status}: {e.message[:200]}"
+            for e in _validator("#/components/schemas/basic-error").iter_errors(body)][:5]
 
 
 def example(method: str, template: str, status: int, name: str | None = None):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import gzip
 import hashlib
 import hmac
 import json
@@ -26,9 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from .conftest import ROOT, SHARED
+from .data import ROOT, WEBHOOK_EXAMPLES, WEBHOOK_SCHEMAS
 
-EXAMPLES = SHARED / "github" / "webhook-examples"
+EXAMPLES = WEBHOOK_EXAMPLES
 SECRET = "test-webhook-secret-5b1d"
 APP_ID = 4242
 
@@ -53,8 +54,7 @@ class SandboxProcess:
         key_file.write_text(public)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.sandbox", "--app-key", str(key_file), "--app-id", str(APP_ID)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "DBF_SHARED": str(SHARED)})
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
         if not line:
             raise RuntimeError("the sandbox did not start: " + self.process.stderr.read()[-2000:])
@@ -90,7 +90,8 @@ class Scenario:
     counter = 0
 
     def __init__(self, sandbox: SandboxProcess, files: dict[str, str], *, log: bytes, workflows_permission=True,
-                 private: bool = False, annotations: list | None = None, conclusion: str = "failure"):
+                 private: bool = False, annotations: list | None = None, conclusion: str = "failure",
+                 blob_text_limit: int | None = None):
         Scenario.counter += 1
         self.sandbox = sandbox
         self.installation = 9000 + Scenario.counter
@@ -104,7 +105,7 @@ class Scenario:
         sandbox.setup(
             installations=[{"id": self.installation, "account": "acme", "permissions": permissions,
                             "repos": [self.repo]}],
-            repos=[{"full_name": self.repo, "files": files, "private": private}],
+            repos=[{"full_name": self.repo, "files": files, "private": private, "blob_text_limit": blob_text_limit}],
             runs=[{"repo": self.repo, "run_id": self.run_id, "jobs": [
                 {"id": self.job_id, "name": "image", "conclusion": conclusion,
                  "log_b64": base64.b64encode(log).decode(), "annotations": annotations or []}]}],
@@ -112,11 +113,11 @@ class Scenario:
         self.conclusion = conclusion
 
     def payload(self, **changes) -> dict:
-        refs = self.repo_state()["refs"]
+        state = self.repo_state()
         branch = changes.get("head_branch", "main")
-        head_sha = refs.get(f"heads/{branch}", refs["heads/main"])
+        head_sha = state["refs"].get(f"heads/{branch}", state["refs"]["heads/main"])
         return workflow_run_payload(self.repo, self.installation, self.run_id, conclusion=self.conclusion,
-                                    head_sha=head_sha, **changes)
+                                    head_sha=head_sha, head_tree=state["commits"][head_sha]["tree"], **changes)
 
     def repo_state(self) -> dict:
         return self.sandbox.state()["repos"][self.repo]
@@ -128,7 +129,7 @@ class Scenario:
 def workflow_run_payload(repo: str, installation: int, run_id: int, *, conclusion: str = "failure",
                          head_branch: str = "main", workflow_path: str = ".github/workflows/docker.yml",
                          fork: bool = False, event: str = "push", pull_requests: list | None = None,
-                         head_sha: str = "0" * 40) -> dict:
+                         head_sha: str = "0" * 40, head_tree: str = "0" * 40) -> dict:
     """A failed workflow_run.completed delivery, derived from GitHub's published example."""
     payload = json.loads((EXAMPLES / "workflow_run.completed.1.json").read_text())
     owner, name = repo.split("/")
@@ -141,7 +142,8 @@ def workflow_run_payload(repo: str, installation: int, run_id: int, *, conclusio
         head["full_name"] = f"someone/{name}"
     payload["workflow_run"].update({
         "id": run_id, "conclusion": conclusion, "head_branch": head_branch, "path": workflow_path,
-        "head_sha": head_sha,
+        "head_sha": head_sha, "head_commit": {**payload["workflow_run"]["head_commit"], "id": head_sha,
+                                              "tree_id": head_tree},
         "name": "Docker image", "event": event, "head_repository": head, "pull_requests": pull_requests or [],
         "html_url": f"https://github.com/{repo}/actions/runs/{run_id}",
     })
@@ -151,7 +153,8 @@ def workflow_run_payload(repo: str, installation: int, run_id: int, *, conclusio
 
 @lru_cache(maxsize=1)
 def _webhook_schemas() -> tuple[dict, Registry]:
-    schema = json.loads((SHARED / "github" / "webhooks.schema.json").read_text())
+    with gzip.open(WEBHOOK_SCHEMAS) as handle:
+        schema = json.load(handle)
     uri = "urn:octokit-webhooks"
     return schema, Registry().with_resource(uri, Resource(contents=schema, specification=DRAFT7))
 

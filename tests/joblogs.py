@@ -107,9 +107,11 @@ def other_leg(rng: random.Random, count: int) -> Iterator[str]:
 
 
 def wrap(excerpt: str, seed: int = 0, noise: int = 3000, colour: bool = True,
-         interleave: bool = True, crlf: bool = False) -> tuple[bytes, dict[int, int]]:
+         interleave: bool = True, crlf: bool = False,
+         pause_before: str | None = None) -> tuple[bytes, dict[int, int]]:
     """Wrap an excerpt like a real job log. Returns the log and a map from each excerpt line
-    number (1-based) to its line number in the wrapped log."""
+    number (1-based) to its line number in the wrapped log. ``pause_before``: lines containing
+    this text come after six hours of silence (how a job that hit its time limit is dated)."""
     rng = random.Random(seed)
     body = excerpt.splitlines()
     before = runner_preamble() + build_noise(noise, rng)
@@ -133,6 +135,8 @@ def wrap(excerpt: str, seed: int = 0, noise: int = 3000, colour: bool = True,
     stamped = []
     for line in out:
         moment += timedelta(milliseconds=rng.randint(1, 900))
+        if pause_before and pause_before in line:
+            moment += timedelta(hours=6)
         stamped.append(stamp(moment) + line)
     newline = "\r\n" if crlf else "\n"
     return (newline.join(stamped) + newline).encode("utf-8"), positions
@@ -183,3 +187,25 @@ def generated_log(target_bytes: int, seed: int = 1, variety: int = 4) -> Iterato
         "not complete successfully: exit code: 132",
     ]
     yield ("\n".join(stamp(moment) + line for line in tail) + "\n").encode()
+
+
+def paste_prefixed(excerpt: str, style: str, seed: int = 0, pause_before: str | None = None) -> str:
+    """An excerpt the way people paste job logs into issues: every line behind a Markdown
+    link to its line in the job (``> [191](https://github.com/o/r/actions/runs/1/jobs/2#step:6:192) ``),
+    behind a bracketed time of day, or in a Markdown quote."""
+    rng = random.Random(seed)
+    out = []
+    moment = START
+    for number, line in enumerate(excerpt.splitlines(), start=191):
+        moment += timedelta(milliseconds=rng.randint(1, 900))
+        if pause_before and pause_before in line:
+            moment += timedelta(hours=6)
+        if style == "markdown-link":
+            out.append(f"> [{number}](https://github.com/o/r/actions/runs/1/jobs/2#step:6:{number + 1}) {line}")
+        elif style == "bracket-time":
+            out.append(moment.strftime("[%H:%M:%S] ") + line)
+        elif style == "quote":
+            out.append(f"> {line}")
+        else:
+            raise ValueError(f"unknown paste style {style!r}")
+    return "\n".join(out) + "\n"

@@ -1,12 +1,16 @@
 """A GitHub sandbox: a stateful HTTP server on loopback for the REST and GraphQL calls the app
-makes. Every request is checked against GitHub's published OpenAPI description (the operation
-exists; the JSON body validates), every response it sends validates against the documented
-response schema, and it enforces what GitHub enforces: app JWTs and expiring installation
-tokens, the `workflows` permission for `.github/workflows/` changes, 422 on an existing ref or
-pull request, rate-limit headers. Job logs answer with a 302 to a second origin that refuses an
-Authorization header, as GitHub's log storage does. A third origin stands in for github.com's
-pages of the manifest flow (tests/sandbox_web.py); the apps created there authenticate with
-their own keys, and ``POST /app-manifests/{code}/conversions`` hands over their credentials once.
+makes. Every REST request is checked against GitHub's published OpenAPI description (the
+operation exists; query parameters and body fields are documented; the JSON body validates),
+every response it sends, errors included, validates against the documented response, and every
+GraphQL document is validated against GitHub's published schema and executed over the sandbox's
+state (tests/graphql_contract.py). It enforces what GitHub documents: app JWTs and expiring
+installation tokens, the `workflows` permission for `.github/workflows/` changes, `base_tree` as
+a tree SHA, 422 on an existing ref or pull request, rate-limit headers. What breaks the contract
+is recorded in ``violations`` (tests/conftest.py fails the test that caused it). Job logs answer
+with a 302 to a second origin that refuses an Authorization header, as GitHub's log storage
+does. A third origin stands in for github.com's pages of the manifest flow
+(tests/sandbox_web.py); the apps created there authenticate with their own keys, and
+``POST /app-manifests/{code}/conversions`` hands over their credentials once.
 
 One sandbox for the whole suite: in-process (``Sandbox.start()``) or as its own process
 (``python -m tests.sandbox --port P --logs-port Q --app-key PUBLIC_PEM``). Tests set it up and
@@ -30,12 +34,33 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from . import contract
+from . import contract, graphql_contract
 from .sandbox_web import ManifestPages
 
 SANDBOX = "/_sandbox/"
 FORBIDDEN = {"message": "Resource not accessible by integration",
              "documentation_url": "https://docs.github.com/rest", "status": "403"}
+MAX_CONTENTS = 1 << 20
+TOO_LARGE = ("This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, "
+             "but you can use the Git Data API to request blobs up to 100 MB in size.")
+NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
+
+
+def validation_failed(message: str, doc: str = "", errors: list | None = None) -> dict:
+    """GitHub's 422 body (the documented `validation-error`): a message, the page that
+    documents the operation, and the field errors where there are any."""
+    body = {"message": message, "documentation_url": f"https://docs.github.com/rest/{doc}".rstrip("/"),
+            "status": "422"}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+# `maintainer_can_modify` lets the base repository's maintainers push to a branch of a fork: on a
+# pull request from a branch of the same repository GitHub refuses it.
+FORK_COLLAB = validation_failed("Validation Failed", "pulls/pulls#create-a-pull-request", [
+    {"resource": "PullRequest", "field": "fork_collab", "code": "custom",
+     "message": "Fork collab can only be enabled on cross-repo pull requests"}])
 
 
 def sha_of(data: bytes) -> str:
@@ -67,6 +92,7 @@ class Repo:
     annotations: dict[int, list] = field(default_factory=dict)
     permissions: dict[str, str] = field(default_factory=dict)  # collaborator login -> permission
     tags: dict[str, dict] = field(default_factory=dict)  # name -> {"commit": sha, "annotated": bool}
+    blob_text_limit: int | None = None  # GraphQL's Blob.text cut here (isTruncated), when set
 
     @property
     def full_name(self) -> str:
@@ -84,6 +110,14 @@ class Repo:
         self.commits[sha] = {"tree": tree_sha, "parents": parents, "message": message, "verified": verified,
                              "author": None}
         return sha
+
+    def resolve(self, rev: str) -> str | None:
+        """The commit a branch, tag (short or fully qualified) or commit SHA names."""
+        rev = rev.removeprefix("refs/")
+        for ref in (rev, f"heads/{rev}", f"tags/{rev}"):
+            if ref in self.refs:
+                return self.refs[ref]
+        return rev if rev in self.commits else None
 
     def files_at(self, commit: str) -> dict[str, bytes]:
         return {p: self.blobs[b] for p, b in self.trees[self.commits[commit]["tree"]].items()}
@@ -192,20 +226,24 @@ class Sandbox:
         found = contract.operation(request.method, request.path)
         if found is None:
             self.violations.append(f"{request.method} {request.path}: not a GitHub REST operation")
-            return self._json(404, {"message": "Not Found"})
+            return self._json(404, NOT_FOUND)
         template, _ = found
         request["template"] = template
+        # GitHub ignores a query parameter or body field it does not know: a violation, answered as usual.
+        self.violations += contract.query_errors(request.method, template, list(request.query.items()))
+        self.violations += contract.unknown_fields(request.method, template, body)
         errors = contract.request_errors(request.method, request.path, body)
         if errors:
             self.violations += errors
-            return self._json(422, {"message": "Invalid request", "errors": errors})
+            # As GitHub words a body that does not match the operation's schema.
+            return self._json(422, validation_failed("Invalid request.\n\n" + "\n".join(errors)))
         fault = await self._fault(request)
         response = fault or await handler(request)
         self.calls.append({"method": request.method, "template": template, "status": response.status,
                            "path": request.path})
-        if response.status < 300 and response.content_type == "application/json" and not fault:
-            problems = contract.response_errors(request.method, template, response.status,
-                                                json.loads(response.body))
+        if response.content_type == "application/json" and not fault:
+            check = contract.response_errors if response.status < 300 else contract.error_body_errors
+            problems = check(request.method, template, response.status, json.loads(response.body))
             self.violations += [f"sandbox response: {p}" for p in problems]
         return response
 
@@ -243,10 +281,12 @@ class Sandbox:
             app = self.apps.get(int(issuer))
             if app is None:
                 return None
-            jwt.decode(value, app["public_key"], algorithms=["RS256"])
+            claims = jwt.decode(value, app["public_key"], algorithms=["RS256"],
+                                options={"require": ["iat", "exp", "iss"]})
         except (jwt.PyJWTError, TypeError, ValueError):
             return None
-        return app
+        # GitHub: the expiration "no more than 10 minutes into the future".
+        return app if claims["exp"] - time.time() <= 600 else None
 
     def _token(self, request: web.Request) -> dict | None:
         header = request.headers.get("Authorization", "")
@@ -258,6 +298,9 @@ class Sandbox:
 
     # -- dispatch --------------------------------------------------------------------------
 
+    # To serve another GitHub operation: one row here and a handler method taking (request, token,
+    # repo, *the pattern's other groups) for /repos/... paths, (request, *groups) for /app/...
+    # paths (app JWT). The contract checks of ``_contract`` apply to it with nothing more to do.
     PUBLIC_READS = {"matching_refs", "get_tag"}
     ROUTES = [
         ("GET", r"^/app$", "get_app"),
@@ -325,10 +368,10 @@ class Sandbox:
                     return await self.graphql(request, token)
                 repo = self.repos.get(args[0])
                 if repo is None or repo.full_name not in token["repos"]:
-                    return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+                    return self._json(404, NOT_FOUND)
                 return await getattr(self, name)(request, token, repo, *args[1:])
         self.violations.append(f"sandbox does not implement {request.method} {request.path}")
-        return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        return self._json(404, NOT_FOUND)
 
     # -- the app ---------------------------------------------------------------------------
 
@@ -357,7 +400,7 @@ class Sandbox:
     async def create_token(self, request, installation_id):
         installation = self.installations.get(int(installation_id))
         if installation is None:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         token = "ghs_" + secrets.token_hex(16)
         wanted = (request["json"] or {}).get("repositories")
         repos = [r for r in installation["repos"] if wanted is None or r.split("/")[1] in wanted]
@@ -379,37 +422,31 @@ class Sandbox:
         return self._json(202, {})
 
     async def graphql(self, request, token):
-        body = request["json"] or {}
-        query, variables = body.get("query", ""), body.get("variables") or {}
-        repo = self.repos.get(f"{variables.get('owner')}/{variables.get('name')}")
-        if not isinstance(query, str) or repo is None:
-            return self._json(200, {"data": None, "errors": [{"message": "Could not resolve to a Repository"}]})
-        result = {}
-        for alias, qualified in re.findall(r'(\w+):\s*ref\(qualifiedName:\s*"([^"]+)"\)', query):
-            sha = repo.refs.get(qualified.removeprefix("refs/"))
-            result[alias] = {"target": {"oid": sha}} if sha else None
-        for alias, expression in re.findall(r'(\w+):\s*object\(expression:\s*"([^"]+)"\)', query):
-            rev, _, path = expression.partition(":")
-            commit = repo.refs.get(f"heads/{rev}", rev)
-            files = repo.files_at(commit) if commit in repo.commits else {}
-            data = files.get(path)
-            result[alias] = None if data is None else {
-                "text": data.decode("utf-8", "replace"), "isBinary": b"\0" in data, "byteSize": len(data)}
-        return self._json(200, {"data": {"repository": result}})
+        """Validated against GitHub's GraphQL schema and executed over the repositories this
+        token may see (tests/graphql_contract.py); GitHub answers 200 with `errors` for both."""
+        body = request["json"] if isinstance(request["json"], dict) else {}
+
+        def visible(full_name: str) -> Repo | None:
+            return self.repos.get(full_name) if full_name in token["repos"] else None
+
+        answer, violations = graphql_contract.answer(body.get("query"), body.get("variables"),
+                                                     graphql_contract.Query(visible))
+        self.violations += violations
+        return self._json(200, answer)
 
     # -- repositories ----------------------------------------------------------------------
 
-    def _commit_of(self, repo: Repo, rev: str | None) -> str | None:
-        rev = rev or repo.default_branch
-        return repo.refs.get(f"heads/{rev}") or (rev if rev in repo.commits else None)
-
     async def get_contents(self, request, token, repo, path):
-        commit = self._commit_of(repo, request.query.get("ref"))
+        commit = repo.resolve(request.query.get("ref") or repo.default_branch)
         files = repo.files_at(commit) if commit else {}
         if path not in files:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
-        body = contract.example("GET", "/repos/{owner}/{repo}/contents/{path}", 200, "response-if-content-is-a-file")
+            return self._json(404, NOT_FOUND)
         data = files[path]
+        if len(data) > MAX_CONTENTS:
+            # "1 MB or smaller: all features supported"; larger needs another media type.
+            return self._json(403, {**FORBIDDEN, "message": TOO_LARGE, "errors": [
+                {"resource": "Blob", "field": "data", "code": "too_large"}]})
+        body = contract.example("GET", "/repos/{owner}/{repo}/contents/{path}", 200, "response-if-content-is-a-file")
         body.update({"type": "file", "encoding": "base64", "size": len(data), "name": path.rsplit("/", 1)[-1],
                      "path": path, "content": base64.b64encode(data).decode(), "sha": sha_of(data)})
         return self._json(200, body)
@@ -446,7 +483,7 @@ class Sandbox:
 
     async def job_logs(self, request, token, repo, job_id):
         if int(job_id) not in repo.logs:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         response = web.Response(status=302)
         response.headers["Location"] = f"{self.logs_url}/logs/{repo.id}/{job_id}?sig={secrets.token_hex(8)}"
         return response
@@ -486,7 +523,7 @@ class Sandbox:
 
     async def get_ref(self, request, token, repo, ref):
         if ref not in repo.refs:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         return self._json(200, self._ref_body(repo, ref))
 
     def _tag_object(self, repo: Repo, name: str) -> str:
@@ -520,23 +557,34 @@ class Sandbox:
         return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
 
     async def get_tree(self, request, token, repo, tree_sha):
-        commit = self._commit_of(repo, tree_sha)
-        tree = repo.trees.get(repo.commits[commit]["tree"]) if commit else repo.trees.get(tree_sha)
+        # GitHub documents "the SHA1 value or ref (branch or tag) name of the tree": a commit SHA
+        # is neither.
+        ref = next((r for r in (f"heads/{tree_sha}", f"tags/{tree_sha}") if r in repo.refs), None)
+        if ref is not None:
+            tree_sha = repo.commits[repo.refs[ref]]["tree"]
+        tree = repo.trees.get(tree_sha)
         if tree is None:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         entries = [{"path": p, "mode": "100644", "type": "blob", "sha": b, "size": len(repo.blobs[b]),
                     "url": f"{self.base_url}/repos/{repo.full_name}/git/blobs/{b}"} for p, b in sorted(tree.items())]
-        return self._json(200, {"sha": commit or tree_sha, "url": f"{self.base_url}/x", "tree": entries,
-                                "truncated": False})
+        return self._json(200, {"sha": tree_sha, "url": f"{self.base_url}/repos/{repo.full_name}/git/trees/{tree_sha}",
+                                "tree": entries, "truncated": False})
 
     async def create_tree(self, request, token, repo):
         body = request["json"]
         base = body.get("base_tree")
-        files = dict(repo.trees[repo.commits[base]["tree"]] if base in repo.commits else repo.trees.get(base, {}))
+        if base is not None and base not in repo.trees:
+            # What GitHub answers to a commit SHA (or anything else that is not a tree) here.
+            return self._json(422, validation_failed("base_tree is not a valid tree oid",
+                                                     "git/trees#create-a-tree"))
+        files = dict(repo.trees.get(base, {}))
         for entry in body["tree"]:
             if entry.get("sha") is None and "content" not in entry:
                 files.pop(entry["path"], None)
                 continue
+            if "content" not in entry and entry["sha"] not in repo.blobs:
+                return self._json(422, validation_failed(f"tree.sha {entry['sha']} is not a valid blob",
+                                                         "git/trees#create-a-tree"))
             data = entry["content"].encode() if "content" in entry else repo.blobs[entry["sha"]]
             blob = sha_of(data)
             repo.blobs[blob] = data
@@ -550,8 +598,12 @@ class Sandbox:
 
     async def create_commit(self, request, token, repo):
         body = request["json"]
-        if body["tree"] not in repo.trees or any(p not in repo.commits for p in body.get("parents", [])):
-            return self._json(422, {"message": "Tree or parent not found", "documentation_url": "https://docs.github.com/rest"})
+        if body["tree"] not in repo.trees:
+            return self._json(422, validation_failed(f"Tree SHA {body['tree']} is not a tree object",
+                                                     "git/commits#create-a-commit"))
+        if any(p not in repo.commits for p in body.get("parents", [])):
+            return self._json(422, validation_failed("Parent SHA does not exist or is not a commit object",
+                                                     "git/commits#create-a-commit"))
         custom = "author" in body or "committer" in body
         sha = sha_of(f"{body['tree']}{body.get('parents')}{body['message']}{time.time()}".encode())
         # A commit the API makes for an app, with no author of its own, is signed by GitHub.
@@ -578,12 +630,15 @@ class Sandbox:
 
     async def create_ref(self, request, token, repo):
         body = request["json"]
+        if not body["ref"].startswith("refs/") or body["ref"].count("/") < 2:
+            # "If it doesn't start with 'refs' and have at least two slashes, it will be rejected."
+            return self._json(422, validation_failed("Reference name must start with 'refs/' and have at least "
+                                                     "two slashes", "git/refs#create-a-reference"))
         ref = body["ref"].removeprefix("refs/")
         if ref in repo.refs:
-            return self._json(422, {"message": "Reference already exists",
-                                    "documentation_url": "https://docs.github.com/rest/git/refs#create-a-reference"})
+            return self._json(422, validation_failed("Reference already exists", "git/refs#create-a-reference"))
         if body["sha"] not in repo.commits:
-            return self._json(422, {"message": "Object does not exist", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(422, validation_failed("Object does not exist", "git/refs#create-a-reference"))
         if self._workflows_denied(token, repo, body["sha"], None):
             return self._json(403, FORBIDDEN)
         repo.refs[ref] = body["sha"]
@@ -592,10 +647,10 @@ class Sandbox:
     async def update_ref(self, request, token, repo, ref):
         body = request["json"]
         if ref not in repo.refs:
-            return self._json(422, {"message": "Reference does not exist", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(422, validation_failed("Reference does not exist", "git/refs"))
         old = repo.refs[ref]
         if not body.get("force") and old not in self._ancestors(repo, body["sha"]):
-            return self._json(422, {"message": "Update is not a fast forward", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(422, validation_failed("Update is not a fast forward", "git/refs#update-a-reference"))
         if self._workflows_denied(token, repo, body["sha"], repo.refs.get(f"heads/{repo.default_branch}")):
             return self._json(403, FORBIDDEN)
         repo.refs[ref] = body["sha"]
@@ -603,7 +658,7 @@ class Sandbox:
 
     async def delete_ref(self, request, token, repo, ref):
         if repo.refs.pop(ref, None) is None:
-            return self._json(422, {"message": "Reference does not exist", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(422, validation_failed("Reference does not exist", "git/refs"))
         return web.Response(status=204)
 
     def _ancestors(self, repo: Repo, sha: str) -> set[str]:
@@ -667,13 +722,20 @@ class Sandbox:
 
     async def create_pull(self, request, token, repo):
         body = request["json"]
-        if f"heads/{body['head']}" not in repo.refs:
-            return self._json(422, {"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest",
-                                    "errors": [{"resource": "PullRequest", "field": "head", "code": "invalid"}]})
+        doc = "pulls/pulls#create-a-pull-request"
+        head_owner, _, head = body["head"].rpartition(":")
+        if head_owner in ("", repo.owner):  # a branch of this repository
+            body = {**body, "head": head}
+            if body.get("maintainer_can_modify"):
+                return self._json(422, FORK_COLLAB)
+        if f"heads/{body['head']}" not in repo.refs or f"heads/{body['base']}" not in repo.refs:
+            field_name = "head" if f"heads/{body['head']}" not in repo.refs else "base"
+            return self._json(422, validation_failed("Validation Failed", doc, [
+                {"resource": "PullRequest", "field": field_name, "code": "invalid"}]))
         if any(i.get("pull") and i["head"] == body["head"] and i["state"] == "open" for i in repo.issues.values()):
-            return self._json(422, {"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest",
-                                    "errors": [{"resource": "PullRequest", "code": "custom",
-                                                "message": f"A pull request already exists for {repo.owner}:{body['head']}."}]})
+            return self._json(422, validation_failed("Validation Failed", doc, [
+                {"resource": "PullRequest", "code": "custom",
+                 "message": f"A pull request already exists for {repo.owner}:{body['head']}."}]))
         number = len(repo.issues) + 1
         repo.issues[number] = {"pull": True, "title": body["title"], "body": body.get("body") or "",
                                "head": body["head"], "base": body["base"], "state": "open",
@@ -683,7 +745,9 @@ class Sandbox:
     async def update_pull(self, request, token, repo, number):
         issue = repo.issues.get(int(number))
         if issue is None or not issue.get("pull"):
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
+        if (request["json"] or {}).get("maintainer_can_modify"):
+            return self._json(422, FORK_COLLAB)  # the sandbox's pull requests are all same-repository
         for key in ("title", "body", "state"):
             if key in (request["json"] or {}):
                 issue[key] = request["json"][key]
@@ -700,7 +764,7 @@ class Sandbox:
     async def add_labels(self, request, token, repo, number):
         issue = repo.issues.get(int(number))
         if issue is None:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         names = request["json"]["labels"] if isinstance(request["json"], dict) else request["json"]
         names = [n if isinstance(n, str) else n["name"] for n in names]
         for name in names:
@@ -722,14 +786,14 @@ class Sandbox:
 
     async def create_comment(self, request, token, repo, number):
         if int(number) not in repo.issues:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         comment_id = next(self._ids)
         repo.comments[comment_id] = {"issue": int(number), "body": request["json"]["body"], "user": f"{token['slug']}[bot]"}
         return self._json(201, self._comment_body(repo, comment_id))
 
     async def update_comment(self, request, token, repo, comment_id):
         if int(comment_id) not in repo.comments:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         repo.comments[int(comment_id)]["body"] = request["json"]["body"]
         return self._json(200, self._comment_body(repo, int(comment_id)))
 
@@ -742,14 +806,20 @@ class Sandbox:
                      "milestone": None, "closed_by": None,
                      "html_url": f"https://github.com/{repo.full_name}/issues/{number}"})
         body.pop("pull_request", None)
+        if issue.get("pull"):  # "every pull request is an issue": marked by its pull_request key
+            body["pull_request"] = {"url": f"{self.base_url}/repos/{repo.full_name}/pulls/{number}",
+                                    "html_url": f"https://github.com/{repo.full_name}/pull/{number}",
+                                    "diff_url": f"https://github.com/{repo.full_name}/pull/{number}.diff",
+                                    "patch_url": f"https://github.com/{repo.full_name}/pull/{number}.patch",
+                                    "merged_at": now_iso() if issue.get("merged") else None}
         return body
 
     async def list_issues(self, request, token, repo):
         creator = request.query.get("creator")
         state = request.query.get("state", "open")
+        # Pull requests too, as GitHub lists them.
         out = [self._issue_body(repo, n) for n, i in sorted(repo.issues.items())
-               if not i.get("pull") and (state == "all" or i["state"] == state)
-               and (creator is None or i["user"] == creator)]
+               if (state == "all" or i["state"] == state) and (creator is None or i["user"] == creator)]
         return self._json(200, out)
 
     async def create_issue(self, request, token, repo):
@@ -765,7 +835,7 @@ class Sandbox:
     async def update_issue(self, request, token, repo, number):
         issue = repo.issues.get(int(number))
         if issue is None:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         for key in ("title", "body", "state"):
             if key in (request["json"] or {}):
                 issue[key] = request["json"][key]
@@ -774,7 +844,7 @@ class Sandbox:
     async def react(self, request, token, repo, comment_id):
         comment = repo.comments.get(int(comment_id))
         if comment is None:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         comment.setdefault("reactions", []).append(request["json"]["content"])
         body = contract.example("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", 201)
         body.update({"content": request["json"]["content"], "user": self._user(f"{token['slug']}[bot]")})
@@ -783,12 +853,14 @@ class Sandbox:
     async def collaborator_permission(self, request, token, repo, username):
         permission = repo.permissions.get(username)
         if permission is None:
-            return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+            return self._json(404, NOT_FOUND)
         body = contract.example("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", 200)
         user = self._user(username, "User")
         user.update({"role_name": permission, "permissions": {"admin": permission == "admin", "maintain": permission in (
             "admin", "maintain"), "push": permission in ("admin", "maintain", "write"), "triage": True, "pull": True}})
-        body.update({"permission": permission, "role_name": permission, "user": user})
+        # `permission` is the legacy base role: maintain reads as write, triage as read.
+        legacy = {"maintain": "write", "triage": "read"}.get(permission, permission)
+        body.update({"permission": legacy, "role_name": permission, "user": user})
         return self._json(200, body)
 
     # -- the sandbox's own endpoints -------------------------------------------------------
@@ -840,6 +912,7 @@ class Sandbox:
             added = self.add_repo(repo["full_name"], repo["files"], repo.get("default_branch", "main"),
                                   repo.get("private", False), repo.get("collaborators"))
             added.tags.update(repo.get("tags", {}))
+            added.blob_text_limit = repo.get("blob_text_limit")
         for pull in spec.get("pulls", []):
             repo = self.repos[pull["repo"]]
             base = repo.refs[f"heads/{repo.default_branch}"]
@@ -869,6 +942,10 @@ class Sandbox:
 async def _serve(args) -> None:
     with open(args.app_key) as handle:
         sandbox = Sandbox(handle.read(), app_id=args.app_id, token_ttl=args.token_ttl)
+    # Load GitHub's descriptions before saying "ready" (about 2 s on 2 cores): no request the
+    # app sends pays for it, and no test's timing depends on being first.
+    contract.spec()
+    graphql_contract.schema()
     await sandbox.start(port=args.port, logs_port=args.logs_port)
     print(json.dumps({"base_url": sandbox.base_url, "logs_url": sandbox.logs_url, "web_url": sandbox.web_url}),
           flush=True)

@@ -7,6 +7,7 @@ valid for an hour, as on GitHub."""
 
 from __future__ import annotations
 
+import gzip
 import html
 import json
 import re
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi_schema_validator import OAS30Validator
 
 from . import contract
-from .conftest import SHARED
+from .data import WEBHOOK_SCHEMAS
 
 # GitHub's documented manifest parameters ("GitHub App Manifest parameters").
 PARAMETERS = {"name", "url", "hook_attributes", "redirect_url", "callback_urls", "setup_url", "description",
@@ -32,7 +33,8 @@ CODE_TTL = 3600
 @lru_cache(maxsize=1)
 def webhook_events() -> frozenset[str]:
     """Event names from the published webhook schema (its oneOf lists one definition per event)."""
-    schema = json.loads((SHARED / "github" / "webhooks.schema.json").read_text())
+    with gzip.open(WEBHOOK_SCHEMAS) as handle:
+        schema = json.load(handle)
     return frozenset(ref["$ref"].rsplit("/", 1)[1].removesuffix("_event") for ref in schema["oneOf"])
 
 

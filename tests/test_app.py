@@ -78,6 +78,7 @@ async def test_failure_becomes_a_labelled_pull_request(client, sandbox):
     files = state["files"]["heads/docker-build-fixer/main/docker"]
     assert files["Dockerfile"].splitlines()[1] == "FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS build"
     assert files[".github/workflows/docker.yml"] == STOREFRONT[".github/workflows/docker.yml"]
+    assert files["package.json"] == STOREFRONT["package.json"]  # the base tree's other files stay
     assert sandbox.state()["violations"] == []
     calls = github_calls(scenario)
     assert len(calls) <= 12, calls
@@ -209,3 +210,29 @@ async def test_dry_run_writes_nothing(aiohttp_client, sandbox, tmp_path):
     assert not [i for i in scenario.repo_state()["issues"].values()]
     text = await (await dry.get("/metrics")).text()
     assert 'dbf_jobs_total{outcome="dry-run"} 1' in text
+
+
+async def test_a_workflow_over_the_contents_api_limit_is_ignored(client, sandbox):
+    """GitHub's contents API serves files up to 1 MB and answers 403 `too_large` beyond: the
+    app reads that as "not a workflow to fix", not as a failed job."""
+    huge = STOREFRONT[".github/workflows/docker.yml"] + "#" * (1 << 20) + "\n"
+    scenario = Scenario(sandbox, {**STOREFRONT, ".github/workflows/docker.yml": huge}, log=LOG)
+    await deliver(client, scenario.payload())
+    await settled(client)
+    assert [(c["template"], c["status"]) for c in github_calls(scenario)] == [
+        ("/repos/{owner}/{repo}/contents/{path}", 403)]
+    text = await (await client.get("/metrics")).text()
+    assert 'dbf_jobs_total{outcome="ignored"} 1' in text and 'outcome="failed"' not in text
+
+
+async def test_a_truncated_file_is_never_edited(client, sandbox):
+    """GraphQL's Blob.text may come cut short (isTruncated): an edit of it would commit the file
+    without its end, so the app leaves such a file out."""
+    workflow = STOREFRONT[".github/workflows/docker.yml"]
+    dockerfile = STOREFRONT["Dockerfile"] + "".join(f"# a long Dockerfile, line {i:03d}\n" for i in range(60))
+    scenario = Scenario(sandbox, {**STOREFRONT, "Dockerfile": dockerfile}, log=LOG,
+                        blob_text_limit=len(workflow.encode()) + 16)  # the Dockerfile is cut, the workflow not
+    await deliver(client, scenario.payload())
+    await settled(client)
+    branch = scenario.repo_state()["files"].get("heads/docker-build-fixer/main/docker", {})
+    assert branch.get("Dockerfile", dockerfile).endswith("# a long Dockerfile, line 059\n")

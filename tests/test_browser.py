@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 import uuid
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
@@ -46,7 +47,9 @@ def sign_in(browser) -> None:
     field.clear()
     field.send_keys(TOKEN)
     browser.find_element(By.XPATH, "//button[normalize-space()='Sign in']").click()
-    WebDriverWait(browser, 30).until(lambda b: b.find_element(By.TAG_NAME, "h1").text != "Sign in")
+    # The old page's heading goes stale while the next page loads: look again, do not fail.
+    WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda b: b.find_element(By.TAG_NAME, "h1").text != "Sign in")
 
 
 def stop(process) -> None:

@@ -1,4 +1,4 @@
-"""Every real excerpt in the shared corpus gives its expected signatures and platform:
+"""Every real excerpt in the vendored corpus (tests/data/corpus) gives its expected signatures and platform:
 as given, wrapped like a real job log, with CRLF line ends, and fed in small chunks."""
 
 import pytest

@@ -57,6 +57,7 @@ class RunContext:
     pull_numbers: list[int]
     run_attempt: int = 1
     workflow_id: int | None = None
+    head_tree: str = ""  # the tree of the run's commit (head_commit.tree_id)
 
     @classmethod
     def from_payload(cls, payload: dict) -> "RunContext":
@@ -69,6 +70,7 @@ class RunContext:
             conclusion=run.get("conclusion") or "",
             pull_numbers=[p["number"] for p in run.get("pull_requests") or [] if "number" in p],
             run_attempt=run.get("run_attempt") or 1, workflow_id=run.get("workflow_id"),
+            head_tree=(run.get("head_commit") or {}).get("tree_id") or "",
         )
 
     @classmethod
@@ -111,7 +113,7 @@ async def handle_failed_run(api: RepoAPI, ctx: RunContext, permissions: dict, *,
             return Outcome("ignored", str(exc))
     workflow_text = await api.file(ctx.workflow_path, ctx.head_sha)
     if workflow_text is None:
-        return Outcome("ignored", f"{ctx.workflow_path} not found at {ctx.head_sha[:7]}")
+        return Outcome("ignored", f"{ctx.workflow_path} not found (or over 1 MB) at {ctx.head_sha[:7]}")
     try:
         if not Workflow.parse(ctx.workflow_path, workflow_text).builds:
             return Outcome("ignored", f"{ctx.workflow_path} builds no image")
@@ -153,14 +155,15 @@ async def propose(api: RepoAPI, ctx: RunContext, findings: list[Finding], job: d
                   note: Callable[[str], str] | None = None) -> Outcome:
     """Read the repository at the base, run the fix engine, publish the change."""
     base = ctx.head_branch
-    # The file list of a commit (a SHA: branch names may hold slashes); the files themselves are
-    # read at the branch's current head.
-    paths = await api.tree_paths(ctx.head_sha or (await api.read_branch(base, []))[0])
+    # The file list of the run's tree (a SHA: branch names may hold slashes; without the run's
+    # commit, the branch head's); the files themselves are read at the branch's current head.
+    paths = await api.tree_paths(ctx.head_tree or (await api.read_branch(base, [])).tree)
     wanted = [p for p in paths if p.startswith(".github/workflows/") and p.endswith((".yml", ".yaml"))]
     wanted += [p for p in paths if _DOCKERFILE.search(p)][:MAX_DOCKERFILES]
     if CONFIG_PATH in paths:
         wanted.append(CONFIG_PATH)
-    head, files = await api.read_branch(base, wanted)
+    snapshot = await api.read_branch(base, wanted)
+    files = snapshot.files
     try:
         config = parse_config(files.get(CONFIG_PATH))
     except ConfigError as exc:
@@ -217,7 +220,7 @@ async def propose(api: RepoAPI, ctx: RunContext, findings: list[Finding], job: d
         open_count = sum(1 for p in app_pulls if p.get("state") == "open" and publish.ours(p, handle))
         if open_count >= config.open_pull_requests_limit:
             return Outcome("limited", f"{open_count} open pull request(s) reach the config's limit")
-    action, number = await publish.publish(api, ctx, result, head, job, handle, config.labels, past,
+    action, number = await publish.publish(api, ctx, result, snapshot, job, handle, config.labels, past,
                                            finding_data(findings[0]), request.skip)
     if note and number:
         await api.comment(number, note(result.remedy))  # says why, once the new remedy is known

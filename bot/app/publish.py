@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..fix import FixResult
-from ..github.api import RepoAPI
+from ..github.api import BranchSnapshot, RepoAPI
 from . import texts
 
 MAX_ATTEMPTS = 3
@@ -75,8 +75,8 @@ def pr_body(ctx, result: FixResult, job: dict, handle: str, marker: dict, earlie
         explanation=result.explanation, handle=handle, marker=texts.marker(marker))
 
 
-async def publish(api: RepoAPI, ctx, result: FixResult, base_sha: str, job: dict, handle: str, labels: tuple,
-                  past: History, findings_data: dict, tried: tuple[str, ...]) -> tuple[str, int | None]:
+async def publish(api: RepoAPI, ctx, result: FixResult, snapshot: BranchSnapshot, job: dict, handle: str,
+                  labels: tuple, past: History, findings_data: dict, tried: tuple[str, ...]) -> tuple[str, int | None]:
     """Open the pull request, or update the app's open one; leave a human's branch alone."""
     base = ctx.default_branch
     branch = branch_name(base, ctx.workflow_path)
@@ -91,7 +91,7 @@ async def publish(api: RepoAPI, ctx, result: FixResult, base_sha: str, job: dict
                                   body=texts.with_marker(open_pull["body"], {**past.marker, "human": True}))
         return "left-alone", open_pull["number"]
     attempt = (past.marker or {}).get("attempt", 0) + 1 if open_pull else 1
-    sha = await api.create_commit(base_sha, result.files, texts.COMMIT_MESSAGE.format(
+    sha = await api.create_commit(snapshot, result.files, texts.COMMIT_MESSAGE.format(
         title=title, signature=result.signature, workflow=ctx.workflow_path, remedy=result.remedy,
         run_url=ctx.run_url))
     marker = {"remedy": result.remedy, "companions": result.companions, "signature": result.signature,
@@ -138,6 +138,7 @@ async def comment_on_pull(api: RepoAPI, ctx, result: FixResult, handle: str) -> 
 
 async def attention(api: RepoAPI, handle: str, body: str) -> None:
     """The repository's one attention issue, updated in place, never duplicated."""
-    issues = await api.app_issues(f"{handle}[bot]")
-    existing = next((i["number"] for i in issues if i.get("title") == texts.ATTENTION_TITLE), None)
+    issues = await api.app_issues(f"{handle}[bot]")  # GitHub lists pull requests as issues too
+    existing = next((i["number"] for i in issues
+                     if i.get("title") == texts.ATTENTION_TITLE and "pull_request" not in i), None)
     await api.upsert_issue(texts.ATTENTION_TITLE, body, existing)

@@ -9,9 +9,10 @@ the build fail after that warning?) are taken in ``finish``.
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from collections.abc import Iterable
 
 from .catalogue import EMULATION_FAMILY, SIGNAL_EXIT_CODES, SIGNATURES
 from .logline import (
@@ -23,17 +24,18 @@ from .logline import (
     parse_summary,
     parse_timestamp,
     same_instruction,
+    seconds_between,
     split_step,
 )
+from .headers import MAX_STEPS, collect_headers, headers_before, last_header
 from .prefilter import Prefilter
-from .rules import HEADER_PATTERN, SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify
+from .rules import HEADER_PATTERN, SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify, foreign_platform
 
 LOOKAHEAD = 16 * 1024  # bytes kept unscanned so that excerpts can show the lines after a hit
 KEEP_BEHIND = 16 * 1024  # bytes kept before the scan position for the lines before a hit
 MAX_LINE = 64 * 1024  # longer lines are classified on their first 64 KB
 CONTEXT_BEFORE, CONTEXT_AFTER = 3, 3
 EXCERPT_WIDTH = 300
-MAX_STEPS = 4096
 MAX_CANDIDATES = 32  # per signature; the earliest ones are kept
 MAX_EVIDENCE = 256
 PROXIMITY = 50  # lines: how near unnumbered evidence must be to count for a finding
@@ -44,6 +46,10 @@ _NATIVE = {"amd64": {"amd64", "386"}, "arm64": {"arm64"}}
 LOOKBACK_LINES = 64  # how far an unnumbered line looks back for the step it belongs to
 
 PREFILTER = Prefilter([HEADER_PATTERN], STRUCTURE_PATTERNS + SIGNATURE_PATTERNS)
+# For a log file: the same without step headers (looked up in the file when needed), and the
+# headers alone (for the platforms built before a cancel).
+HEADLESS_PREFILTER = Prefilter([], STRUCTURE_PATTERNS + SIGNATURE_PATTERNS)
+HEADER_PREFILTER = Prefilter([HEADER_PATTERN], [])
 
 
 @dataclass
@@ -95,12 +101,16 @@ class _Resolved:
 class Diagnoser:
     """Streaming diagnosis of one job log. ``feed`` chunks, then ``finish`` once."""
 
-    def __init__(self, file: str | None = None):
+    def __init__(self, file: str | None = None, source: str | None = None):
+        """``source``: the path of the log file being fed, which the engine may read again to
+        look up step headers instead of tracking them all while scanning (``headers``)."""
         self.file = file
+        self._source = source
+        self._looked_up: set[int] = set()
         self._buf = bytearray()
         self._pos = 0  # index in _buf of the first unscanned byte (always a line start)
         self._line = 1  # line number at _pos
-        self._scan_fn = PREFILTER.scanner()
+        self._scan_fn = (PREFILTER if source is None else HEADLESS_PREFILTER).scanner()
         # Step headers are frequent (buildx re-prints them whenever output switches legs), so
         # only their raw text is kept while streaming; they are parsed when a finding needs one.
         self._raw_headers: dict[int, tuple[int, bytes]] = {}  # step -> (where in the log, text)
@@ -110,13 +120,17 @@ class Diagnoser:
         self._summaries: deque[Step] = deque(maxlen=64)
         self._context: Step | None = None  # latest unnumbered step (summary, legacy, bare header)
         self._candidates: dict[str, list[_Candidate]] = {}
-        # (line, seconds of silence before it, platforms built before it, excerpt)
-        self._cancels: list[tuple[int, float | None, frozenset[str], list[str]]] = []
+        # (line, seconds of silence before it, platforms built before it, platform of a step
+        # that started just before it and printed nothing, excerpt)
+        self._cancels: list[tuple[int, float | None, tuple[str, ...], str | None, list[str]]] = []
         self._emulation_lines: deque[int] = deque(maxlen=MAX_EVIDENCE)
         self._stale_hints: deque[tuple[int, int | None]] = deque(maxlen=MAX_EVIDENCE)
         self._runner_arch: str | None = None
         self._leg_stamps: dict[bytes, list[bytes]] = {}  # platform -> [first, last] header timestamps
         self._last_failure_line = 0
+        # Reported failures: (line, step number or None, the failed instruction or None).
+        self._failures: deque[tuple[int, int | None, str | None]] = deque(maxlen=MAX_EVIDENCE)
+        self._context_platforms: dict[str, int] = {}  # platform of unnumbered steps -> where last seen
         self._result: list[Finding] | None = None
         self.bytes_read = 0
 
@@ -179,21 +193,8 @@ class Diagnoser:
 
     def _keep_headers(self, start: int, end: int, header_ends: list[int]) -> None:
         """``#N [linux/arm64 build 3/5] RUN npm ci``: remember the bracket and instruction of N."""
-        buf, headers, base = self._buf, self._raw_headers, self._trimmed
-        for offset in header_ends:
-            at = start + offset  # just after "#N ["
-            mark = buf.rfind(b"#", start, at)
-            line_start = buf.rfind(b"\n", start, mark) + 1 or start
-            # Only at the start of a line, after the timestamp (and colour codes) if any.
-            if mark != line_start and buf[mark - 2:mark] != b"Z " and clean(bytes(buf[line_start:mark]))[1]:
-                continue
-            line_end = buf.find(b"\n", at, end)
-            step_no = int(buf[mark + 1:at - 2])
-            if mark != line_start:  # a timestamp before it: when this leg was at this step
-                self._leg_time(bytes(buf[line_start:mark]), bytes(buf[at:at + 48]))
-            headers[step_no] = (base + at, bytes(buf[at - 1:end if line_end < 0 else line_end]))
-        while len(headers) > MAX_STEPS:
-            del headers[next(iter(headers))]  # the oldest step: it finished long ago
+        if header_ends:
+            collect_headers(self._buf, start, end, header_ends, self._trimmed, self._raw_headers, self._leg_time)
 
     def _leg_time(self, prefix: bytes, bracket: bytes) -> None:
         # Hot path (every re-printed header): byte slices only, parsed when a finding needs them.
@@ -227,8 +228,16 @@ class Diagnoser:
 
     def _header(self, step_no: int) -> Step | None:
         if step_no not in self._raw_headers:
-            return None
-        raw = self._raw_headers[step_no][1]
+            if self._source is None or step_no in self._looked_up:
+                return None
+            self._looked_up.add(step_no)
+            found = last_header(self._source, step_no, self.bytes_read)
+            if found is None:
+                return None
+            self._raw_headers[step_no] = found
+        return self._parse_header(self._raw_headers[step_no][1])
+
+    def _parse_header(self, raw: bytes) -> Step | None:
         if raw not in self._parsed:
             self._parsed[raw] = parse_header(clean(raw[:MAX_LINE])[1])
         step = self._parsed[raw]
@@ -244,15 +253,21 @@ class Diagnoser:
             step.merge(facts)
         return step
 
-    def _platforms_before(self, position: int) -> set[str]:
-        """Platforms of the steps whose header was printed before ``position`` in the log."""
-        return {step.run_platform for n, (where, _) in list(self._raw_headers.items())
-                if where < position and (step := self._header(n)) and step.run_platform}
+    def _platforms_before(self, position: int) -> tuple[str, ...]:
+        """Platforms of the steps printed before ``position`` in the log, the latest last."""
+        headers = self._raw_headers if self._source is None else headers_before(
+            self._source, position, HEADER_PREFILTER.scanner())
+        seen = {step.run_platform: where for n, (where, raw) in list(headers.items())
+                if where < position and (step := self._parse_header(raw)) and step.run_platform}
+        for platform, where in self._context_platforms.items():
+            seen[platform] = max(where, seen.get(platform, -1))
+        return tuple(sorted(seen, key=seen.__getitem__))
 
     def _unnumbered_context(self, start: int) -> Step | None:
         """The step an unnumbered line belongs to: the nearest summary, legacy ``Step k/n``
-        or bare header before it (excerpts often lose the ``#N`` prefixes)."""
-        buf, cursor = self._buf, start
+        or bare header before it (excerpts often lose the ``#N`` prefixes), with the platform
+        of a legacy "requested image's platform" warning printed in between."""
+        buf, cursor, foreign = self._buf, start, None
         for _ in range(LOOKBACK_LINES):
             if cursor <= 0:
                 break
@@ -264,7 +279,14 @@ class Diagnoser:
             step = parse_summary(text) or parse_legacy_step(text) or (
                 parse_header(text) if text.startswith("[") else None)
             if step is not None:
+                if foreign:
+                    step.run_foreign(foreign)
                 return step
+            foreign = foreign or foreign_platform(text)
+        if foreign:
+            step = Step()
+            step.run_foreign(foreign)
+            return step
         return self._context
 
     # -- one interesting line --------------------------------------------------------------
@@ -289,9 +311,11 @@ class Diagnoser:
             owner = self._step(step_no)
         else:
             owner = self._context = self._unnumbered_context(start)
+        if owner is not None and step_no is None and owner.run_platform:
+            self._context_platforms[owner.run_platform] = self._trimmed + start
         process = parse_process_failure(payload)
         if process is not None or "buildx failed with" in payload or "failed to solve" in payload:
-            self._last_failure_line = line_no
+            self._failures.append((line_no, step_no, process.instruction if process else None))
         if process is not None and owner is not None and step_no is not None:
             owner.merge(process)
 
@@ -327,9 +351,15 @@ class Diagnoser:
                 self._stale_hints.append((line_no, step_no))
             elif hit.kind == "runner" and self._runner_arch is None:
                 self._runner_arch = hit.value
+            elif hit.kind == "foreign-platform":
+                if owner is None:
+                    owner = self._context = Step()
+                owner.run_foreign(hit.value)
+                self._context_platforms[hit.value] = self._trimmed + start
             elif hit.kind == "cancel":
                 self._cancels.append((line_no, self._silence_before(start, stamp),
-                                      frozenset(self._platforms_before(self._trimmed + start)), self._excerpt(start, end, step_no)))
+                                      self._platforms_before(self._trimmed + start),
+                                      self._silent_step_before(start), self._excerpt(start, end, step_no)))
 
     def _step(self, step_no: int) -> Step:
         step = self._steps.get(step_no)
@@ -372,14 +402,29 @@ class Diagnoser:
         return [t if len(t) <= EXCERPT_WIDTH else t[:EXCERPT_WIDTH] + " …"
                 for t in before + [hit] + after]
 
+    def _silent_step_before(self, start: int) -> str | None:
+        """The platform of a step whose header is the last thing printed before ``start``."""
+        buf, cursor = self._buf, start
+        for _ in range(4):
+            if cursor <= 0:
+                return None
+            prev = buf.rfind(b"\n", 0, cursor - 1) + 1
+            text = clean(bytes(buf[prev:min(cursor - 1, prev + MAX_LINE)]))[1]
+            cursor = prev
+            if not text.strip():
+                continue
+            step_no, payload, is_output = split_step(text)
+            header = parse_header(payload) if not is_output else None
+            return header.run_platform if header else None
+        return None
+
     def _silence_before(self, start: int, stamp: str | None) -> float | None:
         """Seconds between this line and the one before, when both carry timestamps."""
         if start == 0 or stamp is None:
             return None
         prev = self._buf.rfind(b"\n", 0, start - 1) + 1
-        prev_stamp = clean(bytes(self._buf[prev:start - 1])[:64])[0]
-        now, then = parse_timestamp(stamp), parse_timestamp(prev_stamp)
-        return None if now is None or then is None else now - then
+        prev_stamp = clean(bytes(self._buf[prev:start - 1])[:256])[0]
+        return seconds_between(prev_stamp, stamp)
 
     # -- decisions that need the whole log -------------------------------------------------
 
@@ -391,7 +436,10 @@ class Diagnoser:
 
     def _resolve_step(self, c: _Candidate) -> Step | None:
         step = self._known_step(c.step_no) if c.step_no is not None else None
-        instruction = (step.instruction if step else None) or (c.process.instruction if c.process else None)
+        process = c.process
+        if process is None and c.step_no is None and (c.context is None or c.context.instruction is None):
+            process = self._failure_after(c.line)
+        instruction = (step.instruction if step else None) or (process.instruction if process else None)
         if step is None or step.platform is None and step.stage is None:
             # No header for this step in the log: its error summary names it.
             for summary in reversed(self._summaries):
@@ -408,15 +456,35 @@ class Diagnoser:
                 merged.emulator |= step.emulator
                 merged.qemu_seen |= step.qemu_seen
             step = merged
-        if step is None and c.process is not None:
+        if step is None and process is not None:
             # "buildx failed with: ... process "/bin/sh -c npm ci" ...": the step that failed so.
             for step_no in reversed(self._steps):
                 known = self._known_step(step_no)
-                if known.exit_code == c.process.exit_code and same_instruction(
-                        known.instruction, c.process.instruction):
+                if known.exit_code == process.exit_code and same_instruction(
+                        known.instruction, process.instruction):
                     return known
-            step = replace(c.process)
+            step = replace(process)
         return step
+
+    def _failed_after(self, c: _Candidate, step: Step | None) -> bool:
+        """Whether the build failed after this warning, in the step that printed it: a retry
+        warning in a step that went on to finish is not why a later step failed."""
+        instruction = step.instruction if step else None
+        for line, step_no, failed in self._failures:
+            if line <= c.line:
+                continue
+            if c.step_no is None or instruction is None or step_no == c.step_no \
+                    or same_instruction(failed, instruction):
+                return True
+        return False
+
+    def _failure_after(self, line: int) -> Step | None:
+        """The first failed process reported after ``line``: where an unnumbered line with no
+        step of its own most likely belongs."""
+        for failed_line, _, instruction in self._failures:
+            if failed_line > line and instruction:
+                return Step(instruction=instruction)
+        return None
 
     def _near_emulation(self, line: int) -> bool:
         return any(abs(line - seen) <= PROXIMITY for seen in self._emulation_lines)
@@ -425,7 +493,7 @@ class Diagnoser:
         if c.self_evident:
             return True
         if step is not None:
-            if step.emulator or step.qemu_seen or not self._native(step.run_platform):
+            if step.emulator or step.qemu_seen or step.foreign or not self._native(step.run_platform):
                 return True
             if step.run_platform is not None or step.stage is not None:
                 return False
@@ -434,7 +502,7 @@ class Diagnoser:
     def _accept(self, c: _Candidate, step: Step | None) -> str | None:
         """The signature this candidate stands for, or None if it does not count."""
         signature = c.signature
-        if c.weak and self._last_failure_line <= c.line:
+        if c.weak and not self._failed_after(c, step):
             return None  # a warning the build survived
         if c.network_manager_unknown:
             instruction = (step.instruction if step else "") or ""
@@ -481,13 +549,19 @@ class Diagnoser:
         accepted = [(s, r) for s, r in accepted if not subsumed(s, r)]
 
         emulation_lines = [r.candidate.line for s, r in accepted if s in EMULATION_FAMILY]
-        for line, gap, platforms, excerpt in self._cancels:
+        for line, gap, platforms, silent_step, excerpt in self._cancels:
             crashed_before = any(line > seen for seen in emulation_lines)
-            went_silent = (gap is not None and gap >= SILENCE_SECONDS
-                           and any(not self._native(p) for p in platforms))
+            emulated = [p for p in platforms if not self._native(p)]
+            went_silent = gap is not None and gap >= SILENCE_SECONDS and bool(emulated)
+            if gap is None and silent_step and not self._native(silent_step):
+                # No times to measure the silence (a pasted excerpt): an emulated step that
+                # started and printed nothing at all before the cancel is the wedged one.
+                went_silent, emulated = True, [silent_step]
             if crashed_before or went_silent:
                 c = _Candidate("job-timeout", line, None, None, excerpt)
-                accepted.append(("job-timeout", _Resolved(c, None)))
+                # Without a crash to name the leg, the wedged one is the latest emulated step.
+                step = None if crashed_before else Step(platform=emulated[-1], run_platform=emulated[-1])
+                accepted.append(("job-timeout", _Resolved(c, step)))
                 break
 
         findings: dict[tuple[str, str | None], Finding] = {}
@@ -520,11 +594,20 @@ def diagnose_bytes(data: bytes, file: str | None = None) -> list[Finding]:
     return diagnose_chunks([data], file)
 
 
-def read_chunks(path: str, size: int = 1 << 20) -> Iterable[bytes]:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(size):
-            yield chunk
+def read_chunks(path: str, size: int = 4 << 20) -> Iterable[memoryview]:
+    """The file in pieces, read into one reused buffer: each piece is valid until the next
+    one is asked for (``Diagnoser.feed`` copies what it keeps). Reading into fresh ``bytes``
+    would make the kernel map and zero new pages for every megabyte."""
+    with open(path, "rb", buffering=0) as handle:
+        # A small log needs no 4 MB buffer (allocating one costs more than diagnosing it).
+        buffer = bytearray(max(1 << 16, min(size, os.fstat(handle.fileno()).st_size + 1)))
+        view = memoryview(buffer)
+        while count := handle.readinto(buffer):
+            yield view[:count]
 
 
 def diagnose_file(path: str) -> list[Finding]:
-    return diagnose_chunks(read_chunks(path), path)
+    engine = Diagnoser(path, source=path)
+    for chunk in read_chunks(path):
+        engine.feed(chunk)
+    return engine.finish()

@@ -12,14 +12,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 
 _TIMESTAMP = re.compile(r"^\ufeff?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?Z ?")
+# How people paste job logs into issues: each line behind a Markdown link to its line in the
+# job ("> [191](https://github.com/o/r/actions/runs/1/jobs/2#step:6:192) "), in a Markdown
+# quote ("> "; not before "[", which is BuildKit's error summary), or behind a time of day,
+# bracketed or not ("[02:38:45] ", "02:38:45 ", "[2024-02-14T16:54:15.692Z] ").
+_JSON_STREAM = re.compile(r'^\{"stream":\s*"((?:[^"\\]|\\.)*)"\}\s*$')
+_PASTE_LINK = re.compile(r"^>? ?\[\d+\]\(https?://[^)\s]*\) ?")
+_PASTE_QUOTE = re.compile(r"^> (?!\[)")
+_PASTE_TIME = re.compile(
+    r"^\[(\d{4}-\d\d-\d\d[T ])?(\d\d:\d\d:\d\d)(?:[.,]\d+)?Z?\] ?"
+    r"|^()()(\d\d:\d\d:\d\d)(?:\.\d+)? (?=\S)"
+)
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _WORKFLOW_COMMAND = re.compile(r"^##\[(?:error|warning|notice|debug|group|endgroup|command|section)\] ?")
 _STEP_PREFIX = re.compile(r"^#(\d+) ")
-# BuildKit's elapsed-time column: "12.34 ", "1639. " (it keeps 4 significant digits).
-_ELAPSED = re.compile(r"^\d+\.\d* ")
+# BuildKit's elapsed-time column: "12.34 ", "1639. " (it keeps 4 significant digits); pasted
+# logs that lost the "#N" may keep the space before it.
+_ELAPSED = re.compile(r"^ ?\d+\.\d* ")
 
 _HEADER = re.compile(r"^\[([^\]]+)\] (.+)$")
 _SUMMARY = re.compile(r"^\s*> \[([^\]]+)\] (.+?):?\s*$")
@@ -55,6 +66,11 @@ def clean(raw: bytes) -> tuple[str | None, str]:
         text = text[m.end():]
     if "\x1b" in text:
         text = _ANSI.sub("", text)
+    if text[:1] in ">[0123456789":
+        text, pasted_stamp = _strip_paste_prefix(text)
+        stamp = stamp or pasted_stamp
+    if text.startswith('{"stream"'):
+        text = _json_stream_text(text)
     if text.startswith("##["):
         text = _WORKFLOW_COMMAND.sub("", text, count=1)
     if "\r" in text:
@@ -64,13 +80,62 @@ def clean(raw: bytes) -> tuple[str | None, str]:
     return stamp, text
 
 
+def _json_stream_text(text: str) -> str:
+    """The Docker API's build output (``{"stream":"Step 5/18 : RUN npm ci\\n"}``), as tools that
+    drive the API print it: the text of the stream, without its colour codes."""
+    m = _JSON_STREAM.match(text)
+    if not m:
+        return text
+    try:
+        import json  # only for logs printed from the Docker API
+
+        inner = json.loads(f'"{m.group(1)}"')
+    except ValueError:
+        return text
+    return _ANSI.sub("", inner).strip("\r\n")
+
+
+def _strip_paste_prefix(text: str) -> tuple[str, str | None]:
+    """Remove the prefixes a pasted log carries; return the text and the time it gave, if any
+    (a time of day alone is dated 1970-01-01, which is enough to measure silences)."""
+    stamp = None
+    for _ in range(3):  # a quoted paste of a pasted log carries two prefixes
+        before = text
+        m = _PASTE_LINK.match(text)
+        if m:
+            text = text[m.end():]
+        elif _PASTE_QUOTE.match(text):
+            text = text[2:]
+        m = _PASTE_TIME.match(text)
+        if m:
+            day, time = (m.group(1) or m.group(3)), (m.group(2) or m.group(5))
+            stamp = stamp or f"{(day or '1970-01-01T')[:10]}T{time}"
+            text = text[m.end():]
+        if text == before or text[:1] not in ">[0123456789":
+            break
+    return text, stamp
+
+
 def parse_timestamp(stamp: str | None) -> float | None:
     if not stamp:
         return None
+    from datetime import datetime  # only when a cancel's silence is measured
+
     try:
         return datetime.fromisoformat(stamp).timestamp()
     except ValueError:
         return None
+
+
+def seconds_between(then: str | None, now: str | None) -> float | None:
+    """Seconds from one line's time to a later line's; a time of day alone wraps at midnight."""
+    a, b = parse_timestamp(then), parse_timestamp(now)
+    if a is None or b is None:
+        return None
+    gap = b - a
+    if gap < 0 and now.startswith("1970-01-01"):
+        gap += 86400
+    return gap
 
 
 def split_step(text: str) -> tuple[int | None, str, bool]:
@@ -79,7 +144,9 @@ def split_step(text: str) -> tuple[int | None, str, bool]:
     step = None
     m = _STEP_PREFIX.match(text)
     if m:
-        step = int(m.group(1))
+        # "#0" is BuildKit's own preamble ("#0 building with ... instance"), and some front
+        # ends (compose, older buildx) print every line as "#0": it names no Dockerfile step.
+        step = int(m.group(1)) or None
         text = text[m.end():]
     m = _ELAPSED.match(text)
     if m:
@@ -97,6 +164,7 @@ class Step:
     instruction: str | None = None
     emulator: bool = False  # its process ran under BuildKit's bundled QEMU
     qemu_seen: bool = False  # a qemu: line was printed in it
+    foreign: bool = False  # the builder warned that its image's platform is not the host's
     exit_code: int | None = None
 
     def merge(self, other: "Step") -> None:
@@ -105,6 +173,13 @@ class Step:
                 setattr(self, name, getattr(other, name))
         self.emulator |= other.emulator
         self.qemu_seen |= other.qemu_seen
+        self.foreign |= other.foreign
+
+    def run_foreign(self, platform: str) -> None:
+        """The legacy builder warned that this step's image is ``platform``, not the host's."""
+        if self.platform is None:
+            self.platform = self.run_platform = platform
+        self.foreign = True
 
 
 def parse_bracket(bracket: str, instruction: str) -> Step | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from .catalogue import SIGNATURES
 from .engine import Finding
@@ -43,4 +42,6 @@ def render_text(file: str, findings: list[Finding]) -> str:
 
 
 def render_json(findings: list[Finding]) -> str:
+    import json
+
     return json.dumps({"findings": [f.to_json() for f in findings]}, indent=2, ensure_ascii=False)

@@ -20,6 +20,7 @@ STRUCTURE_PATTERNS = [
     rb"did not complete successfully|executor failed running|returned a non-zero code",
     rb"buildx failed with|failed to solve",
     rb"Platforms: |Image: |Architecture: |RUNNER_ARCH|Linux \((arm|ARM|x64|X64)",  # what the runner is
+    rb"does not match the detected host platform",  # the legacy builder's emulation warning
 ]
 SIGNATURE_PATTERNS = [
     rb"uncaught target signal|QEMU internal SIG|qemu[a-z0-9_-]*: (fatal|unhandled)",
@@ -35,12 +36,13 @@ SIGNATURE_PATTERNS = [
     rb"ERR_PNPM_|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|EAI_AGAIN",
     rb"socket hang up|Socket timeout|before secure TLS|trouble with your network connection",
     rb"npm (ERR!|error) network|execve: No such file|lsb_release|error 127",
+    rb"Error while loading |dpkg: error processing|Sub-process /usr/bin/dpkg returned",
 ]
 
 
 @dataclass(frozen=True)
 class Hit:
-    kind: str  # finding | cancel | stale-hint | emulation | runner
+    kind: str  # finding | cancel | stale-hint | emulation | runner | foreign-platform
     signature: str | None = None
     weak: bool = False  # a warning that counts only if the build failed after it
     needs_emulation: bool = False
@@ -68,6 +70,9 @@ _RULES: list[tuple[re.Pattern[str], Hit]] = [
     # so it needs the same evidence of emulation as the qemu-* ids.
     (re.compile(r"\(signal: 11, SIGSEGV: invalid memory reference\)"),
      _finding("emulated-compiler-crash", needs_emulation=True)),
+    # A linker (cc, ld) that rustc or a build tool ran, killed by a signal: a compiler crash too.
+    (re.compile(r"linking with `[^`]+` failed: signal: 11\b|\bld(?:\.\w+)? terminated with signal 11\b"),
+     _finding("emulated-compiler-crash", needs_emulation=True)),
     (re.compile(r"\(signal: 4, SIGILL: illegal instruction\)"),
      _finding("qemu-sigill", needs_emulation=True)),
     (re.compile(r"\bqemu[\w.-]*: uncaught target signal 4\b"), _finding("qemu-sigill")),
@@ -92,15 +97,25 @@ _RULES: list[tuple[re.Pattern[str], Hit]] = [
     (re.compile(r"has exceeded the maximum execution time|The action '.*' has timed out after \d+ minutes"),
      _finding("job-timeout")),
     (re.compile(r"^(?:Error: )?The operation was canceled\.?$"), Hit("cancel")),
+    # QEMU's own loader error ("Error while loading %s: %s" in linux-user): the emulator could
+    # not open the program it was asked to run, which is how BuildKit's bundled emulator fails
+    # when a process it runs starts another one (no binfmt registration on the host).
+    (re.compile(r"^Error while loading /\S+: No such file or directory"), _finding("stale-bundled-emulator")),
     # Package managers, most specific wording first.
     (re.compile(r"ERR_PNPM_(?:META_FETCH_FAIL|TARBALL_FETCH_FAIL|FETCH_FAIL|ECONNRESET|ETIMEDOUT"
                 r"|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|SOCKET_TIMEOUT|EAI_AGAIN)"),
      _finding("pnpm-network")),
     (re.compile(rf"\bWARN\s+GET \S+ error \({_NETWORK_CODES}\)"), _finding("pnpm-network", weak=True)),
+    # pnpm's reporter prints an error as its code, two spaces, the message (then node-fetch's
+    # "FetchError: request to ... failed" and a stack).
+    (re.compile(rf"^\s*{_NETWORK_CODES}\s{{2,}}request to \S+ failed"), _finding("pnpm-network")),
     (re.compile(rf"\bnpm (?:ERR!|error) (?:code|errno) {_NETWORK_CODES}\b"
                 rf"|\bnpm (?:ERR!|error) network\b|\bnpm (?:ERR!|error) .*{_NETWORK_WORDS}"),
      _finding("npm-network")),
-    (re.compile(rf"error An unexpected error occurred: .*{_NETWORK_WORDS}"
+    # yarn 1 prefixes its errors with "error " ("error Error: https://...: ESOCKETTIMEDOUT",
+    # "error https://...: ESOCKETTIMEDOUT", "error An unexpected error occurred: ..."); berry
+    # reports them as YN0001.
+    (re.compile(rf"^error .*{_NETWORK_WORDS}|error An unexpected error occurred: .*{_NETWORK_WORDS}"
                 rf"|\bYN0001: .*{_NETWORK_WORDS}"),
      _finding("yarn-network")),
     (re.compile(r"There appears to be trouble with your network connection"),
@@ -123,10 +138,20 @@ _RULES: list[tuple[re.Pattern[str], Hit]] = [
      _finding("qemu-sigtrap", needs_emulation=True)),
 ]
 
-_EMULATION_EVIDENCE = re.compile(r"\bqemu[\w.-]*: |QEMU internal|-binfmt-[A-Z]*: |/dev/\.buildkit_qemu_emulator")
+_EMULATION_EVIDENCE = re.compile(
+    r"\bqemu[\w.-]*: |QEMU internal|-binfmt-[A-Z]*: |/dev/\.buildkit_qemu_emulator"
+    r"|^Error while loading /\S+: No such file or directory"
+)
+# How a process under BuildKit's bundled emulator fails when it cannot start another program:
+# execve errors, exit 127, a failed platform probe, dpkg unable to run its helpers.
 _STALE_HINT = re.compile(
     r"execve: No such file or directory|exited with error 127\b|exit (?:code|status):? 127\b"
-    r"|non-zero code: 127\b|lsb_release"
+    r"|non-zero code: 127\b|lsb_release|dpkg: error processing|Sub-process /usr/bin/dpkg returned"
+)
+# The legacy builder (and `docker run`) warn when a container runs an image of another platform:
+# the requested platform is the emulated one.
+_PLATFORM_WARNING = re.compile(
+    r"requested image's platform \(([a-z0-9]+/[a-z0-9_]+(?:/v\d+)?)\) does not match the detected host platform"
 )
 _RUNNER_ARCH = (
     (re.compile(r"^\s*Platforms:\s+(linux/[a-z0-9_]+)"), None),
@@ -174,7 +199,16 @@ def classify(payload: str, in_build_step: bool = False) -> list[Hit]:
     arch = runner_arch(payload)
     if arch:
         hits.append(Hit("runner", value=arch))
+    m = _PLATFORM_WARNING.search(payload)
+    if m:
+        hits.append(Hit("foreign-platform", value=m.group(1)))
     return hits
+
+
+def foreign_platform(payload: str) -> str | None:
+    """The platform of the legacy builder's "requested image's platform" warning, if this is one."""
+    m = _PLATFORM_WARNING.search(payload)
+    return m.group(1) if m else None
 
 
 # runc's wording, unlike a test program's "fork/exec ./x: exec format error".

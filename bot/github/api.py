@@ -8,6 +8,7 @@ import json
 import random
 import time
 from collections import Counter
+from dataclasses import dataclass
 from http import HTTPStatus
 
 import aiohttp
@@ -80,6 +81,16 @@ class CountingGitHubAPI(GitHubAPI):
         raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class BranchSnapshot:
+    """A branch as read once: its head commit, that commit's tree, and the text of the files
+    asked for."""
+
+    head: str
+    tree: str
+    files: dict[str, str]
+
+
 class RepoAPI:
     """The repository calls of one job, with one installation token (``gh`` carries it)."""
 
@@ -95,13 +106,16 @@ class RepoAPI:
         return f"/repos/{self.repo}{path}"
 
     async def file(self, path: str, ref: str) -> str | None:
+        """A file's text; None when there is no such file, or when it is over the 1 MB the
+        contents API serves (403 `too_large`: no workflow or config is that big)."""
         try:
             data = await self.gh.getitem(self._url("/contents/{+path}{?ref}"), {"path": path, "ref": ref})
         except BadRequest as exc:
-            if exc.status_code == 404:
+            # gidgethub keeps only the message of a 403 ("... the requested blob is too large ...").
+            if exc.status_code == 404 or (exc.status_code == 403 and "too large" in str(exc)):
                 return None
             raise
-        if isinstance(data, list) or data.get("type") != "file":
+        if isinstance(data, list) or data.get("type") != "file":  # a directory is a list
             return None
         return base64.b64decode(data.get("content") or "").decode("utf-8", "replace")
 
@@ -163,33 +177,37 @@ class RepoAPI:
     async def annotations(self, check_run_id: int) -> list[dict]:
         return list(await self.gh.getitem(self._url(f"/check-runs/{check_run_id}/annotations?per_page=100")))
 
-    async def tree_paths(self, rev: str) -> list[str]:
-        """Every file path at a commit or branch (one call, recursive)."""
-        data = await self.gh.getitem(self._url("/git/trees/{rev}?recursive=1"), {"rev": rev})
+    async def tree_paths(self, tree_sha: str) -> list[str]:
+        """Every file path in a tree (one call, recursive). GitHub documents a tree SHA (or a
+        branch or tag name) here, not a commit SHA."""
+        data = await self.gh.getitem(self._url("/git/trees/{tree_sha}?recursive=1"), {"tree_sha": tree_sha})
         return [entry["path"] for entry in data.get("tree", []) if entry.get("type") == "blob"]
 
-    async def read_branch(self, branch: str, paths: list[str]) -> tuple[str, dict[str, str]]:
-        """The branch's head commit and the text of these files there, in one GraphQL query
-        (REST would take a call per file)."""
-        fields = [f'head: ref(qualifiedName: {json.dumps("refs/heads/" + branch)}) {{ target {{ oid }} }}']
+    async def read_branch(self, branch: str, paths: list[str]) -> BranchSnapshot:
+        """The branch's head commit, its tree and the text of these files there, in one GraphQL
+        query (REST would take a call per file, and one more for the tree)."""
+        fields = [f'head: ref(qualifiedName: {json.dumps("refs/heads/" + branch)}) '
+                  '{ target { oid ... on Commit { tree { oid } } } }']
         fields += [f'f{i}: object(expression: {json.dumps(branch + ":" + p)}) '
-                   f'{{ ... on Blob {{ text isBinary byteSize }} }}' for i, p in enumerate(paths)]
+                   f'{{ ... on Blob {{ text isBinary isTruncated byteSize }} }}' for i, p in enumerate(paths)]
         query = ("query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) { "
                  + " ".join(fields) + " } }")
         owner, name = self.repo.split("/")
         data = await self.gh.graphql(query, endpoint=self.settings.graphql_url, owner=owner, name=name)
         repository = data.get("repository") or {}
-        head = ((repository.get("head") or {}).get("target") or {}).get("oid")
-        if not head:
+        target = (repository.get("head") or {}).get("target") or {}
+        head, tree = target.get("oid"), (target.get("tree") or {}).get("oid")
+        if not head or not tree:
             raise BadRequest(HTTPStatus.NOT_FOUND, f"branch {branch} not found")
         found = {}
         for i, path in enumerate(paths):
             blob = repository.get(f"f{i}")
             # A binary or huge "Dockerfile" or workflow is not one: left out, like the CLI does.
-            if (blob and not blob.get("isBinary") and blob.get("text") is not None
+            # A truncated text is left out too: an edit of it would commit the file cut short.
+            if (blob and not blob.get("isBinary") and not blob.get("isTruncated") and blob.get("text") is not None
                     and (blob.get("byteSize") or 0) <= MAX_FILE):
                 found[path] = blob["text"]
-        return head, found
+        return BranchSnapshot(head, tree, found)
 
     async def pulls_for_branch(self, head: str) -> list[dict]:
         owner = self.repo.split("/")[0]
@@ -202,14 +220,16 @@ class RepoAPI:
         pulls = await self.gh.getitem(self._url("/pulls?state=all&sort=updated&direction=desc&per_page=100"))
         return [p for p in pulls if str((p.get("head") or {}).get("ref", "")).startswith(prefix)]
 
-    async def create_commit(self, base: str, files: dict[str, str], message: str) -> str:
+    async def create_commit(self, base: BranchSnapshot, files: dict[str, str], message: str) -> str:
+        """One commit on top of the base: these files changed, every other file as in the base's
+        tree (`base_tree` is a tree SHA, the parent a commit SHA)."""
         tree = await self.gh.post(self._url("/git/trees"), data={
-            "base_tree": base,
+            "base_tree": base.tree,
             "tree": [{"path": p, "mode": "100644", "type": "blob", "content": t} for p, t in sorted(files.items())],
         })
         # No author or committer: GitHub signs commits the API makes for an app (Verified).
         commit = await self.gh.post(self._url("/git/commits"), data={
-            "message": message, "tree": tree["sha"], "parents": [base]})
+            "message": message, "tree": tree["sha"], "parents": [base.head]})
         return commit["sha"]
 
     async def create_branch(self, branch: str, sha: str) -> bool:
@@ -232,8 +252,10 @@ class RepoAPI:
     async def create_pull(self, head: str, base: str, title: str, body: str) -> dict | None:
         """The new pull request, or None when one is open for this branch already."""
         try:
-            return await self.gh.post(self._url("/pulls"), data={
-                "title": title, "head": head, "base": base, "body": body, "maintainer_can_modify": True})
+            # No maintainer_can_modify: it is for branches of forks, and GitHub refuses it on a
+            # pull request between branches of one repository.
+            return await self.gh.post(self._url("/pulls"), data={"title": title, "head": head, "base": base,
+                                                                 "body": body})
         except BadRequest as exc:
             if exc.status_code == 422 and "already exists" in str(exc):
                 return None
