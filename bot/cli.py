@@ -113,7 +113,7 @@ VERSIONS_WROTE = "wrote {path}"
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    import json  # here, like the fix engine's modules: `diagnose` starts without them
+    import json
 
     from . import versions
 

@@ -301,7 +301,7 @@ class Sandbox:
     # To serve another GitHub operation: one row here and a handler method taking (request, token,
     # repo, *the pattern's other groups) for /repos/... paths, (request, *groups) for /app/...
     # paths (app JWT). The contract checks of ``_contract`` apply to it with nothing more to do.
-    PUBLIC_READS = {"matching_refs", "get_tag"}
+    PUBLIC_READS = {"matching_refs", "get_tag"}  # answered without a token for public repositories
     ROUTES = [
         ("GET", r"^/app$", "get_app"),
         ("POST", r"^/app/installations/(\d+)/access_tokens$", "create_token"),
@@ -554,7 +554,7 @@ class Sandbox:
                              "object": {"type": "commit", "sha": tag["commit"],
                                         "url": f"{self.base_url}/repos/{repo.full_name}/git/commits/{tag['commit']}"}})
                 return self._json(200, body)
-        return self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        return self._json(404, NOT_FOUND)
 
     async def get_tree(self, request, token, repo, tree_sha):
         # GitHub documents "the SHA1 value or ref (branch or tag) name of the tree": a commit SHA

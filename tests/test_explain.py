@@ -1,7 +1,7 @@
 """The PR text: evidence as links, how long the emulated leg ran against the native one (from
 the log's timestamps), and "if it does not work" phrased for what stays emulated."""
 
-from bot.diagnosis import diagnose_bytes
+from bot.diagnosis import diagnose_bytes, diagnose_file
 from bot.explain import linkify
 
 from .repos import NODE_SITE, WF, run, sigill_log
@@ -37,9 +37,13 @@ def test_the_log_excerpt_is_not_rewritten():
     assert "acme/app#7" in result.explanation and "https://github.com/acme/app" not in result.explanation
 
 
-def test_how_long_each_leg_ran():
-    [finding] = diagnose_bytes(TIMED, "job.log")
+def test_how_long_each_leg_ran(tmp_path):
+    [finding] = diagnose_bytes(TIMED, "job.log")  # a stream (the app): recorded while scanning
     assert finding.legs == {"linux/arm64": 2460.0, "linux/amd64": 360.0}
+    log = tmp_path / "job.log"
+    log.write_bytes(b"2026-11-02T09:59:00.0000000Z ##[group]Run docker/build-push-action\n" * 20000 + TIMED)
+    [from_file] = diagnose_file(str(log))  # a file: looked up afterwards
+    assert from_file.legs == {"linux/arm64": 2460.0, "linux/amd64": 360.0}
     result = run({WF: STOREFRONT}, {"Dockerfile": NODE_SITE}, TIMED)
     assert ("From the log's timestamps: `linux/arm64` ran 41 min before it failed; `linux/amd64` reached its "
             "last step after 6 min.") in result.explanation

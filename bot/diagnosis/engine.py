@@ -28,6 +28,7 @@ from .logline import (
     split_step,
 )
 from .headers import MAX_STEPS, collect_headers, headers_before, last_header
+from .legs import leg_stamp, leg_stamps
 from .prefilter import Prefilter
 from .rules import HEADER_PATTERN, SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify, foreign_platform
 
@@ -127,7 +128,6 @@ class Diagnoser:
         self._stale_hints: deque[tuple[int, int | None]] = deque(maxlen=MAX_EVIDENCE)
         self._runner_arch: str | None = None
         self._leg_stamps: dict[bytes, list[bytes]] = {}  # platform -> [first, last] header timestamps
-        self._last_failure_line = 0
         # Reported failures: (line, step number or None, the failed instruction or None).
         self._failures: deque[tuple[int, int | None, str | None]] = deque(maxlen=MAX_EVIDENCE)
         self._context_platforms: dict[str, int] = {}  # platform of unnumbered steps -> where last seen
@@ -194,24 +194,30 @@ class Diagnoser:
     def _keep_headers(self, start: int, end: int, header_ends: list[int]) -> None:
         """``#N [linux/arm64 build 3/5] RUN npm ci``: remember the bracket and instruction of N."""
         if header_ends:
-            collect_headers(self._buf, start, end, header_ends, self._trimmed, self._raw_headers, self._leg_time)
+            collect_headers(self._buf, start, end, header_ends, self._trimmed, self._raw_headers)
+        if header_ends and self._source is None:
+            self._leg_times(start, header_ends)
 
-    def _leg_time(self, prefix: bytes, bracket: bytes) -> None:
-        # Hot path (every re-printed header): byte slices only, parsed when a finding needs them.
-        stamp = (prefix[3:22] if prefix.startswith(b"\xef\xbb\xbf") else prefix[:19])
-        if stamp[4:5] != b"-" or stamp[10:11] != b"T":
-            return
-        platform = bracket.split(b" ", 1)[0]
-        if not platform.startswith(b"linux/") or b"]" in platform:
-            return
-        seen = self._leg_stamps.get(platform)
-        if seen is None:
-            self._leg_stamps[platform] = [stamp, stamp]
-        else:
-            seen[1] = stamp
+    def _leg_times(self, start: int, header_ends: list[int]) -> None:
+        """When each leg was at each of its steps (streams only; a file is looked up afterwards,
+        ``legs.leg_stamps``). Hot path (every re-printed header): byte slices only."""
+        buf, stamps = self._buf, self._leg_stamps
+        for offset in header_ends:
+            at = start + offset  # just after "#N ["
+            line_start = buf.rfind(b"\n", start, at) + 1 or start
+            platform, stamp = leg_stamp(buf, line_start, at)
+            if platform is None:
+                continue
+            seen = stamps.get(platform)
+            if seen is None:
+                stamps[platform] = [stamp, stamp]
+            else:
+                seen[1] = stamp
 
-    def _legs(self, platform: str | None, stamp: str | None) -> dict[str, float]:
+    def _legs(self, platform: str | None, stamp: str | None, upto: int) -> dict[str, float]:
         """Seconds each leg ran: the failing one until ``stamp``, the others until their last step."""
+        if self._source is not None and platform is not None and stamp is not None and not self._leg_stamps:
+            self._leg_stamps = leg_stamps(self._source, upto)
         stamps = {p.decode("ascii", "replace"): (parse_timestamp(a.decode("ascii", "replace")),
                                                  parse_timestamp(b.decode("ascii", "replace")))
                   for p, (a, b) in self._leg_stamps.items()}
@@ -576,7 +582,7 @@ class Diagnoser:
             if r.step is not None and (r.step.stage or r.step.instruction):
                 step = {"stage": r.step.stage, "instruction": r.step.instruction}
             findings[key] = Finding(signature, platform, step, r.candidate.line,
-                                    r.candidate.excerpt, self.file, self._legs(platform, r.candidate.stamp))
+                                    r.candidate.excerpt, self.file, self._legs(platform, r.candidate.stamp, self.bytes_read))
         # A finding that names no platform adds nothing beside the same one that does.
         named = {signature for signature, platform in findings if platform}
         result = [f for (signature, platform), f in findings.items() if platform or signature not in named]

@@ -17,17 +17,12 @@ BACK_BLOCK = 1 << 20
 
 
 def collect_headers(buf, start: int, end: int, header_ends: list[int], base: int,
-                    headers: dict[int, tuple[int, bytes]], leg_time=None) -> None:
+                    headers: dict[int, tuple[int, bytes]]) -> None:
     """Remember, per step number, where its header (the latest text) was first seen and that
-    text from ``[`` on. ``header_ends`` are offsets from ``start`` just after ``#N [``.
-    ``leg_time(timestamp prefix, bracket)`` hears every timestamped header, re-prints included
-    (the last one says when a leg was last at work)."""
+    text from ``[`` on. ``header_ends`` are offsets from ``start`` just after ``#N [``."""
     for offset in header_ends:
         at = start + offset
         mark = buf.rfind(b"#", start, at)
-        if leg_time is not None and buf[mark - 2:mark] == b"Z ":
-            line_start = buf.rfind(b"\n", start, mark) + 1 or start
-            leg_time(bytes(buf[line_start:mark]), bytes(buf[at:at + 48]))
         line_end = buf.find(b"\n", at, end)
         text = bytes(buf[at - 1:end if line_end < 0 else line_end])
         step_no = int(buf[mark + 1:at - 2])
