@@ -240,3 +240,28 @@ jobs:
           push: true
           tags: acme/app:latest
 """
+
+# A matrix over another dimension (the Node version the image is built for), each value with
+# its own tags.
+OTHER_DIMENSION = """\
+name: image
+on:
+  push:
+    branches: [main]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        node: [20, 22]
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          build-args: NODE=${{ matrix.node }}
+          push: true
+          tags: ghcr.io/acme/app:node${{ matrix.node }}
+"""

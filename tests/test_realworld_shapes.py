@@ -96,3 +96,20 @@ def test_platforms_from_an_input_default():
     with pytest.raises(NoFix, match="its default is"):
         run({WF: INPUT_DEFAULT}, {"Dockerfile": NODE_SITE}, sigill_log(), config="remedies: {drop-platform: true}\n",
             remedy="drop-platform")
+
+
+def test_a_matrix_over_another_dimension_gets_the_platform_as_one_more():
+    from .realworld_shapes import OTHER_DIMENSION
+    result = fixed(OTHER_DIMENSION, "native-runners")
+    golden("realworld-other-dimension-native-runners", result.diff)
+    jobs = plain(load(result.files[WF]))["jobs"]
+    matrix = jobs["build"]["strategy"]["matrix"]
+    assert matrix["node"] == [20, 22] and matrix["platform"] == ["linux/amd64", "linux/arm64"]
+    upload = next(s for s in jobs["build"]["steps"] if s.get("name") == "Upload digest")
+    assert upload["with"]["name"] == "digests-build-${{ matrix.node }}-${{ matrix.pair }}"
+    merge = jobs["merge"]
+    assert merge["strategy"] == {"matrix": {"node": [20, 22]}}  # one merged image per Node version
+    download = merge["steps"][0]
+    assert download["with"]["pattern"] == "digests-build-${{ matrix.node }}-*"
+    create = next(s for s in merge["steps"] if s.get("name") == "Create the multi-platform image")
+    assert "ghcr.io/acme/app:node${{ matrix.node }}" in create["env"].values()

@@ -77,7 +77,7 @@ def _image_name(tag: str) -> str:
     return tag[:tag.rfind(":")] if ":" in last else tag
 
 
-def _tags(workflow: Workflow, build: Build) -> Tags:
+def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False) -> Tags:
     raw = build.step.input("tags")
     if raw is None:
         raise Decline("the build pushes without `tags`, so there is no name for the merged image")
@@ -99,7 +99,8 @@ def _tags(workflow: Workflow, build: Build) -> Tags:
             raise Decline("the image names depend on other steps of the job")
         return Tags(names, [], meta, _computing_steps(workflow, build, plain(meta.node)))
     contexts = {c for expr in _EXPR.findall(raw) for c in re.findall(r"(?<![\w.-])([a-z_]+)\.", expr)}
-    if contexts - ANYWHERE_CONTEXTS - {"steps"} or any("," in expr for expr in _EXPR.findall(raw)):
+    allowed = ANYWHERE_CONTEXTS | {"steps"} | ({"matrix"} if matrix_ok else set())
+    if contexts - allowed or any("," in expr for expr in _EXPR.findall(raw)):
         raise Decline(f"the tags are computed by this job at run time (`{raw.strip()}`), so the merge job "
                       "cannot know them")
     literal = [t.strip() for t in re.split(r"[,\n]", raw) if t.strip()]
@@ -107,6 +108,20 @@ def _tags(workflow: Workflow, build: Build) -> Tags:
     if any("steps." in n for n in names):
         raise Decline("the image names depend on other steps of the job")
     return Tags(names, literal, None, _computing_steps(workflow, build, raw))
+
+
+def _other_axes(job_id: str, matrix: Any) -> dict[str, list]:
+    """A matrix over something else (Node versions, image variants) as plain lists: the platform
+    becomes one more dimension. Anything richer (include, exclude, computed) is declined."""
+    data = plain(matrix)
+    simple = all(isinstance(v, list) and v and all(isinstance(x, (str, int, float)) for x in v) for v in data.values())
+    if not simple or "include" in data or "exclude" in data:
+        raise Decline(f"job `{job_id}` already has a matrix over {', '.join(map(str, data))} with `include`, "
+                      "`exclude` or computed values; splitting it per platform as well is not done automatically")
+    clash = [k for k in ("platform", "pair", "runner", "qemu") if k in data]
+    if clash:
+        raise Decline(f"job `{job_id}`'s matrix already has `{clash[0]}`, a key the per-platform legs need")
+    return data
 
 
 def _computing_steps(workflow: Workflow, build: Build, node: Any) -> list[StepRef]:
@@ -304,6 +319,7 @@ def _restructure(s: Situation, mode: str) -> Change:
     outputs_input = build.step.input("outputs") or ""
     strategy = job.get("strategy") if isinstance(job.get("strategy"), dict) else {}
     matrix = strategy.get("matrix") if isinstance(strategy.get("matrix"), dict) else None
+    other: dict[str, list] = {}  # another dimension of the matrix: one merged image per value
     if build.matrix_platform:
         # Legs that push by digest, or push nothing, are already right: only their runners can change.
         # Legs that push the same tag overwrite each other (docker/build-push-action#671): redo them.
@@ -315,8 +331,7 @@ def _restructure(s: Situation, mode: str) -> Change:
             raise Decline(f"job `{job_id}` has a matrix over {', '.join(other_axes)} as well as platforms")
     else:
         if matrix:
-            raise Decline(f"job `{job_id}` already has a matrix over {', '.join(map(str, matrix))}; splitting it "
-                          "per platform as well needs one merge per combination, which is not done automatically")
+            other = _other_axes(job_id, matrix)
         if build.platforms is None:
             raise Decline(f"the build's platforms are not known from the workflow: {build.platforms_note}")
         platforms = build.platforms
@@ -329,7 +344,10 @@ def _restructure(s: Situation, mode: str) -> Change:
                       "hand it to the job's later steps")
     legs = _legs(s, workflow, build, platforms, mode)
     pushes, condition = _push(build)
-    tags = _tags(workflow, build) if pushes else None
+    if other and condition and "matrix." in condition:
+        raise Decline(f"the push condition `{condition}` reads the matrix, which a merge job's `if:` cannot")
+    tags = _tags(workflow, build, matrix_ok=bool(other)) if pushes else None
+    legs_suffix = "".join(f"${{{{ matrix.{k} }}}}-" for k in other)
 
     doc = workflow.doc
     steps = workflow.steps(job_id)
@@ -352,14 +370,14 @@ def _restructure(s: Situation, mode: str) -> Change:
     edits: list[wedit.Edit] = []
 
     if pushes:
-        edits += _merge_job(workflow, job_id, merge_id, build_id, tags, condition, moved, outputs_moved, unit, dash,
+        edits += _merge_job(workflow, job_id, merge_id, build_id, tags, condition, moved, outputs_moved, unit, dash, other,
                             key_col, step_dash, steps_col)
         edits += _dependents(workflow, job_id, merge_id, outputs_moved)
         for st in reversed(moved):
             edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), f"move step {st.index + 1}"))
         ref, release = wedit.uses(workflow, "actions/upload-artifact")
         upload = [("name", "Upload digest")] + ([("if", f"${{{{ {condition} }}}}")] if condition else []) + [
-            ("uses", ref), ("with", [("name", f"digests-{job_id}-${{{{ matrix.pair }}}}"),
+            ("uses", ref), ("with", [("name", f"digests-{job_id}-{legs_suffix}${{{{ matrix.pair }}}}"),
                                      ("path", "${{ runner.temp }}/digests/*"),
                                      ("if-no-files-found", "error"), ("retention-days", 1)])]
         # The digest reaches the script through env (no expression inside `run:`).
@@ -415,7 +433,8 @@ def _restructure(s: Situation, mode: str) -> Change:
     include = [{"platform": leg.platform} | kept.get(leg.platform, {}) | {"pair": leg.pair}
                | ({"runner": leg.runner} if mode == "native-runners" else {})
                | ({"qemu": True} if mode == "native-runners" and leg.qemu else {}) for leg in legs]
-    new_strategy = {"fail-fast": False, "matrix": {"include": include}}
+    new_strategy = {"fail-fast": False, "matrix": (
+        {**other, "platform": [leg.platform for leg in legs], "include": include} if other else {"include": include})}
     if "strategy" in job:
         edits.append(wedit.replace_entry(
             ("jobs", job_id, "strategy"), lambda d: wedit.block_lines("strategy", new_strategy, key_col, unit, dash),
@@ -442,7 +461,7 @@ def _drop_step(job_id: str, index: int):
 
 
 def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, tags: Tags, condition: str | None,
-               moved: list[StepRef], outputs_moved: bool, unit: int, dash: int, key_col: int,
+               moved: list[StepRef], outputs_moved: bool, unit: int, dash: int, other: dict, key_col: int,
                step_dash: int, step_col: int) -> list[wedit.Edit]:
     doc: Doc = workflow.doc
     job = workflow.jobs[job_id]
@@ -465,6 +484,9 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     if condition:
         data["if"] = f"${{{{ {condition} }}}}"
         lines.append(f"{pad}if: ${{{{ {condition} }}}}")
+    if other:  # one merged image per value of the other dimension, with that value's tags
+        data["strategy"] = {"matrix": other}
+        lines += wedit.block_lines("strategy", {"matrix": other}, key_col, unit, dash)
     permissions = _permissions(workflow, job_id, tags, moved)
     if permissions:
         data["permissions"] = permissions
@@ -477,7 +499,7 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     lines.append(f"{pad}steps:")
     download_ref, download_release = wedit.uses(workflow, "actions/download-artifact")
     generated_first = {"name": "Download digests", "uses": download_ref,
-                       "with": {"path": "${{ runner.temp }}/digests", "pattern": f"digests-{job_id}-*",
+                       "with": {"path": "${{ runner.temp }}/digests", "pattern": f"digests-{job_id}-{''.join(f'${{{{ matrix.{k} }}}}-' for k in other)}*",
                                 "merge-multiple": True}}
     first_lines = wedit.item_lines(generated_first, step_dash, unit, dash, step_col, alone)
     if download_release:
