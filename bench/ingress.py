@@ -1,9 +1,10 @@
 """Ingress benchmark (SPEC section 10.1): signed 20 KB workflow_run deliveries at concurrency 50,
-against the real server with durable storage on, side by side with the minimal Probot app of
-the benchmark anchors (``../shared/bench`` beside the checkout, or the folder named by
-``DBF_BENCH_ANCHORS``) in the same run.
+against the real server with durable storage on (SQLite; then PostgreSQL with two web processes
+sharing the port), side by side with the minimal Probot app of the benchmark anchors
+(``../shared/bench`` beside the checkout, or the folder named by ``DBF_BENCH_ANCHORS``) in the
+same run.
 
-    python bench/ingress.py [--seconds 15] [--skip-probot]
+    python bench/ingress.py [--seconds 15] [--skip-probot] [--skip-postgres]
 
 Needs `wrk` (Debian package) and, for the Probot side, Node.js and npm (it runs `npm install`
 in a temporary copy of the anchors); without the anchors it exits with one line saying so.
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ANCHORS = Path(os.environ.get("DBF_BENCH_ANCHORS", ROOT.parent / "shared" / "bench"))
 SECRET = "bench-secret"
 OURS = "docker-build-fixer (aiohttp, SQLite WAL)"
+OURS_PG = "docker-build-fixer, 2 web processes, PostgreSQL"
 PROBOT = "Probot 14.3.2 (no storage)"
 EXAMPLE = ROOT / "tests" / "data" / "github" / "webhook-examples" / "workflow_run.completed.1.json"
 
@@ -77,23 +79,29 @@ def run_wrk(script: Path, url: str, seconds: int) -> dict:
 
 
 def measure(command: list[str], cwd: Path, env: dict, port: int, health: str, path: str, script: Path,
-            seconds: int, log: Path) -> dict:
-    """Start a server, load it with wrk, read its peak RSS, stop it with SIGTERM."""
+            seconds: int, log: Path, processes: int = 1) -> dict:
+    """Start a server (``processes`` of them sharing the port), load it with wrk, read the peak
+    RSS (summed over the processes), stop it with SIGTERM."""
+    servers = []
     with open(log, "w") as log_file:
-        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+        for _ in range(processes):
+            servers.append(subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log_file))
     try:
         wait_http(f"http://127.0.0.1:{port}{health}")
+        time.sleep(1.0 if processes > 1 else 0)  # the other processes bind too
         result = run_wrk(script, f"http://127.0.0.1:{port}{path}", seconds)
-        result["rss"] = peak_rss_mib(server.pid)
+        result["rss"] = sum(peak_rss_mib(server.pid) for server in servers)
         return result
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            print(f"{command[0]} did not stop on SIGTERM; its log:", log.read_text()[-3000:])
-            server.kill()
-            raise
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                print(f"{command[0]} did not stop on SIGTERM; its log:", log.read_text()[-3000:])
+                server.kill()
+                raise
 
 
 def key_pem() -> str:
@@ -108,6 +116,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--skip-probot", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true",
+                        help="skip two web processes on PostgreSQL (needs Debian's postgresql package)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
@@ -129,6 +139,26 @@ def main() -> None:
                             script, args.seconds, tmp / "server.log")
     stored = sqlite3.connect(state).execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
 
+    stored_pg = None
+    if not args.skip_postgres:
+        sys.path.insert(0, str(ROOT))
+        import psycopg
+
+        from tests.postgres import PostgresServer
+        postgres = PostgresServer(durable=os.environ.get("BENCH_PG_FSYNC", "1") == "1")  # fsync and synchronous commit on, as in production
+        try:
+            database = postgres.new_database()
+            port = free_port()
+            env_pg = {**env, "PORT": str(port), "DATABASE_URL": database}
+            results[OURS_PG] = measure([sys.executable, "-m", "bot", "serve"], ROOT, env_pg, port, "/healthz",
+                                       "/webhooks", script, args.seconds, tmp / "server-pg.log", processes=2)
+            with psycopg.connect(database) as conn:
+                stored_pg = conn.execute("SELECT count(*) FROM dbf_deliveries").fetchone()[0]
+                queued = conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone()[0]
+                assert queued == stored_pg, (queued, stored_pg)
+        finally:
+            postgres.stop()
+
     if not args.skip_probot:
         probot_dir = tmp / "probot"
         shutil.copytree(ANCHORS, probot_dir)
@@ -146,8 +176,13 @@ def main() -> None:
         print(f"{name:45s} {r['rps']:9.0f} {r['p50']:>9s} {r['p99']:>9s} {r['rss']:8.1f} MiB {r['errors']:8d}")
     ours_result = results[OURS]
     print(f"durably stored: {stored} jobs for {ours_result['requests'] + 0} measured requests (+ warm-up)")
+    if stored_pg is not None:
+        print(f"PostgreSQL: {stored_pg} deliveries and as many queued jobs for {results[OURS_PG]['requests']} "
+              "measured requests (+ warm-up)")
     if PROBOT in results:
-        print(f"ratio ours/Probot: {ours_result['rps'] / results[PROBOT]['rps']:.2f}x")
+        for name in (OURS, OURS_PG):
+            if name in results:
+                print(f"ratio {name} / Probot: {results[name]['rps'] / results[PROBOT]['rps']:.2f}x")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -173,9 +173,31 @@ def serve_settings(environ: dict[str, str], url: str | None = None):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .app.queue import QueueUnavailable
     from .app.server import serve
 
-    serve(serve_settings(dict(os.environ), args.url))
+    try:
+        serve(serve_settings(dict(os.environ), args.url))
+    except QueueUnavailable as exc:
+        raise CliError(str(exc)) from None
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings = serve_settings(dict(os.environ))  # the same environment and env file as serve
+    if settings.database_url is None:
+        raise CliError("the worker needs DATABASE_URL=postgresql://...; "
+                       "with the embedded SQLite store, `serve` runs the jobs itself")
+    if not settings.configured:
+        raise CliError("the worker needs the app's credentials (GITHUB_APP_ID, GITHUB_PRIVATE_KEY, "
+                       "GITHUB_WEBHOOK_SECRET): register the app first (the setup page of `serve`)")
+    from .app.queue import QueueUnavailable
+    from .app.worker import work
+
+    try:
+        work(settings)
+    except QueueUnavailable as exc:
+        raise CliError(str(exc)) from None
     return EXIT_OK
 
 
@@ -222,6 +244,8 @@ def build_parser(remedy_ids: list[str] | None = None) -> argparse.ArgumentParser
     server = sub.add_parser("serve", help="run the GitHub App (settings from the environment)")
     server.add_argument("--url", help="this deployment's public URL, for the setup page (default: PUBLIC_URL)")
     server.set_defaults(handler=cmd_serve)
+    worker = sub.add_parser("worker", help="run jobs from the PostgreSQL queue (needs DATABASE_URL)")
+    worker.set_defaults(handler=cmd_worker)
     return parser
 
 

@@ -55,6 +55,9 @@ class Settings:
     dry_run: bool = False
     log_cap_bytes: int = 512 << 20
     host: str = "0.0.0.0"
+    # PostgreSQL (procrastinate) instead of the embedded SQLite store: web and worker processes
+    # apart, any number of each. None keeps everything in one process on SQLite.
+    database_url: Secret | None = None
     public_url: str = ""  # how GitHub reaches this deployment (the manifest's webhook and redirect URLs)
     web_url: str = ""  # GitHub's web host, when it is not derived from api_url (GITHUB_WEB_URL)
     org: str = ""  # register the app for this organisation by default (GITHUB_ORG)
@@ -136,6 +139,9 @@ def _common(env: Mapping[str, str]) -> dict:
     token = env.get("STATUS_TOKEN", "")
     if token and len(token) < STATUS_TOKEN_MIN:
         raise SettingsError(f"STATUS_TOKEN is too short: use at least {STATUS_TOKEN_MIN} random characters")
+    database_url = env.get("DATABASE_URL", "").strip()
+    if database_url and not database_url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError("DATABASE_URL must be a postgresql:// URL (leave it unset for the embedded SQLite store)")
     return dict(
         port=port, log_cap_bytes=cap, host=env.get("HOST", "0.0.0.0"),
         api_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"),
@@ -144,4 +150,5 @@ def _common(env: Mapping[str, str]) -> dict:
         public_url=public_url, web_url=env.get("GITHUB_WEB_URL", "").strip().rstrip("/"),
         org=env.get("GITHUB_ORG", "").strip(), env_file=env.get("ENV_FILE", ".env"),
         status_token=Secret(token) if token else None,
+        database_url=Secret(database_url) if database_url else None,
     )

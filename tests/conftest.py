@@ -78,3 +78,14 @@ def server(sandbox, tmp_path):
         time.sleep(1)
         process.kill()
         raise AssertionError("the server did not stop on SIGTERM:\n" + process.log_path.read_text()[-4000:])
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the session (tests/postgres.py); each test makes its own
+    database on it."""
+    from .postgres import PostgresServer
+
+    server = PostgresServer()
+    yield server
+    server.stop()

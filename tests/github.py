@@ -205,13 +205,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(sandbox, state_path, port, log_path=None, env=None):
-    """The real server process, once it answers /healthz. Its log goes to a file: a pipe nobody
+def start_server(sandbox, state_path, port, log_path=None, env=None, **extra):
+    """The real server process, once it answers /healthz (``env``: its whole environment;
+    ``extra``: variables added to the usual one). Its log goes to a file: a pipe nobody
     reads fills up, and a server writing to a full pipe blocks (as on any host whose log
     collector stopped reading)."""
     log_path = log_path or state_path.with_suffix(".log")
     process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT,
-                               env=env or app_env(sandbox, state_path, port),
+                               env=env or app_env(sandbox, state_path, port, **extra),
                                stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), text=True)
     process.log_path = log_path
     url = f"http://127.0.0.1:{port}"
@@ -227,3 +228,12 @@ def start_server(sandbox, state_path, port, log_path=None, env=None):
 
     wait_for(healthy, timeout=30)
     return url, process
+
+
+def start_worker(sandbox, log_path: Path, **env) -> subprocess.Popen:
+    """A `python -m bot worker` process (PostgreSQL queue); it has no port to wait for."""
+    process = subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT,
+                               env=app_env(sandbox, log_path.with_suffix(".unused"), 0, **env),
+                               stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), text=True)
+    process.log_path = log_path
+    return process

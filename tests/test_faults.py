@@ -94,9 +94,9 @@ async def test_an_uninstalled_installation_is_purged(client):
 
 
 async def test_a_pull_request_github_keeps_refusing_leaves_no_branch(client, sandbox, monkeypatch):
-    from bot.app import server
+    from bot.app import jobs
     from bot.github import api
-    monkeypatch.setattr(server, "retry_delay", lambda attempts: 0.05)  # the same path, faster
+    monkeypatch.setattr(jobs, "retry_delay", lambda attempts: 0.05)  # the same path, faster
     monkeypatch.setattr(api, "retry_wait", lambda status, headers, attempt: 0.01 if status >= 500 else None)
     scenario = Scenario(sandbox, STOREFRONT, log=LOG)
     sandbox.setup(faults=[{"match": f"POST /repos/{scenario.repo}/pulls", "status": 500, "times": 4 * 5}])

@@ -32,6 +32,13 @@ def test_reads_the_environment_and_hides_secrets():
         pickle.dumps(settings.webhook_secret)
 
 
+def test_database_url_is_a_secret_and_optional():
+    assert Settings.from_env(env()).database_url is None  # the embedded SQLite store
+    settings = Settings.from_env(env(DATABASE_URL="postgresql://dbf:pa55word@db:5432/dbf"))
+    assert settings.database_url.reveal() == "postgresql://dbf:pa55word@db:5432/dbf"
+    assert "pa55word" not in repr(settings) and "pa55word" not in str(settings)
+
+
 def test_key_from_a_file(tmp_path):
     path = tmp_path / "key.pem"
     path.write_text(KEY)
@@ -44,6 +51,7 @@ def test_key_from_a_file(tmp_path):
     ({"GITHUB_PRIVATE_KEY": "nonsense"}, "does not hold a PEM private key"),
     ({"GITHUB_PRIVATE_KEY": None, "GITHUB_PRIVATE_KEY_PATH": "/nonexistent.pem"}, "cannot be read"),
     ({"PORT": "eighty"}, "must be numbers"),
+    ({"DATABASE_URL": "mysql://db/app"}, "DATABASE_URL must be a postgresql:// URL"),
 ])
 def test_refuses_to_start_with_one_clear_line(changes, message):
     with pytest.raises(SettingsError) as caught:

@@ -1,8 +1,8 @@
 """The embedded job store (SQLite, WAL): every accepted delivery is stored before the 202.
 
 Logs are never stored: a job holds the webhook payload until it is done, then only its outcome.
-The store and the worker sit behind this small interface so that a Redis-backed queue can
-replace them without touching the pipeline (SPEC section 8).
+``LocalQueue`` (local_queue.py) puts it behind the queue interface of queue.py, which the
+PostgreSQL queue (postgres.py) implements too (SPEC section 8).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import dataclass
+
+from .jobs import FAILED, Job, JobSummary
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -32,33 +33,6 @@ CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created);
 """
 # Columns added after the first release: a store created before them gains them at start.
 ADDED_COLUMNS = {"detail": "TEXT", "pull": "INTEGER"}
-FAILED = ("failed", "error")  # outcomes of jobs that ended without doing their work
-
-
-@dataclass
-class Job:
-    delivery: str
-    event: str
-    installation: int | None
-    repo: str | None
-    payload: dict
-    attempts: int
-
-
-@dataclass(frozen=True)
-class JobSummary:
-    """One delivery as the status page lists it (never its payload)."""
-
-    delivery: str
-    event: str
-    repo: str | None
-    status: str  # pending | running | done
-    outcome: str | None  # the action (pull-request, ignored, failed, ...) or, while pending, "retrying"
-    detail: str | None  # the reason, or the remedy of a pull request
-    pull: int | None
-    attempts: int
-    received: float
-    updated: float
 
 
 class JobStore:

@@ -84,8 +84,8 @@ def scalar(value: Any, flow: bool = False) -> str:
     if isinstance(value, int):
         return str(value)
     text = str(value)
-    if (_SAFE_PLAIN.match(text) and text == text.strip() and ": " not in text and not text.endswith(":")
-            and " #" not in text
+    if (_SAFE_PLAIN.match(text) and text == text.strip() and ": " not in text and " #" not in text
+            and not text.endswith(":")  # `k: 0:` is a mapping value where a scalar was meant
             and not _RESERVED.match(text)
             and not (flow and any(ch in text for ch in ",[]{}"))):
         return text

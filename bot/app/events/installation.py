@@ -18,7 +18,7 @@ async def installation(event: sansio.Event, app, result: dict) -> None:
     action = event.data.get("action")
     installation_id = (event.data.get("installation") or {}).get("id")
     if action == "deleted" and installation_id is not None:
-        purged = app.store.purge_installation(installation_id)
+        purged = await app.queue.purge_installation(installation_id)
         app.auth.forget(installation_id)
         result["outcome"] = Outcome("purged", f"{purged} stored job(s) of installation {installation_id}")
     else:

@@ -58,14 +58,15 @@ async def page(request: web.Request) -> web.Response:
         return not_found()
     if not authorised(request, token):
         return login_form(request)
-    store, now = app.store, time.time()
-    counts = store.counts()
+    # Through the queue interface: the embedded SQLite store, or PostgreSQL with every worker.
+    queue, now = app.queue, time.time()
+    counts = await queue.counts()
     web_url = app.settings.github_web_url
-    rows = [_row(job, web_url) for job in store.recent(RECENT)]
-    return render("status.html", rows=rows, pending=counts.get("pending", 0), running=len(app.running),
-                  done=counts.get("done", 0), installations=store.installation_count(),
-                  failures=store.failures_by_reason(since=now - FAILURE_WINDOW), dry_run=app.settings.dry_run,
-                  handle=app.handle, generated=_when(now))
+    rows = [_row(job, web_url) for job in await queue.recent(RECENT)]
+    return render("status.html", rows=rows, pending=counts.get("pending", 0), running=counts.get("running", 0),
+                  done=counts.get("done", 0), installations=await queue.installation_count(),
+                  failures=await queue.failures_by_reason(since=now - FAILURE_WINDOW),
+                  dry_run=app.settings.dry_run, handle=app.handle, generated=_when(now))
 
 
 def _row(job, web_url: str) -> dict:
