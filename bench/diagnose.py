@@ -6,7 +6,8 @@ near the end), then, in the same run and on the same file (from the page cache):
     the benchmark anchors, ``../shared/bench/grep-patterns.txt`` or ``$DBF_BENCH_ANCHORS/...``,
     when they are there, else from the copy vendored beside this file, taken verbatim from it)
   - ``docker-build-fixer diagnose LOG``: the whole process, cold start included
-each the best of N runs (wall time, and CPU time of the process); then the wall time of
+each the best of N runs (wall time, and CPU time of the process); then the CPU time of the
+parts of a diagnosis (start, imports, reading, scanning, counting newlines); then the wall time of
 ``diagnose`` on a tiny log (the README's example), with the prefilter cache warm and, once,
 empty; and the peak RSS of ``diagnose`` on a 20 MB and a 200 MB log (1 GB with --gigabyte).
 
@@ -29,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.diagnosis.engine import PREFILTER  # noqa: E402
+from bot.diagnosis.engine import HEADLESS_PREFILTER, PREFILTER, read_chunks  # noqa: E402
 from tests.joblogs import generated_log  # noqa: E402
 
 ANCHORS = Path(os.environ.get("DBF_BENCH_ANCHORS", ROOT.parent / "shared" / "bench"))
@@ -77,6 +78,45 @@ def peak_rss_mib(log: Path) -> float:
     return int(run.stderr.strip().splitlines()[-1]) / 1024
 
 
+# The parts of a diagnosis, each timed as a whole fresh process (so each includes the
+# interpreter's start), to show where the CPU goes and what no change to the rules can remove.
+PARTS = {  # name: (the part it adds to, code)
+    "python start": (None, "pass"),
+    "imports": ("python start", "import bot.diagnosis.engine as e; e.HEADLESS_PREFILTER.scanner()"),
+    "reading the file": ("imports", "import bot.diagnosis.engine as e\nfor c in e.read_chunks(LOG): pass"),
+    "Hyperscan scan": ("reading the file", (
+        "import bot.diagnosis.engine as e; scan = e.HEADLESS_PREFILTER.scanner()\n"
+        "for c in e.read_chunks(LOG): scan(c)")),
+    "counting newlines": ("reading the file", (
+        "import bot.diagnosis.engine as e\nfor c in e.read_chunks(LOG): c.obj.count(b'\\n', 0, len(c))")),
+    # What any diagnosis must do, with no rule applied: its floor, as a whole process.
+    "floor: all of the above": (None, (
+        "import bot.diagnosis.engine as e; scan = e.HEADLESS_PREFILTER.scanner()\n"
+        "for c in e.read_chunks(LOG): scan(c); c.obj.count(b'\\n', 0, len(c))")),
+}
+
+
+def parts_cpu(log: Path, runs: int) -> dict[str, float]:
+    """Best CPU time of each part in ``PARTS`` on ``log``."""
+    found = {}
+    for name, (_, body) in PARTS.items():
+        code = f"LOG = {str(log)!r}\n{body}"
+        found[name] = run_best([sys.executable, "-c", code], runs)[1]
+    return found
+
+
+def prefilter_hits(log: Path) -> tuple[int, int]:
+    """Matches the prefilter reports (one Python callback each) for a file and for a stream."""
+    found = []
+    for prefilter in (HEADLESS_PREFILTER, PREFILTER):
+        scan, hits = prefilter.scanner(), 0
+        for chunk in read_chunks(str(log)):
+            headers, rest = scan(chunk)
+            hits += len(headers) + len(rest)
+        found.append(hits)
+    return found[0], found[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=200)
@@ -100,6 +140,8 @@ def main() -> None:
         python_wall, _, _, _ = run_best([sys.executable, "-c", "pass"], 30)
         empty_cache = dict(os.environ, DBF_CACHE_DIR=str(Path(tmp) / "empty-cache"))
         first_wall, _, _, _ = run_best(diagnose + [str(TINY)], 1, env=empty_cache)
+        parts = parts_cpu(big, args.runs)
+        file_hits, stream_hits = prefilter_hits(big)
         rss_small = peak_rss_mib(small)
         rss_big = peak_rss_mib(big)
         rss_gb = None
@@ -116,6 +158,12 @@ def main() -> None:
     print(f"diagnose (cold)   wall {wall:6.3f} s ({mb / wall:5.0f} MB/s)  cpu {cpu:6.3f} s"
           f"  primary: {output.splitlines()[0] if output else '-'}")
     print(f"ratio diagnose/grep: wall {wall / grep_wall:.2f}x, cpu {cpu / grep_cpu:.2f}x (target: 0.50x or less)")
+    print(f"prefilter matches (Python callbacks): {file_hits:,} for the file, {stream_hits:,} for it streamed"
+          " (the app: step headers included)")
+    print("where the CPU goes (each part timed as a fresh process, minus the part it adds to):")
+    for name, (base, _) in PARTS.items():
+        alone = parts[name] - (parts[base] if base else 0)
+        print(f"  {name:24s} cpu {alone:6.3f} s = {alone / grep_cpu:.2f}x grep's cpu")
     print(f"tiny log ({TINY.name}): wall min {tiny_wall * 1000:.0f} ms, median "
           f"{statistics.median(tiny_walls) * 1000:.0f} ms (python -c pass: {python_wall * 1000:.0f} ms); "
           f"first run with an empty prefilter cache {first_wall * 1000:.0f} ms")

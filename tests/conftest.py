@@ -1,13 +1,18 @@
+import atexit
 import csv
 import os
+import shutil
 import tempfile
 
 import pytest
 
 from .data import CORPUS, ROOT  # noqa: F401  (ROOT and CORPUS are imported from here by the tests)
 
-# The compiled prefilter is cached per user; tests (and the processes they start) use their own.
-os.environ.setdefault("DBF_CACHE_DIR", tempfile.mkdtemp(prefix="dbf-test-cache-"))
+# The compiled prefilter is cached per user; tests (and the processes they start) use their own,
+# removed when the session ends (every run used to leave one behind in the temporary directory).
+if not os.environ.get("DBF_CACHE_DIR"):
+    os.environ["DBF_CACHE_DIR"] = tempfile.mkdtemp(prefix="dbf-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["DBF_CACHE_DIR"], ignore_errors=True)
 
 
 def corpus_rows() -> list[dict]:

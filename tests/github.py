@@ -9,13 +9,13 @@ import copy
 import gzip
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 import uuid
 from functools import lru_cache
@@ -211,9 +211,10 @@ def start_server(sandbox, state_path, port, log_path=None, env=None, **extra):
     reads fills up, and a server writing to a full pipe blocks (as on any host whose log
     collector stopped reading)."""
     log_path = log_path or state_path.with_suffix(".log")
-    process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT,
-                               env=env or app_env(sandbox, state_path, port, **extra),
-                               stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), text=True)
+    with open(log_path, "w") as log:  # the child writes to its own copy; ours is closed at once
+        process = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT,
+                                   env=env or app_env(sandbox, state_path, port, **extra),
+                                   stdout=subprocess.DEVNULL, stderr=log, text=True)
     process.log_path = log_path
     url = f"http://127.0.0.1:{port}"
 
@@ -221,7 +222,9 @@ def start_server(sandbox, state_path, port, log_path=None, env=None, **extra):
         try:
             with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
                 return response.status == 200
-        except (urllib.error.URLError, ConnectionError):
+        # OSError: refused before the port is bound, and also a read that times out (urllib
+        # raises TimeoutError itself, not URLError) while a loaded machine starts the server.
+        except (OSError, http.client.HTTPException):
             if process.poll() is not None:
                 raise AssertionError("the server exited: " + log_path.read_text()[-2000:])
             return False
@@ -232,8 +235,9 @@ def start_server(sandbox, state_path, port, log_path=None, env=None, **extra):
 
 def start_worker(sandbox, log_path: Path, **env) -> subprocess.Popen:
     """A `python -m bot worker` process (PostgreSQL queue); it has no port to wait for."""
-    process = subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT,
-                               env=app_env(sandbox, log_path.with_suffix(".unused"), 0, **env),
-                               stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), text=True)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT,
+                                   env=app_env(sandbox, log_path.with_suffix(".unused"), 0, **env),
+                                   stdout=subprocess.DEVNULL, stderr=log, text=True)
     process.log_path = log_path
     return process

@@ -1,6 +1,7 @@
 """The deployment files: the Dockerfile passes hadolint (every level), compose.yaml validates
 against the Compose specification (vendored in check-jsonschema) and runs web, worker and
-PostgreSQL from the one image; the Procfile names both processes."""
+PostgreSQL from the one image; the Procfile names both processes; the installed package carries
+what the app reads at run time."""
 
 import shutil
 import subprocess
@@ -52,3 +53,27 @@ def test_compose_file_is_valid_and_runs_web_worker_and_postgres():
 def test_procfile_names_both_processes():
     lines = (ROOT / "Procfile").read_text().splitlines()
     assert "web: python -m bot serve" in lines and "worker: python -m bot worker" in lines
+
+
+def test_an_installed_app_reads_its_manifest_from_the_package(tmp_path):
+    """The image installs the package (`pip install .`), with no source tree beside it: only the
+    modules and the package data that pyproject.toml names. From such a copy, in another
+    directory, the setup page's manifest is read."""
+    import tomllib
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["bot"]
+    package = ROOT / "bot"
+    shipped = {p for p in package.rglob("*.py")} | {p for pattern in patterns for p in package.glob(pattern)}
+    for path in shipped:
+        target = tmp_path / "site-packages" / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    (tmp_path / "work").mkdir()
+    script = ("from bot.app import manifest; m = manifest.build('https://dbf.example'); "
+              "print(m['name'], m['hook_attributes']['url'], sorted(m['default_permissions'])[0])")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "work", capture_output=True, text=True,
+                            env={"PYTHONPATH": str(tmp_path / "site-packages"), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    name, hook, _ = result.stdout.split()
+    assert name == YAML(typ="safe").load((package / "app.yml").read_text())["name"]
+    assert hook == "https://dbf.example/webhooks"

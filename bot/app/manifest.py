@@ -10,7 +10,9 @@ from urllib.parse import quote, urlencode
 
 from ruamel.yaml import YAML
 
-APP_YML = Path(__file__).resolve().parents[2] / "app.yml"
+# Inside the package (package data): an installed app, as in the Docker image, has no source tree
+# around it to find the file in.
+APP_YML = Path(__file__).resolve().parents[1] / "app.yml"
 WEBHOOK_PATH = "/webhooks"
 CALLBACK_PATH = "/setup/callback"
 # The keys GitHub's manifest flow reads (docs: "GitHub App Manifest parameters").

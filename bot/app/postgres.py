@@ -130,6 +130,7 @@ class PostgresQueue:
         self.running: set[str] = set()
         self.batch: list = []
         self.committing = False
+        self.committer: asyncio.Task | None = None  # held: the event loop keeps only a weak reference
         self.ingress: psycopg.AsyncConnection | None = None
         self.connector = PsycopgConnector(conninfo=url.reveal())
         self.pool: psycopg_pool.AsyncConnectionPool | None = None
@@ -187,7 +188,7 @@ class PostgresQueue:
         self.batch.append(((delivery, event, payload, body), future))
         if not self.committing:
             self.committing = True
-            asyncio.ensure_future(self._commit_batches())
+            self.committer = asyncio.ensure_future(self._commit_batches())
         return await future
 
     async def _commit_batches(self) -> None:

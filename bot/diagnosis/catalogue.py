@@ -6,11 +6,10 @@ This module is vocabulary only; the line rules that recognise each signature liv
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import Record
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(Record, frozen=True):
     id: str
     title: str
     meaning: str

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from dataclasses import dataclass, field, replace
 from collections.abc import Iterable
 
 from .catalogue import EMULATION_FAMILY, SIGNAL_EXIT_CODES, SIGNATURES
@@ -30,6 +29,7 @@ from .logline import (
 from .headers import MAX_STEPS, collect_headers, headers_before, last_header
 from .legs import leg_stamp, leg_stamps
 from .prefilter import Prefilter
+from .record import Record, field
 from .rules import HEADER_PATTERN, SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify, foreign_platform
 
 LOOKAHEAD = 16 * 1024  # bytes kept unscanned so that excerpts can show the lines after a hit
@@ -53,8 +53,7 @@ HEADLESS_PREFILTER = Prefilter([], STRUCTURE_PATTERNS + SIGNATURE_PATTERNS)
 HEADER_PREFILTER = Prefilter([HEADER_PATTERN], [])
 
 
-@dataclass
-class Finding:
+class Finding(Record):
     signature: str
     platform: str | None
     step: dict | None
@@ -76,8 +75,7 @@ class Finding:
         }
 
 
-@dataclass
-class _Candidate:
+class _Candidate(Record):
     signature: str
     line: int
     step_no: int | None
@@ -92,11 +90,10 @@ class _Candidate:
     needs_stale_hint: bool = False
 
 
-@dataclass
-class _Resolved:
+class _Resolved(Record):
     candidate: _Candidate
     step: Step | None
-    key: tuple = field(default=())
+    key: tuple = ()
 
 
 class Diagnoser:
@@ -247,7 +244,7 @@ class Diagnoser:
         if raw not in self._parsed:
             self._parsed[raw] = parse_header(clean(raw[:MAX_LINE])[1])
         step = self._parsed[raw]
-        return replace(step) if step else None
+        return step.copy() if step else None
 
     def _known_step(self, step_no: int) -> Step | None:
         """A numbered step as its header names it, with what its output told."""
@@ -450,14 +447,14 @@ class Diagnoser:
             # No header for this step in the log: its error summary names it.
             for summary in reversed(self._summaries):
                 if same_instruction(summary.instruction, instruction):
-                    merged = replace(summary)
+                    merged = summary.copy()
                     if step is not None:
                         merged.emulator |= step.emulator
                         merged.qemu_seen |= step.qemu_seen
                     step = merged
                     break
         if (step is None or step.instruction is None) and c.context is not None:
-            merged = replace(c.context)
+            merged = c.context.copy()
             if step is not None:
                 merged.emulator |= step.emulator
                 merged.qemu_seen |= step.qemu_seen
@@ -469,7 +466,7 @@ class Diagnoser:
                 if known.exit_code == process.exit_code and same_instruction(
                         known.instruction, process.instruction):
                     return known
-            step = replace(process)
+            step = process.copy()
         return step
 
     def _failed_after(self, c: _Candidate, step: Step | None) -> bool:

@@ -11,7 +11,8 @@ The legacy builder prints ``Step 19/23 : RUN npm install`` instead.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from .record import Record
 
 _TIMESTAMP = re.compile(r"^\ufeff?(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?Z ?")
 # How people paste job logs into issues: each line behind a Markdown link to its line in the
@@ -154,8 +155,7 @@ def split_step(text: str) -> tuple[int | None, str, bool]:
     return step, text, False
 
 
-@dataclass
-class Step:
+class Step(Record):
     """A Dockerfile step as the log names it."""
 
     platform: str | None = None  # the platform the step builds for (the leg)

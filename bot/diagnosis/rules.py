@@ -9,7 +9,8 @@ needs must therefore be reachable through a prefilter pattern (``tests/test_rule
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from .record import Record
 
 # Prefilter patterns, in hyperscan/re syntax over raw bytes. No pattern may span a newline.
 HEADER_PATTERN = rb"#[0-9]+ \["  # buildx step header: frequent, so the engine has a fast path
@@ -40,8 +41,7 @@ SIGNATURE_PATTERNS = [
 ]
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(Record, frozen=True):
     kind: str  # finding | cancel | stale-hint | emulation | runner | foreign-platform
     signature: str | None = None
     weak: bool = False  # a warning that counts only if the build failed after it
