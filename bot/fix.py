@@ -112,12 +112,18 @@ def fix(request: FixRequest) -> FixResult:
         raise NoFix(f"unknown remedy `{request.remedy}`; known: {', '.join(REMEDIES)}")
     declined: dict[str, str] = {}
     main: Change | None = None
+    originals = {**request.workflows, **request.dockerfiles}
     for remedy in ladder:
         try:
             main = REMEDIES[remedy](situation)
+            # A rung whose result fails a check (schema, linters) gives way to the next one.
+            _validate(originals, {p: t for p, t in main.files.items() if originals.get(p) != t})
             break
         except Decline as exc:
             declined[remedy] = str(exc)
+        except ValidationError as exc:
+            declined[remedy] = f"its result failed validation: {exc}"
+            main = None
     if main is None:
         reasons = "; ".join(f"{r}: {why}" for r, why in declined.items())
         context = f" ({location.why})" if location.why and location.build is None else ""
@@ -139,7 +145,6 @@ def fix(request: FixRequest) -> FixResult:
     except ValueError as exc:  # an edited file that no longer parses: fail closed
         raise NoFix(f"the change failed validation, so none is proposed: {exc}") from None
 
-    originals = {**request.workflows, **request.dockerfiles}
     files: dict[str, str] = {}
     for change in changes:
         files.update(change.files)

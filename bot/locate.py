@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .diagnosis import Finding
 from .dockerfile.model import Dockerfile, DockerfileError, Instruction
 from .dockerfile.model import parse as parse_dockerfile
-from .workflows.model import Build, Workflow, reusable_call
+from .workflows.model import Build, Workflow, canonical_platform, reusable_call
 
 
 class LocateError(ValueError):
@@ -99,7 +99,8 @@ def locate(findings: list[Finding], workflows: list[Workflow], dockerfile_texts:
     scored = []
     for build in builds:
         score, reasons = 0, []
-        if finding.platform and build.platforms and finding.platform in build.platforms:
+        if finding.platform and build.platforms and canonical_platform(finding.platform) in map(
+                canonical_platform, build.platforms):
             score += 4
             reasons.append(f"it builds {finding.platform}")
         elif build.platforms is None:

@@ -241,7 +241,11 @@ def test_existing_digest_merge_gets_runners_in_place():
 
 
 DECLINES = {
-    "node-matrix": (WORKFLOWS["node-matrix"], "native-runners", "already has a matrix over node"),
+    # A matrix over another dimension is split per platform (test_realworld_shapes); one with
+    # `include` entries is not.
+    "node-matrix-include": (WORKFLOWS["node-matrix"].replace(
+        "        node: [20, 22]\n", "        node: [20, 22]\n        include:\n          - node: 22\n            latest: true\n"),
+        "native-runners", "with `include`, `exclude` or computed values"),
     "bake": (WORKFLOWS["bake"], "native-runners", "only docker/build-push-action builds are split"),
     "shell": (WORKFLOWS["shell-buildx"], "platform-matrix", "only docker/build-push-action builds are split"),
     "computed": (WORKFLOWS["computed-platforms"], "native-runners", "is computed at run time"),

@@ -21,9 +21,10 @@ def refers(node: Any, text: str) -> bool:
 _STEP_REF = re.compile(r"\bsteps\.([A-Za-z_][\w-]*)\.")
 
 
-def copied_ids(steps: list[StepRef], meta: StepRef | None) -> set[str]:
-    """Ids of the steps the merge job copies (logins, Buildx, the metadata step)."""
-    copied = [st for st in steps if st.action in (LOGIN, SETUP_BUILDX)] + ([meta] if meta else [])
+def copied_ids(steps: list[StepRef], meta: StepRef | None, also: tuple = ()) -> set[str]:
+    """Ids of the steps the merge job copies (logins, Buildx, the metadata step, and ``also``:
+    the steps that compute the tags)."""
+    copied = [st for st in steps if st.action in (LOGIN, SETUP_BUILDX)] + ([meta] if meta else []) + list(also)
     return {str(st.node["id"]) for st in copied if st.node.get("id")}
 
 
@@ -35,7 +36,8 @@ def resolvable(node: Any, what: str, ids: set[str]) -> None:
                       + f", which stay{'s' if len(missing) == 1 else ''} in the build job")
 
 
-def moved_steps(steps: list[StepRef], b: int, build_id: str, meta: StepRef | None) -> list[StepRef]:
+def moved_steps(steps: list[StepRef], b: int, build_id: str, meta: StepRef | None,
+                also: tuple = ()) -> list[StepRef]:
     """Steps after the build that use the pushed digest move to the merge job, and so do the
     steps that read theirs (a reference to a step in another job would not resolve)."""
     moved, ids = [], {build_id}
@@ -44,7 +46,7 @@ def moved_steps(steps: list[StepRef], b: int, build_id: str, meta: StepRef | Non
             moved.append(st)
             if st.node.get("id"):
                 ids.add(str(st.node["id"]))
-    available = ids | copied_ids(steps, meta)
+    available = ids | copied_ids(steps, meta, also)
     for st in moved:
         resolvable(st.node, f"step `{st.node.get('name') or st.uses or 'run'}`", available)
     return moved

@@ -12,13 +12,14 @@ the intended data change); steps that move to the merge job are copied as writte
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import versions
 from ..validate import ValidationError
 from ..workflows import edit as wedit
-from ..workflows.model import BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, reusable_call
+from ..workflows.model import (BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, canonical_platform,
+                               reusable_call)
 from ..workflows.yamldoc import Doc, plain
 from .base import Change, Decline, Situation
 from .references import LOGIN, copied_ids, kept_matrix_keys, moved_steps, refers, resolvable
@@ -50,12 +51,15 @@ class Tags:
     names: list[str]  # image names the legs push their digests to
     literal: list[str]  # the tags, when written out in the workflow
     meta: StepRef | None  # the metadata-action step, when the tags come from it
+    # Steps before the build that compute the tags (or the metadata step's inputs): every leg runs
+    # them to the same result, and the merge job repeats them under the same ids.
+    computing: list[StepRef] = field(default_factory=list)
 
 
 def _legs(s: Situation, workflow: Workflow, build: Build, platforms: list[str], mode: str) -> list[Leg]:
     runs_on = workflow.jobs[build.job_id].get("runs-on")
     if mode == "platform-matrix":
-        return [Leg(p, runs_on, p not in NATIVE_ON_X64) for p in platforms]
+        return [Leg(p, runs_on, canonical_platform(p) not in NATIVE_ON_X64) for p in platforms]
     arm = s.config.arm_label(s.ghes)
     if arm is None:
         raise Decline("native Arm runners are not available: GitHub Enterprise Server has no hosted Arm runners "
@@ -63,7 +67,7 @@ def _legs(s: Situation, workflow: Workflow, build: Build, platforms: list[str], 
     if not any(native_on_arm64(p) for p in platforms):
         raise Decline(f"none of the platforms ({', '.join(platforms)}) has a native hosted runner besides x64")
     x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
-    return [Leg(p, arm if native_on_arm64(p) else x64, p not in NATIVE_ON_X64 and not native_on_arm64(p))
+    return [Leg(p, arm if native_on_arm64(p) else x64, canonical_platform(p) not in NATIVE_ON_X64 and not native_on_arm64(p))
             for p in platforms]
 
 
@@ -73,7 +77,7 @@ def _image_name(tag: str) -> str:
     return tag[:tag.rfind(":")] if ":" in last else tag
 
 
-def _tags(workflow: Workflow, build: Build) -> Tags:
+def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False) -> Tags:
     raw = build.step.input("tags")
     if raw is None:
         raise Decline("the build pushes without `tags`, so there is no name for the merged image")
@@ -88,19 +92,70 @@ def _tags(workflow: Workflow, build: Build) -> Tags:
             item = item.strip()
             if not item:
                 continue
-            fields = dict(f.split("=", 1) if "=" in f else ("name", f) for f in item.split(","))
+            fields = _image_fields(item)
             if fields.get("enable", "true").strip() != "false":
                 names.append(fields["name"].strip())
         if any("steps." in n for n in names):
             raise Decline("the image names depend on other steps of the job")
-        return Tags(names, [], meta)
-    contexts = {c for expr in _EXPR.findall(raw) for c in re.findall(r"\b([a-z_]+)\.", expr)}
-    if contexts - ANYWHERE_CONTEXTS:
+        return Tags(names, [], meta, _computing_steps(workflow, build, plain(meta.node)))
+    contexts = {c for expr in _EXPR.findall(raw) for c in re.findall(r"(?<![\w.-])([a-z_]+)\.", expr)}
+    allowed = ANYWHERE_CONTEXTS | {"steps"} | ({"matrix"} if matrix_ok else set())
+    if contexts - allowed or any("," in expr for expr in _EXPR.findall(raw)):
         raise Decline(f"the tags are computed by this job at run time (`{raw.strip()}`), so the merge job "
                       "cannot know them")
     literal = [t.strip() for t in re.split(r"[,\n]", raw) if t.strip()]
     names = list(dict.fromkeys(_image_name(t) for t in literal))
-    return Tags(names, literal, None)
+    if any("steps." in n for n in names):
+        raise Decline("the image names depend on other steps of the job")
+    return Tags(names, literal, None, _computing_steps(workflow, build, raw))
+
+
+def _other_axes(job_id: str, matrix: Any) -> dict[str, list]:
+    """A matrix over something else (Node versions, image variants) as plain lists: the platform
+    becomes one more dimension. Anything richer (include, exclude, computed) is declined."""
+    data = plain(matrix)
+    simple = all(isinstance(v, list) and v and all(isinstance(x, (str, int, float)) for x in v) for v in data.values())
+    if not simple or "include" in data or "exclude" in data:
+        raise Decline(f"job `{job_id}` already has a matrix over {', '.join(map(str, data))} with `include`, "
+                      "`exclude` or computed values; splitting it per platform as well is not done automatically")
+    clash = [k for k in ("platform", "pair", "runner", "qemu") if k in data]
+    if clash:
+        raise Decline(f"job `{job_id}`'s matrix already has `{clash[0]}`, a key the per-platform legs need")
+    return data
+
+
+def _computing_steps(workflow: Workflow, build: Build, node: Any) -> list[StepRef]:
+    """The steps before the build whose outputs ``node`` reads (and the steps those read), for the
+    merge job to repeat. Declined when one of them is or reads the build, or comes after it."""
+    steps = workflow.steps(build.job_id)
+    by_id = {str(st.node.get("id")): st for st in steps if st.node.get("id") is not None}
+    build_id = build.step.node.get("id")
+    found: dict[int, StepRef] = {}
+    pending = [node]
+    while pending:
+        text = str(plain(pending.pop()))
+        for ref in re.findall(r"steps\.([A-Za-z_][\w-]*)\.", text):
+            step = by_id.get(ref)
+            if step is None or ref == build_id or step.index >= build.step.index:
+                raise Decline(f"the tags depend on step `{ref}`, which is not a step before the build")
+            if step.action in (BUILD_PUSH, BAKE) or step.index in found:
+                continue
+            found[step.index] = step
+            pending.append(step.node)
+    return sorted(found.values(), key=lambda st: st.index)
+
+
+def _image_fields(item: str) -> dict[str, str]:
+    """One ``images`` entry of docker/metadata-action: ``name=...,enable=...`` or a bare name
+    (which may be an expression with ``=`` and ``,`` in it)."""
+    if not re.match(r"^\s*[a-z-]+=", item):
+        return {"name": item}
+    fields = {}
+    for part in item.split(","):
+        key, _, value = part.partition("=")
+        fields[key.strip()] = value
+    fields.setdefault("name", "")
+    return fields
 
 
 def _push(build: Build) -> tuple[bool, str | None]:
@@ -257,9 +312,14 @@ def _restructure(s: Situation, mode: str) -> Change:
     if build.kind != "build-push-action":
         raise Decline(f"the build is a {build.kind} step; only docker/build-push-action builds are split per "
                       "platform automatically")
+    others = [b for b in workflow.builds if b.job_id == job_id and b is not build]
+    if others:
+        raise Decline(f"job `{job_id}` has {len(others) + 1} build steps; splitting them per platform needs a "
+                      "merge for each image, which is not done automatically")
     outputs_input = build.step.input("outputs") or ""
     strategy = job.get("strategy") if isinstance(job.get("strategy"), dict) else {}
     matrix = strategy.get("matrix") if isinstance(strategy.get("matrix"), dict) else None
+    other: dict[str, list] = {}  # another dimension of the matrix: one merged image per value
     if build.matrix_platform:
         # Legs that push by digest, or push nothing, are already right: only their runners can change.
         # Legs that push the same tag overwrite each other (docker/build-push-action#671): redo them.
@@ -271,8 +331,7 @@ def _restructure(s: Situation, mode: str) -> Change:
             raise Decline(f"job `{job_id}` has a matrix over {', '.join(other_axes)} as well as platforms")
     else:
         if matrix:
-            raise Decline(f"job `{job_id}` already has a matrix over {', '.join(map(str, matrix))}; splitting it "
-                          "per platform as well needs one merge per combination, which is not done automatically")
+            other = _other_axes(job_id, matrix)
         if build.platforms is None:
             raise Decline(f"the build's platforms are not known from the workflow: {build.platforms_note}")
         platforms = build.platforms
@@ -285,7 +344,10 @@ def _restructure(s: Situation, mode: str) -> Change:
                       "hand it to the job's later steps")
     legs = _legs(s, workflow, build, platforms, mode)
     pushes, condition = _push(build)
-    tags = _tags(workflow, build) if pushes else None
+    if other and condition and "matrix." in condition:
+        raise Decline(f"the push condition `{condition}` reads the matrix, which a merge job's `if:` cannot")
+    tags = _tags(workflow, build, matrix_ok=bool(other)) if pushes else None
+    legs_suffix = "".join(f"${{{{ matrix.{k} }}}}-" for k in other)
 
     doc = workflow.doc
     steps = workflow.steps(job_id)
@@ -298,23 +360,24 @@ def _restructure(s: Situation, mode: str) -> Change:
     steps_line, steps_col = doc.start(build.step.path)
     step_dash = doc._dash(steps_line, steps_col)
     b = build.step.index
-    moved = moved_steps(steps, b, build_id, tags.meta if tags else None) if pushes else []
+    computing = tuple(tags.computing) if tags else ()
+    moved = moved_steps(steps, b, build_id, tags.meta if tags else None, computing) if pushes else []
     moved_ids = {build_id} | {str(st.node["id"]) for st in moved if st.node.get("id")}
     outputs_moved = pushes and "outputs" in job and any(refers(job["outputs"], f"steps.{i}.") for i in moved_ids)
     if outputs_moved:
-        resolvable(plain(job["outputs"]), "the job's outputs", moved_ids | copied_ids(steps, tags.meta if tags else None))
+        resolvable(plain(job["outputs"]), "the job's outputs", moved_ids | copied_ids(steps, tags.meta if tags else None, computing))
     push_value = f"${{{{ {condition} }}}}" if condition else "true"
     edits: list[wedit.Edit] = []
 
     if pushes:
-        edits += _merge_job(workflow, job_id, merge_id, build_id, tags, condition, moved, outputs_moved, unit, dash,
+        edits += _merge_job(workflow, job_id, merge_id, build_id, tags, condition, moved, outputs_moved, unit, dash, other,
                             key_col, step_dash, steps_col)
         edits += _dependents(workflow, job_id, merge_id, outputs_moved)
         for st in reversed(moved):
             edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), f"move step {st.index + 1}"))
         ref, release = wedit.uses(workflow, "actions/upload-artifact")
         upload = [("name", "Upload digest")] + ([("if", f"${{{{ {condition} }}}}")] if condition else []) + [
-            ("uses", ref), ("with", [("name", f"digests-{job_id}-${{{{ matrix.pair }}}}"),
+            ("uses", ref), ("with", [("name", f"digests-{job_id}-{legs_suffix}${{{{ matrix.pair }}}}"),
                                      ("path", "${{ runner.temp }}/digests/*"),
                                      ("if-no-files-found", "error"), ("retention-days", 1)])]
         # The digest reaches the script through env (no expression inside `run:`).
@@ -370,7 +433,8 @@ def _restructure(s: Situation, mode: str) -> Change:
     include = [{"platform": leg.platform} | kept.get(leg.platform, {}) | {"pair": leg.pair}
                | ({"runner": leg.runner} if mode == "native-runners" else {})
                | ({"qemu": True} if mode == "native-runners" and leg.qemu else {}) for leg in legs]
-    new_strategy = {"fail-fast": False, "matrix": {"include": include}}
+    new_strategy = {"fail-fast": False, "matrix": (
+        {**other, "platform": [leg.platform for leg in legs], "include": include} if other else {"include": include})}
     if "strategy" in job:
         edits.append(wedit.replace_entry(
             ("jobs", job_id, "strategy"), lambda d: wedit.block_lines("strategy", new_strategy, key_col, unit, dash),
@@ -397,7 +461,7 @@ def _drop_step(job_id: str, index: int):
 
 
 def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, tags: Tags, condition: str | None,
-               moved: list[StepRef], outputs_moved: bool, unit: int, dash: int, key_col: int,
+               moved: list[StepRef], outputs_moved: bool, unit: int, dash: int, other: dict, key_col: int,
                step_dash: int, step_col: int) -> list[wedit.Edit]:
     doc: Doc = workflow.doc
     job = workflow.jobs[job_id]
@@ -406,16 +470,23 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
     logins = [st for st in steps if st.action == LOGIN]
     buildx = [st for st in steps if st.action == SETUP_BUILDX][:1]
-    copied = logins + buildx + ([tags.meta] if tags.meta is not None else [])
-    copied.sort(key=lambda st: st.index)
+    copied = logins + buildx + ([tags.meta] if tags.meta is not None else []) + tags.computing
+    if tags.computing:
+        # The repeated steps may read the repository (a version file, package.json).
+        copied += [st for st in steps if (st.action or "") == "actions/checkout"]
+    copied = sorted({st.index: st for st in copied}.values(), key=lambda st: st.index)
     script = _merge_script(tags)
     inspect_env = {k: v for k, v in script.env.items() if f"${k}" in script.inspect}
+    alone = doc.dash_alone(steps[0].path)  # new steps follow the file's list style
     pad = " " * key_col
     data: dict[str, Any] = {"runs-on": x64, "needs": job_id}
     lines = [" " * doc.start(("jobs", job_id))[1] + f"{merge_id}:", f"{pad}runs-on: {x64}", f"{pad}needs: {job_id}"]
     if condition:
         data["if"] = f"${{{{ {condition} }}}}"
         lines.append(f"{pad}if: ${{{{ {condition} }}}}")
+    if other:  # one merged image per value of the other dimension, with that value's tags
+        data["strategy"] = {"matrix": other}
+        lines += wedit.block_lines("strategy", {"matrix": other}, key_col, unit, dash)
     permissions = _permissions(workflow, job_id, tags, moved)
     if permissions:
         data["permissions"] = permissions
@@ -428,9 +499,9 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     lines.append(f"{pad}steps:")
     download_ref, download_release = wedit.uses(workflow, "actions/download-artifact")
     generated_first = {"name": "Download digests", "uses": download_ref,
-                       "with": {"path": "${{ runner.temp }}/digests", "pattern": f"digests-{job_id}-*",
+                       "with": {"path": "${{ runner.temp }}/digests", "pattern": f"digests-{job_id}-{''.join(f'${{{{ matrix.{k} }}}}-' for k in other)}*",
                                 "merge-multiple": True}}
-    first_lines = wedit.item_lines(generated_first, step_dash, unit, dash, step_col)
+    first_lines = wedit.item_lines(generated_first, step_dash, unit, dash, step_col, alone)
     if download_release:
         first_lines = [line + f" # {download_release}" if line.strip().startswith("uses:") else line
                        for line in first_lines]
@@ -443,13 +514,13 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
         ref, release = wedit.uses(workflow, SETUP_BUILDX)
         item = {"name": "Set up Docker Buildx", "uses": ref}
         lines += [line + (f" # {release}" if release and "uses:" in line else "")
-                  for line in wedit.item_lines(item, step_dash, unit, dash, step_col)]
+                  for line in wedit.item_lines(item, step_dash, unit, dash, step_col, alone)]
         step_data.append(item)
     for item in ({"name": "Create the multi-platform image", "id": build_id,
                   "working-directory": "${{ runner.temp }}/digests"} | ({"env": script.env} if script.env else {})
                  | {"run": script.create},
                  {"name": "Inspect the image"} | ({"env": inspect_env} if inspect_env else {}) | {"run": script.inspect}):
-        lines += wedit.item_lines(item, step_dash, unit, dash, step_col)
+        lines += wedit.item_lines(item, step_dash, unit, dash, step_col, alone)
         step_data.append(item)
     for st in moved:
         lines += doc.entry_text(st.path)
@@ -487,39 +558,74 @@ def _dependents(workflow: Workflow, job_id: str, merge_id: str, outputs_moved: b
     return edits
 
 
+def _matrix_key(build: Build) -> str:
+    """The matrix key the build's platforms come from (``platform``, ``platforms``, ``arch``...)."""
+    m = re.search(r"matrix\.([A-Za-z_][A-Za-z0-9_-]*)", build.step.input("platforms") or "")
+    return m.group(1) if m else "platform"
+
+
+def _already_native(job: Any) -> bool:
+    """Does the job pick an Arm runner per leg already, whatever its matrix keys are called?
+    (The label may be in the matrix, an ``include`` entry, or the ``runs-on`` expression.)"""
+    runs_on = str(plain(job.get("runs-on", "")))
+    if "arm" in runs_on.lower():
+        return True
+    if "matrix." not in runs_on:
+        return False
+    strategy = job.get("strategy") if isinstance(job.get("strategy"), dict) else {}
+    return bool(re.search(r"arm", str(plain(strategy.get("matrix", ""))), re.IGNORECASE))
+
+
 def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str) -> Change:
     """An existing per-platform matrix with digest merge: only the runner per leg changes."""
     if mode == "platform-matrix":
         raise Decline(f"job `{build.job_id}` already builds one platform per job")
     job_id = build.job_id
+    job = workflow.jobs[job_id]
+    if _already_native(job):
+        raise Decline(f"job `{job_id}` already builds each platform on its native runner "
+                      f"(`runs-on: {plain(job.get('runs-on'))}`)")
     legs = _legs(s, workflow, build, build.platforms, mode)
-    matrix = workflow.jobs[job_id]["strategy"]["matrix"]
+    matrix = job["strategy"]["matrix"]
     path = ("jobs", job_id, "strategy", "matrix")
     doc = workflow.doc
     unit, dash = doc.indent_unit(), wedit.dash_offset(doc)
     runner_of = {leg.platform: leg.runner for leg in legs}
+    key = _matrix_key(build)
+    runs_on = str(job.get("runs-on"))
+    m = re.fullmatch(r"\$\{\{\s*matrix\.([A-Za-z_][A-Za-z0-9_-]*)\s*\}\}", runs_on.strip())
+    if m is None and "matrix." in runs_on:
+        raise Decline(f"job `{job_id}` chooses its runner with `{runs_on}`, which is not edited automatically")
+    taken = {str(k) for k in matrix} | {str(k) for e in (matrix.get("include") or []) if isinstance(e, dict)
+                                        for k in e}
+    runner_key = m.group(1) if m else _unique_id(taken, "runner")
     edits: list[wedit.Edit] = []
     includes = matrix.get("include") if isinstance(matrix.get("include"), list) else []
-    entries = [i for i, e in enumerate(includes) if isinstance(e, dict) and "platform" in e]
+    entries = [i for i, e in enumerate(includes) if isinstance(e, dict) and key in e]
     if entries:
         for i in entries:
-            platform, current = str(includes[i]["platform"]), includes[i].get("runner")
-            wanted = runner_of[platform]
+            platform, current = str(includes[i][key]), includes[i].get(runner_key)
+            wanted = runner_of.get(platform)
+            if wanted is None:
+                raise Decline(f"the matrix entry `{key}: {platform}` is not one platform")
             if not native_on_arm64(platform) and current and "arm" not in str(current):
                 continue  # an x64 leg keeps the runner it names
             if current != wanted:
-                edits.append(wedit.set_key(path + ("include", i), "runner", wanted, describe="set the leg's runner"))
-    elif isinstance(matrix.get("platform"), list):
+                edits.append(wedit.set_key(path + ("include", i), runner_key, wanted,
+                                           describe="set the leg's runner"))
+    elif isinstance(matrix.get(key), list):
         if "include" in matrix:
-            raise Decline("the matrix lists platforms and has other `include` entries")
-        col = doc.start(path + ("platform",))[1]
-        include = [{"platform": leg.platform, "runner": leg.runner} for leg in legs]
+            raise Decline(f"the matrix lists `{key}` and has other `include` entries")
+        col = doc.start(path + (key,))[1]
+        include = [{key: leg.platform, runner_key: leg.runner} for leg in legs]
         edits.append(wedit.insert_block_after(
-            path + ("platform",), lambda d: wedit.block_lines("include", include, col, unit, dash),
+            path + (key,), lambda d: wedit.block_lines("include", include, col, unit, dash),
             lambda data: data["jobs"][job_id]["strategy"]["matrix"].__setitem__("include", include),
             "give each leg its runner"))
-    if str(workflow.jobs[job_id].get("runs-on")) != "${{ matrix.runner }}":
-        edits.append(wedit.set_value(("jobs", job_id, "runs-on"), "${{ matrix.runner }}",
+    else:
+        raise Decline(f"the matrix key `{key}` is not a list of platforms this app can extend")
+    if m is None:
+        edits.append(wedit.set_value(("jobs", job_id, "runs-on"), f"${{{{ matrix.{runner_key} }}}}",
                                      "run each leg on its platform's runner"))
     if not edits:
         raise Decline(f"job `{job_id}` already builds each platform on its native runner")
@@ -560,11 +666,19 @@ def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: 
     else:
         notes.append("QEMU is still used for the non-native legs: this isolates them (memory, time, logs) but "
                      "does not remove emulation.")
+    if "its default is" in build_note(workflow, job_id):
+        notes.append(f"The legs are the platforms of the input's default ({build_note(workflow, job_id)}): a caller or "
+                     "a manual run that passes other platforms no longer changes them.")
     if merge_id:
         notes.append("Tags are written only by the merge job, after every leg succeeded: a failing leg no "
                      "longer leaves a half-updated tag.")
     return Change(mode, {workflow.path: result.doc.text}, summary, notes,
                   emulated=[leg.platform for leg in legs if leg.qemu])
+
+
+def build_note(workflow: Workflow, job_id: str) -> str:
+    """How the build's platforms were found (the first build of the job)."""
+    return next((b.platforms_note for b in workflow.builds if b.job_id == job_id), "")
 
 
 def native_runners(s: Situation) -> Change:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from .. import versions
+from ..workflows.model import canonical_platform
 from .base import Situation
 
 
 def native_on_arm64(platform: str) -> bool:
     """The Arm64 runners' CPUs run 32-bit Arm code too: docker/github-builder maps every
-    `linux/arm` platform (v6, v7) to `ubuntu-24.04-arm` with QEMU off."""
+    `linux/arm` platform (v6, v7) to `ubuntu-24.04-arm` with QEMU off. (`linux/arm64/v8` is arm64.)"""
+    platform = canonical_platform(platform)
     return platform == "linux/arm64" or platform == "linux/arm" or platform.startswith("linux/arm/")
 
 

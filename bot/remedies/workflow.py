@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..workflows import edit as wedit
-from ..workflows.model import SETUP_BUILDX, SETUP_QEMU, Build, Workflow, reusable_call
+from ..workflows.model import SETUP_BUILDX, SETUP_QEMU, Build, Workflow, canonical_platform, reusable_call
 from ..workflows.yamldoc import get
 from ..versions import qemu_evidence
 from .base import Change, Decline, Situation
@@ -141,9 +141,9 @@ def drop_platform(s: Situation) -> Change:
         raise Decline(f"the platforms come from the job's matrix; remove the {platform} leg there")
     if build.platforms is None or build.platforms_path is None:
         raise Decline(f"the build's platforms cannot be edited here: {build.platforms_note}")
-    if platform not in build.platforms:
+    if canonical_platform(platform) not in map(canonical_platform, build.platforms):
         raise Decline(f"{platform} is not in the build's platforms ({', '.join(build.platforms)})")
-    rest = [p for p in build.platforms if p != platform]
+    rest = [p for p in build.platforms if canonical_platform(p) != canonical_platform(platform)]
     if not rest:
         raise Decline(f"{platform} is the only platform this build has")
     original = str(get(workflow.root, build.platforms_path))

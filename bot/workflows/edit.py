@@ -62,11 +62,13 @@ def _step_lines(doc: Doc, job_id: str, reference: int, fields: list[Field], comm
     steps = get(doc.root, ("jobs", job_id, "steps"))
     if not isinstance(steps, CommentedSeq) or steps.fa.flow_style():
         raise EditError("its steps are not a block list")
-    line, col = steps.lc.item(reference)
+    path = ("jobs", job_id, "steps", reference)
+    line, col = doc.start(path)
     dash = doc.lines[line].rfind("-", 0, col)
     if dash < 0:
-        raise EditError("a step whose dash is not on the line of its first key")
-    lines = item_lines(_as_data(fields), dash, doc.indent_unit(), dash_offset(doc), content=col)
+        raise EditError("a step whose dash is not on the line of its first key or alone above it")
+    lines = item_lines(_as_data(fields), dash, doc.indent_unit(), dash_offset(doc), content=col,
+                       dash_alone=doc.dash_alone(path))
     for key, comment in comment_for.items():
         lines = [f"{text} # {comment}" if text[col:].startswith(f"{key}: ") else text for text in lines]
     return lines
@@ -300,10 +302,17 @@ def block_lines(key: str, value: Any, indent: int, unit: int, dash: int) -> list
     return [f"{pad}{key}: {scalar(value)}"]
 
 
-def item_lines(item: Any, dash_col: int, unit: int, dash: int, content: int | None = None) -> list[str]:
-    """A list item: its dash at ``dash_col``, its keys at ``content`` (default: after "- ")."""
+def item_lines(item: Any, dash_col: int, unit: int, dash: int, content: int | None = None,
+               dash_alone: bool = False) -> list[str]:
+    """A list item: its dash at ``dash_col``, its keys at ``content`` (default: after "- ");
+    ``dash_alone`` writes the dash on a line of its own, as Docker's documentation does."""
     content = dash_col + 2 if content is None else content
     prefix = " " * dash_col + "-" + " " * (content - dash_col - 1)
+    if isinstance(item, dict) and dash_alone:
+        out = [" " * dash_col + "-"]
+        for k, v in item.items():
+            out += block_lines(k, v, content, unit, dash)
+        return out
     if isinstance(item, dict):
         out: list[str] = []
         for i, (k, v) in enumerate(item.items()):

@@ -131,6 +131,17 @@ class Workflow:
         return None, None
 
 
+# Spellings of one platform: BuildKit normalises them the same way (containerd's platforms package).
+_PLATFORM_ALIASES = {"linux/arm64/v8": "linux/arm64", "linux/aarch64": "linux/arm64", "linux/x86_64": "linux/amd64",
+                     "linux/x86-64": "linux/amd64", "linux/amd64/v1": "linux/amd64", "linux/arm/v8": "linux/arm64"}
+
+
+def canonical_platform(platform: str) -> str:
+    """``linux/arm64/v8`` is ``linux/arm64``; ``linux/x86_64`` is ``linux/amd64``."""
+    key = platform.strip().lower()
+    return _PLATFORM_ALIASES.get(key, key)
+
+
 def split_platforms(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"[,\n]", text) if p.strip()]
 
@@ -151,6 +162,15 @@ def _resolve_platforms(workflow: Workflow, job_id: str, step: StepRef) -> tuple[
             if _EXPRESSION.search(value):
                 return None, None, f"`{raw.strip()}` is computed at run time", False
             return split_platforms(value), env_path, f"from `{raw.strip()}`", False
+        inp = re.fullmatch(r"(?:inputs|github\.event\.inputs)\.([A-Za-z_][A-Za-z0-9_-]*)", expr)
+        if inp:
+            default = input_default(workflow, inp.group(1))
+            if default and not _EXPRESSION.search(default):
+                # Known for a run with the default; a caller or a dispatch may pass others, so the
+                # text is not edited (platforms_path stays None).
+                return (split_platforms(default), None,
+                        f"`{raw.strip()}` is computed at run time; its default is `{default}`", False)
+            return None, None, f"`{raw.strip()}` is computed at run time", False
         matrix = re.fullmatch(r"matrix\.([A-Za-z_][A-Za-z0-9_-]*)", expr)
         if matrix:
             legs = _matrix_values(workflow.jobs[job_id], matrix.group(1))
@@ -160,6 +180,20 @@ def _resolve_platforms(workflow: Workflow, job_id: str, step: StepRef) -> tuple[
     if _EXPRESSION.search(raw):
         return None, None, f"`{raw.strip()}` is partly computed at run time", False
     return split_platforms(raw), path, "from the step's `platforms` input", False
+
+
+def input_default(workflow: Workflow, name: str) -> str | None:
+    """The default of a ``workflow_dispatch`` / ``workflow_call`` input (None when unset or when
+    the two triggers disagree)."""
+    on = workflow.root.get("on")
+    defaults = set()
+    if isinstance(on, dict):
+        for trigger in ("workflow_dispatch", "workflow_call"):
+            inputs = (on.get(trigger) or {}).get("inputs") if isinstance(on.get(trigger), dict) else None
+            spec = inputs.get(name) if isinstance(inputs, dict) else None
+            if isinstance(spec, dict) and spec.get("default") is not None:
+                defaults.add(str(spec["default"]))
+    return defaults.pop() if len(defaults) == 1 else None
 
 
 def _matrix_values(job: CommentedMap, key: str) -> list[str]:

@@ -72,7 +72,8 @@ def get(root: Any, path: Path) -> Any:
 
 
 _SAFE_PLAIN = re.compile(r"^[A-Za-z0-9_$./(][A-Za-z0-9_$./@(){}\[\]|&!=<>'\" ,:+*%#-]*$")
-_RESERVED = re.compile(r"^(?:true|false|yes|no|on|off|null|~|[-+]?[0-9][0-9_.eE+-]*)$", re.IGNORECASE)
+_RESERVED = re.compile(r"^(?:true|false|yes|no|on|off|null|~|[-+]?[0-9][0-9_.eE+-]*|0o[0-7_]+|0x[0-9a-f_]+"
+                       r"|[-+]?\.(?:inf|nan))$", re.IGNORECASE)
 
 
 def scalar(value: Any, flow: bool = False) -> str:
@@ -142,8 +143,27 @@ class Doc:
     def _position(self, path: Path, value: bool) -> tuple[int, int]:
         parent = get(self.root, path[:-1])
         if isinstance(parent, CommentedSeq):
-            return parent.lc.item(path[-1])
+            line, col = parent.lc.item(path[-1])
+            # Docker's documentation style puts the item's dash alone on the line above its keys:
+            # the entry starts at the dash.
+            return (line, col) if value else (self._dash_line(line, col), col)
         return parent.lc.value(path[-1]) if value else parent.lc.key(path[-1])
+
+    def _dash_line(self, line: int, col: int) -> int:
+        """The line of a list item's dash: its own, or a line above holding only the dash."""
+        lines = self.lines
+        if lines[line].rfind("-", 0, col) >= 0 and lines[line][:col].strip(" -") == "":
+            return line
+        above = line - 1
+        while above >= 0 and _is_filler(lines[above]) and not lines[above].strip().startswith("-"):
+            above -= 1
+        if above >= 0 and re.fullmatch(r"\s*-\s*(?:#.*)?", lines[above].rstrip("\r\n")):
+            return above
+        return line
+
+    def dash_alone(self, path: Path) -> bool:
+        """Is this list item written with its dash alone on the line above its keys?"""
+        return self.start(path)[0] != self.value_start(path)[0]
 
     def end_line(self, path: Path) -> int:
         """The last line (0-based, inclusive) holding the entry's content."""
@@ -215,6 +235,10 @@ class Doc:
 
     def insert_after(self, path: Path, lines: list[str]) -> "Doc":
         end = self.end_line(path)
+        existing = self.lines
+        # A line of spaces after the entry would join a block scalar that ends the new lines.
+        while end + 1 < len(existing) and not existing[end + 1].strip() and existing[end + 1].strip("\r\n"):
+            end += 1
         return self.splice(end + 1, end, lines)
 
     def remove(self, path: Path, with_comments: bool = False) -> "Doc":

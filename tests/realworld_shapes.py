@@ -1,0 +1,267 @@
+"""Workflow shapes the real-world corpus taught (bench/real_world.py), written for these tests:
+each is the shape only, not any project's file."""
+
+# Docker's documentation style: each step's dash alone on its line, the keys below it; a line
+# of spaces between steps; a comment between the dash and the first key.
+DOCS_STYLE = """\
+name: ci
+on:
+  push:
+    branches: [main]
+jobs:
+  docker:
+    runs-on: ubuntu-latest
+    steps:
+      -
+        name: Checkout
+        uses: actions/checkout@v5
+      - 
+        name: Docker meta
+        id: meta
+        uses: docker/metadata-action@v5
+        with:
+          images: acme/web
+      
+      -
+        name: Set up QEMU
+        uses: docker/setup-qemu-action@v3
+      -
+        # the builder
+        name: Build and push
+        uses: docker/build-push-action@v6
+        with:
+          context: .
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ${{ steps.meta.outputs.tags }}
+      -
+        name: Announce
+        run: echo pushed
+"""
+
+# Platforms spelled linux/arm64/v8, and an image name that is an expression with `=` in it.
+ARM64_V8_EXPRESSION_IMAGE = """\
+name: release
+on:
+  push:
+    tags: ["v*"]
+jobs:
+  image:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v5
+      - id: hub
+        run: echo "enabled=true" >> "$GITHUB_OUTPUT"
+      - id: meta
+        uses: docker/metadata-action@v5
+        with:
+          images: |
+            ${{ steps.hub.outputs.enabled == 'true' && 'acme/app' || '' }}
+            ghcr.io/acme/app
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64/v8
+          push: true
+          tags: ${{ steps.meta.outputs.tags }}
+"""
+
+ARM64_V8 = """\
+name: release
+on: push
+jobs:
+  image:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64/v8
+          push: true
+          tags: ghcr.io/acme/app:edge
+"""
+
+# Already native, with matrix keys named `os` and `platforms` (no `runner`, no `platform`).
+NATIVE_OS_PLATFORMS = """\
+name: image
+on: push
+jobs:
+  build:
+    runs-on: ${{ matrix.os }}
+    strategy:
+      fail-fast: false
+      matrix:
+        include:
+          - os: ubuntu-24.04
+            platforms: linux/amd64
+          - os: ubuntu-24.04-arm
+            platforms: linux/arm64/v8
+    steps:
+      - uses: docker/setup-buildx-action@v3
+      - id: build
+        uses: docker/build-push-action@v6
+        with:
+          platforms: ${{ matrix.platforms }}
+          outputs: type=image,name=acme/app,push-by-digest=true,name-canonical=true,push=true
+"""
+
+# Already native, the Arm label chosen by an expression.
+NATIVE_EXPRESSION = """\
+name: image
+on: push
+jobs:
+  build:
+    strategy:
+      matrix:
+        platform: [linux/amd64, linux/arm64]
+    runs-on: ${{ fromJSON('["ubuntu-24.04", "ubuntu-24.04-arm"]')[matrix.platform == 'linux/arm64'] }}
+    steps:
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: ${{ matrix.platform }}
+          push: false
+"""
+
+# An emulated per-platform matrix under another key (`arch`), with a `runner` axis already
+# in use: the new runner key must not collide.
+EMULATED_ARCH_MATRIX = """\
+name: image
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        arch: [linux/amd64, linux/arm64/v8]
+        runner: [default]
+    steps:
+      - uses: docker/setup-qemu-action@v3
+      - id: build
+        uses: docker/build-push-action@v6
+        with:
+          platforms: ${{ matrix.arch }}
+          outputs: type=image,name=acme/app,push-by-digest=true,name-canonical=true,push=true
+"""
+
+# Two build steps in one job (an image and its variant): declined with the reason.
+TWO_BUILDS = """\
+name: image
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: acme/app:latest
+      - uses: docker/build-push-action@v6
+        with:
+          target: alpine
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: acme/app:alpine
+"""
+
+# Tags computed by a step before the build (a version read from the repository): every leg
+# computes the same tags; the merge job repeats the step (and the checkout it reads).
+COMPUTED_TAGS = """\
+name: release
+on:
+  push:
+    branches: [main]
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - id: version
+        run: echo "version=$(jq -r .version package.json)" >> "$GITHUB_OUTPUT"
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: acme/app:latest, acme/app:${{ steps.version.outputs.version }}
+"""
+
+# The metadata step's tags read another step's output.
+META_READS_A_STEP = """\
+name: release
+on: push
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - id: set-version
+        run: echo "result=1.2.3" >> "$GITHUB_OUTPUT"
+      - id: meta
+        uses: docker/metadata-action@v5
+        with:
+          images: ghcr.io/acme/app
+          tags: |
+            type=raw,value=${{ steps.set-version.outputs.result }}
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ${{ steps.meta.outputs.tags }}
+"""
+
+# Platforms from a manual run's input with a default.
+INPUT_DEFAULT = """\
+name: image
+on:
+  workflow_dispatch:
+    inputs:
+      platforms:
+        description: platforms to build
+        default: linux/amd64,linux/arm64
+        type: string
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: ${{ inputs.platforms }}
+          push: true
+          tags: acme/app:latest
+"""
+
+# A matrix over another dimension (the Node version the image is built for), each value with
+# its own tags.
+OTHER_DIMENSION = """\
+name: image
+on:
+  push:
+    branches: [main]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        node: [20, 22]
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          build-args: NODE=${{ matrix.node }}
+          push: true
+          tags: ghcr.io/acme/app:node${{ matrix.node }}
+"""
