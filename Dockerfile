@@ -3,7 +3,7 @@
 #   worker: python -m bot worker  (with DATABASE_URL=postgresql://...)
 FROM python:3.12-slim-bookworm AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md app.yml ./
 COPY bot ./bot
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .
 

@@ -7,6 +7,6 @@ from . import check_run, installation, issue_comment, pull_request, workflow_run
 router = Router(workflow_run.router, check_run.router, pull_request.router, issue_comment.router,
                 installation.router)
 
-# The events the app subscribes to (bot/app.yml) and handles; anything else is acknowledged and counted.
+# The events the app subscribes to (app.yml) and handles; anything else is acknowledged and counted.
 EVENTS = {"workflow_run", "check_run", "installation", "installation_repositories", "pull_request",
           "issue_comment", "ping"}
