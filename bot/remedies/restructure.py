@@ -83,21 +83,7 @@ def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False) -> Tags:
         raise Decline("the build pushes without `tags`, so there is no name for the merged image")
     m = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}", raw.strip())
     if m:
-        meta = next((st for st in workflow.steps(build.job_id) if st.node.get("id") == m.group(1)), None)
-        if meta is None or meta.action != METADATA or not meta.input("images"):
-            raise Decline(f"the tags come from step `{m.group(1)}`, which is not a docker/metadata-action step "
-                          "with `images`")
-        names = []
-        for item in re.split(r"[\n]", meta.input("images")):
-            item = item.strip()
-            if not item:
-                continue
-            fields = _image_fields(item)
-            if fields.get("enable", "true").strip() != "false":
-                names.append(fields["name"].strip())
-        if any("steps." in n for n in names):
-            raise Decline("the image names depend on other steps of the job")
-        return Tags(names, [], meta, _computing_steps(workflow, build, plain(meta.node)))
+        return _metadata_tags(workflow, build, m.group(1))
     contexts = {c for expr in _EXPR.findall(raw) for c in re.findall(r"(?<![\w.-])([a-z_]+)\.", expr)}
     allowed = ANYWHERE_CONTEXTS | {"steps"} | ({"matrix"} if matrix_ok else set())
     if contexts - allowed or any("," in expr for expr in _EXPR.findall(raw)):
@@ -108,6 +94,25 @@ def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False) -> Tags:
     if any("steps." in n for n in names):
         raise Decline("the image names depend on other steps of the job")
     return Tags(names, literal, None, _computing_steps(workflow, build, raw))
+
+
+def _metadata_tags(workflow: Workflow, build: Build, step_id: str) -> Tags:
+    """The tags of docker/metadata-action step ``step_id``: the merge job repeats it."""
+    meta = next((st for st in workflow.steps(build.job_id) if st.node.get("id") == step_id), None)
+    if meta is None or meta.action != METADATA or not meta.input("images"):
+        raise Decline(f"the tags come from step `{step_id}`, which is not a docker/metadata-action step "
+                      "with `images`")
+    names = []
+    for item in re.split(r"[\n]", meta.input("images")):
+        item = item.strip()
+        if not item:
+            continue
+        fields = _image_fields(item)
+        if fields.get("enable", "true").strip() != "false":
+            names.append(fields["name"].strip())
+    if any("steps." in n for n in names):
+        raise Decline("the image names depend on other steps of the job")
+    return Tags(names, [], meta, _computing_steps(workflow, build, plain(meta.node)))
 
 
 def _other_axes(job_id: str, matrix: Any) -> dict[str, list]:
@@ -309,9 +314,12 @@ def _restructure(s: Situation, mode: str) -> Change:
     job = workflow.jobs[job_id]
     if reusable_call(job):
         raise Decline(f"job `{job_id}` calls another workflow; the build is not in this file")
+    if build.kind == "bake-action":
+        from .bake_split import split_bake  # it builds on this module's helpers
+        return split_bake(s, mode)
     if build.kind != "build-push-action":
-        raise Decline(f"the build is a {build.kind} step; only docker/build-push-action builds are split per "
-                      "platform automatically")
+        raise Decline(f"the build is a {build.kind} step; only docker/build-push-action and docker/bake-action "
+                      "builds are split per platform automatically")
     others = [b for b in workflow.builds if b.job_id == job_id and b is not build]
     if others:
         raise Decline(f"job `{job_id}` has {len(others) + 1} build steps; splitting them per platform needs a "
