@@ -165,13 +165,19 @@ def check(originals: dict[str, str], files: dict[str, str]) -> tuple[list[str], 
     return invalid, lost, lint, removed
 
 
+PINNED_USES = re.compile(r"\s*(?:-\s+)?uses:\s*\S+@\S+\s+(#\s*(?:tag=)?v?\d+(?:\.\d+)*\S*)\s*$")
+
+
 def removed_step_comments(old: str, new: str) -> set[str]:
-    """Comments on or just above a QEMU step the remedy removed on purpose (no leg emulates):
-    they describe that step and go with it; counted apart from lost comments."""
+    """Comments on or just above a QEMU step the remedy removed on purpose (no leg emulates),
+    and version comments of pinned `uses:` lines the remedy removed: they describe that step
+    or pin and go with it; counted apart from lost comments."""
+    kept_lines = {line.strip() for line in new.splitlines()}
+    found = {m.group(1) for line in old.splitlines()
+             if (m := PINNED_USES.match(line)) and line.strip() not in kept_lines}
     if new.count("setup-qemu-action") >= old.count("setup-qemu-action"):
-        return set()
+        return found
     lines = old.splitlines()
-    found = set()
     for i, line in enumerate(lines):
         if "setup-qemu-action" in line:
             for near in lines[max(0, i - 3):i + 1]:

@@ -265,3 +265,64 @@ jobs:
           push: true
           tags: ghcr.io/acme/app:node${{ matrix.node }}
 """
+
+# Flow collections spread over several lines, with trailing commas: the build's `with:` as a
+# flow mapping (a comment on one entry), the QEMU step's too, and the triggers' branches.
+FLOW_ACROSS_LINES = """\
+name: image
+on:
+  push:
+    branches: [
+      main,
+    ]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+        with: {
+          platforms: "arm64",
+        }
+      - uses: docker/setup-buildx-action@v3
+      - name: Build and push
+        uses: docker/build-push-action@v6
+        with: {
+          context: .,
+          platforms: "linux/amd64,linux/arm64", # the Pi fleet is arm64
+          push: true,
+          tags: ghcr.io/acme/app:latest,
+        }
+"""
+
+# A matrix over platforms written as a flow sequence over several lines with a trailing comma.
+FLOW_MATRIX_ACROSS_LINES = """\
+name: image
+on:
+  push:
+    branches: [main,]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        platforms: [
+          linux/amd64,
+          linux/arm64,
+        ]
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/build-push-action@v6
+        with:
+          context: .
+          platforms: ${{ matrix.platforms }}
+          push: true
+          tags: ghcr.io/acme/app:latest
+"""
+
+# Two entries of a flow mapping over several lines on one line: removing one of them cannot be
+# placed without rewriting the other's line.
+FLOW_SHARED_LINE = FLOW_ACROSS_LINES.replace("          push: true,\n          tags: ghcr.io/acme/app:latest,\n",
+                                             "          push: true, tags: ghcr.io/acme/app:latest,\n")

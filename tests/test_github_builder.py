@@ -182,3 +182,55 @@ def test_the_restructure_setting_is_validated():
     with pytest.raises(ConfigError, match="restructure: 'sideways' is not one of"):
         parse_config("restructure: sideways\n")
     assert parse_config("remedies: {github-builder: false}\n").allows("github-builder") is False
+
+
+# Comments in a job github-builder replaces: on the job and its kept keys they go with the keys;
+# inside the steps (wallabag/docker's "Documentation:" lines) they would be lost, so it declines.
+COMMENTED_KEYS = BASIC.replace("""jobs:
+  image:
+    runs-on: ubuntu-latest
+""", """jobs:
+  # Publishes the image on every push to main.
+  image: # the only image of this repository
+    # Shown in the checks list.
+    name: Build the image
+    if: github.repository == 'acme/app' # not on forks
+    runs-on: ubuntu-latest
+""")
+COMMENTED_STEPS = BASIC.replace("      - name: Set up Docker Buildx\n",
+                                "      # Documentation: https://github.com/docker/setup-buildx-action\n"
+                                "      - name: Set up Docker Buildx\n").replace(
+    "          platforms: linux/amd64,linux/arm64\n",
+    "          # Support for different platforms\n          platforms: linux/amd64,linux/arm64\n")
+
+
+def _comments(text: str) -> list[str]:
+    from bot.workflows.yamldoc import comment_of
+
+    return sorted(c for line in text.splitlines() if (c := comment_of(line)))
+
+
+def test_comments_on_the_job_and_its_kept_keys_are_carried():
+    result = run({WF: COMMENTED_KEYS}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="github-builder")
+    assert result.remedy == "github-builder"
+    assert_valid(result)
+    new = result.files[WF]
+    assert set(_comments(COMMENTED_KEYS)) <= set(_comments(new))  # none lost
+    assert "  image: # the only image of this repository\n" in new
+    assert "    # Shown in the checks list.\n    name: Build the image\n" in new
+    assert "    if: github.repository == 'acme/app' # not on forks\n" in new
+    assert call_of(new, "image")["name"] == "Build the image"
+    golden("github-builder-commented-keys", result.diff)
+
+
+def test_comments_inside_the_steps_decline_and_native_runners_keeps_them():
+    with pytest.raises(NoFix, match=r"job `image` has comments on what github-builder's call replaces "
+                                    r"\(`# Documentation: https://github.com/docker/setup-buildx-action`\), "
+                                    r"which would be lost"):
+        run({WF: COMMENTED_STEPS}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="github-builder")
+    dockerfile = NODE_SITE.replace("COPY --from=build /app/dist /usr/share/nginx/html",
+                                   "COPY --from=build /app/node_modules ./node_modules")
+    result = run({WF: COMMENTED_STEPS}, {"Dockerfile": dockerfile}, sigill_log())
+    assert result.remedy == "native-runners"
+    assert_valid(result)
+    assert set(_comments(COMMENTED_STEPS)) <= set(_comments(result.files[WF]))

@@ -7,7 +7,8 @@ from bot.fix import NoFix
 from bot.workflows.yamldoc import load, plain
 
 from .realworld_shapes import (ARM64_V8, ARM64_V8_EXPRESSION_IMAGE, DOCS_STYLE, EMULATED_ARCH_MATRIX,
-                               NATIVE_EXPRESSION, NATIVE_OS_PLATFORMS, TWO_BUILDS)
+                               FLOW_ACROSS_LINES, FLOW_MATRIX_ACROSS_LINES, FLOW_SHARED_LINE, NATIVE_EXPRESSION,
+                               NATIVE_OS_PLATFORMS, TWO_BUILDS)
 from .repos import NODE_SITE, WF, run, sigill_log
 from .test_fix import assert_valid, golden
 from .test_shapes import _comments
@@ -113,3 +114,36 @@ def test_a_matrix_over_another_dimension_gets_the_platform_as_one_more():
     assert download["with"]["pattern"] == "digests-build-${{ matrix.node }}-*"
     create = next(s for s in merge["steps"] if s.get("name") == "Create the multi-platform image")
     assert "ghcr.io/acme/app:node${{ matrix.node }}" in create["env"].values()
+
+
+@pytest.mark.parametrize("remedy", ["drop-platform", "pin-qemu", "native-runners"])
+def test_flow_collections_across_lines_are_edited_in_place(remedy):
+    result = fixed(FLOW_ACROSS_LINES, remedy)
+    assert result.remedy == remedy
+    golden(f"realworld-flow-across-lines-{remedy}", result.diff)
+    new = result.files[WF]
+    assert "        with: {\n" in new and "    branches: [\n      main,\n    ]\n" in new  # the layout stays
+    steps = plain(load(new))["jobs"]["build"]["steps"]
+    build = next(s for s in steps if str(s.get("uses", "")).startswith("docker/build-push-action"))
+    if remedy == "drop-platform":
+        assert build["with"]["platforms"] == "linux/amd64"
+    if remedy == "pin-qemu":
+        qemu = next(s for s in steps if str(s.get("uses", "")).startswith("docker/setup-qemu-action"))
+        assert qemu["with"]["platforms"] == "arm64" and qemu["with"]["image"].startswith("tonistiigi/binfmt:")
+    if remedy == "native-runners":
+        assert build["with"]["platforms"] == "${{ matrix.platform }}" and "push-by-digest=true" in build["with"]["outputs"]
+        assert {"push", "tags"}.isdisjoint(build["with"])
+
+
+def test_a_flow_sequence_matrix_across_lines_is_fixed():
+    result = fixed(FLOW_MATRIX_ACROSS_LINES, "pin-qemu")
+    golden("realworld-flow-matrix-across-lines-pin-qemu", result.diff)
+    assert "        platforms: [\n          linux/amd64,\n          linux/arm64,\n        ]\n" in result.files[WF]
+    with pytest.raises(NoFix, match="the platforms come from the job's matrix"):
+        run({WF: FLOW_MATRIX_ACROSS_LINES}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="drop-platform")
+
+
+def test_a_flow_entry_sharing_its_line_is_declined_with_the_reason():
+    with pytest.raises(NoFix, match="cannot .*an entry that shares its line in a flow mapping over several lines"):
+        run({WF: FLOW_SHARED_LINE}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    assert fixed(FLOW_SHARED_LINE, "drop-platform").remedy == "drop-platform"  # a value alone is replaced in place

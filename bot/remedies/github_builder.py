@@ -21,6 +21,7 @@ from ..workflows import edit as wedit
 from ..workflows.model import SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, reusable_call
 from ..workflows.yamldoc import plain
 from .base import Change, Decline, Situation
+from .job_comments import carried_comments
 from .references import LOGIN
 from .restructure import METADATA
 from .runners import arm_runner_note, native_on_arm64
@@ -270,10 +271,13 @@ def github_builder(s: Situation) -> Change:
     doc = workflow.doc
     col = doc.start(("jobs", job_id))[1]
     unit, dash = doc.indent_unit(), wedit.dash_offset(doc)
+    comments = carried_comments(doc, job_id, job, set(new_job) & set(job), build.step.index,
+                                {k for k in SAME_INPUTS if SAME_INPUTS[k] in with_}, "github-builder's call replaces")
 
     def lines_for(_doc) -> list[str]:
         lines = wedit.block_lines(job_id, new_job, col, unit, dash)
-        return [line + f" # {pin.version}" if line.strip() == f"uses: {pin.uses}" else line for line in lines]
+        lines = [line + f" # {pin.version}" if line.strip() == f"uses: {pin.uses}" else line for line in lines]
+        return comments.place(lines, col, unit)
 
     def expect(data: Any) -> None:
         data["jobs"][job_id] = new_job

@@ -120,6 +120,37 @@ def _flow_line(doc: Doc, path: tuple, mapping: CommentedMap, new_items: list[tup
     return doc.splice(line, line, [source[:col] + ("{ " + inner + " }" if inner else "{}") + source[close + 1:]])
 
 
+def _flow_lines_edit(doc: Doc, path: tuple, mapping: CommentedMap, key: str, text: str | None) -> Doc:
+    """Edit one entry of a flow mapping written over several lines, in place, so that its layout,
+    trailing commas and comments stay: ``text`` is the entry's new value (None removes the entry).
+    An entry that shares its line with another, or a new one with no line of its own to follow,
+    cannot be placed safely and is an error (the remedy declines)."""
+    if key in mapping:
+        line, col = doc.value_start(path + (key,))
+        old = _flow_text(doc, path + (key,), mapping[key])
+        source = doc.lines[line].rstrip("\r\n")
+        if text is not None:
+            return doc.splice(line, line, [source[:col] + text + source[col + len(old):]])
+        key_line, key_col = doc.start(path + (key,))
+        if key_line != line or source[:key_col].strip() or source[col + len(old):].strip() not in ("", ","):
+            raise EditError("an entry that shares its line in a flow mapping over several lines")
+        return doc.splice(line, line, [])
+    if text is None:
+        return doc
+    last = list(mapping)[-1]
+    line, col = doc.value_start(path + (last,))
+    old = _flow_text(doc, path + (last,), mapping[last])
+    source = doc.lines[line].rstrip("\r\n")
+    rest = source[col + len(old):]
+    tail = re.fullmatch(r"\s*(,?)\s*(#.*)?", rest)  # a comma, a comment: the entry is alone on its line
+    if not tail:
+        raise EditError("a flow mapping over several lines whose last entry shares its line")
+    indent = doc.start(path + (last,))[1]
+    entry = " " * indent + f"{key}: {text}" + tail.group(1)
+    ended = source if tail.group(1) else source[:col + len(old)] + "," + rest
+    return doc.splice(line, line, [ended, entry])
+
+
 def _flow_close(source: str, open_col: int) -> int:
     depth, quote = 0, None
     for i in range(open_col, len(source)):
@@ -161,6 +192,9 @@ def set_key(path: tuple, key: str, value: Any, after: str | None = None, describ
                 " " * indent + f"{path[-1]}:", " " * (indent + unit) + f"{key}: {scalar(value)}"])
         if not isinstance(mapping, CommentedMap):
             raise EditError(f"`{path[-1]}` is not a mapping")
+        if mapping.fa.flow_style() and doc.end_line(path) != doc.value_start(path)[0]:
+            text = _format_like(mapping[key], value, flow=True) if key in mapping else scalar(value, flow=True)
+            return _flow_lines_edit(doc, path, mapping, key, text)
         if mapping.fa.flow_style():
             items = [(k, _flow_text(doc, path + (k,), mapping[k])) for k in mapping]
             if key in mapping:
@@ -228,6 +262,8 @@ def _flow_text(doc: Doc, path: tuple, value: Any) -> str:
 def remove_key(path: tuple, key: str) -> Edit:
     def splice(doc: Doc) -> Doc:
         mapping = get(doc.root, path)
+        if mapping.fa.flow_style() and len(mapping) > 1 and doc.end_line(path) != doc.value_start(path)[0]:
+            return _flow_lines_edit(doc, path, mapping, key, None)
         if mapping.fa.flow_style():
             items = [(k, _flow_text(doc, path + (k,), mapping[k])) for k in mapping if k != key]
             if not items:
@@ -262,6 +298,9 @@ def set_value(path: tuple, value: Any, describe: str, keep_comment: bool = True)
     def splice(doc: Doc) -> Doc:
         old = get(doc.root, path)
         parent = get(doc.root, path[:-1])
+        if isinstance(parent, CommentedMap) and parent.fa.flow_style() and (
+                doc.end_line(path[:-1]) != doc.value_start(path[:-1])[0]):
+            return _flow_lines_edit(doc, path[:-1], parent, path[-1], _format_like(old, value, flow=True))
         if isinstance(parent, CommentedMap) and parent.fa.flow_style():
             items = [(k, _format_like(old, value, flow=True) if k == path[-1]
                       else _flow_text(doc, path[:-1] + (k,), parent[k])) for k in parent]

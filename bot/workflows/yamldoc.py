@@ -311,3 +311,18 @@ def _scalar_length(rest: str) -> int:
     m = re.search(r"\s+#", rest)
     value = rest[:m.start()] if m else rest
     return len(value.rstrip())
+
+
+def comment_of(line: str) -> str | None:
+    """The comment a line ends with (``# ...``, outside quotes), or None. Inside a block scalar a
+    ``#`` is text, not a comment: callers that read such lines treat the answer as a maybe."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"" and (i == 0 or line[i - 1] in " :[{,-"):
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[i:].rstrip("\r\n").rstrip()
+    return None
