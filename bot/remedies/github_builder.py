@@ -24,6 +24,7 @@ from .base import Change, Decline, Situation
 from .job_comments import carried_comments
 from .references import LOGIN
 from .restructure import METADATA
+from .restructure import _push as restructure_push
 from .runners import arm_runner_note, native_on_arm64
 
 WORKFLOW = "docker/github-builder/.github/workflows/build.yml"
@@ -141,15 +142,10 @@ def _cache(build: Build) -> dict[str, Any]:
 
 
 def _push(build: Build) -> tuple[Any, str | None]:
-    raw = (build.push or "").strip()
-    if not raw or raw.lower() == "false":
-        return False, None
-    if raw.lower() == "true":
-        return True, None
-    m = _EXPR.fullmatch(raw)
-    if not m:
-        raise Decline(f"`push: {raw}` is neither true, false nor an expression")
-    return raw, m.group(1)
+    """The call's `push` input: the build's own value (an expression stays an expression), and
+    the condition, read as the restructure reads it."""
+    pushes, condition = restructure_push(build)
+    return (build.push.strip() if condition else pushes), condition
 
 
 def _check_job(s: Situation, workflow: Workflow, build: Build) -> list[StepRef]:
