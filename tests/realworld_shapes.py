@@ -326,3 +326,39 @@ jobs:
 # placed without rewriting the other's line.
 FLOW_SHARED_LINE = FLOW_ACROSS_LINES.replace("          push: true,\n          tags: ghcr.io/acme/app:latest,\n",
                                              "          push: true, tags: ghcr.io/acme/app:latest,\n")
+
+# One `docker buildx build ... --platform a,b ... --push` in a `run:` step, over continuation
+# lines, with a tag that is an expression and a build argument that stays as written.
+SHELL_BUILDX_PUSH = """\
+name: image
+on:
+  push:
+    branches: [main]
+permissions: {}
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      packages: write
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/login-action@v3  # GHCR
+        with:
+          registry: ghcr.io
+          username: ${{ github.actor }}
+          password: ${{ secrets.GITHUB_TOKEN }}
+      - name: Build and push
+        # every platform at once
+        run: |
+          docker buildx build \\
+            --platform linux/amd64,linux/arm64 \\
+            --build-arg "VERSION=1.2 beta" \\
+            -t ghcr.io/acme/web:latest \\
+            --tag ghcr.io/acme/web:${{ github.sha }} \\
+            --push .
+      - name: Announce
+        run: echo pushed
+"""

@@ -1,9 +1,15 @@
 """The shapes the real-world corpus taught (tests/realworld_shapes.py): golden diffs, valid
 results that keep every comment, and declines with a reason."""
 
+import re
+import shlex
+
 import pytest
 
+from bot import lint
+
 from bot.fix import NoFix
+from bot.remedies.restructure import merged_tags
 from bot.workflows.yamldoc import load, plain
 
 from .realworld_shapes import (ARM64_V8, ARM64_V8_EXPRESSION_IMAGE, DOCS_STYLE, EMULATED_ARCH_MATRIX,
@@ -11,6 +17,7 @@ from .realworld_shapes import (ARM64_V8, ARM64_V8_EXPRESSION_IMAGE, DOCS_STYLE, 
                                NATIVE_OS_PLATFORMS, TWO_BUILDS)
 from .repos import NODE_SITE, WF, run, sigill_log
 from .test_fix import assert_valid, golden
+from .test_lint import BOTH
 from .test_shapes import _comments
 
 
@@ -147,3 +154,92 @@ def test_a_flow_entry_sharing_its_line_is_declined_with_the_reason():
     with pytest.raises(NoFix, match="cannot .*an entry that shares its line in a flow mapping over several lines"):
         run({WF: FLOW_SHARED_LINE}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
     assert fixed(FLOW_SHARED_LINE, "drop-platform").remedy == "drop-platform"  # a value alone is replaced in place
+
+
+def _leg_command(step: dict) -> list[str]:
+    """The leg's build command as the shell will run it: continuations joined, `$VAR`s from env."""
+    words = shlex.split(step["run"].replace("\\\n", " "))
+    return [re.sub(r"\$([A-Z_]+)", lambda m: step["env"].get(m.group(1), m.group(0)), w) for w in words]
+
+
+@pytest.mark.parametrize("remedy", ["native-runners", "platform-matrix"])
+def test_a_single_buildx_command_gets_one_leg_per_platform_and_a_merge(remedy):
+    from .realworld_shapes import SHELL_BUILDX_PUSH
+    result = fixed(SHELL_BUILDX_PUSH, remedy)
+    golden(f"realworld-shell-buildx-{remedy}", result.diff)
+    assert lint.new_findings(WF, SHELL_BUILDX_PUSH, result.files[WF], BOTH) == []
+    jobs = plain(load(result.files[WF]))["jobs"]
+    legs = jobs["image"]["strategy"]["matrix"]["include"]
+    assert [e["platform"] for e in legs] == ["linux/amd64", "linux/arm64"]
+    build = next(s for s in jobs["image"]["steps"] if s.get("name") == "Build and push")
+    words = _leg_command(build)
+    assert words[:3] == ["docker", "buildx", "build"] and words[-1] == "."
+    assert words[words.index("--platform") + 1] == "${{ matrix.platform }}"
+    assert words[words.index("--output") + 1] == \
+        "type=image,name=ghcr.io/acme/web,push-by-digest=true,name-canonical=true,push=true"
+    assert words[words.index("--build-arg") + 1] == "VERSION=1.2 beta"  # kept as written
+    assert "--push" not in words and "-t" not in words and "--tag" not in words
+    assert "${{" not in build["run"]  # the leg's values come through env
+    names = [s.get("name") for s in jobs["image"]["steps"]]
+    assert names.index("Export digest") == names.index("Build and push") + 1
+    assert names.index("Upload digest") == names.index("Export digest") + 1
+    assert "containerimage.digest" in jobs["image"]["steps"][names.index("Export digest")]["run"]
+    assert merged_tags(jobs["merge"]) == ["ghcr.io/acme/web:latest", "ghcr.io/acme/web:${{ github.sha }}"]
+    assert any(str(s.get("uses", "")).startswith("docker/login-action") for s in jobs["merge"]["steps"])
+    qemu = any(str(s.get("uses", "")).startswith("docker/setup-qemu-action") for s in jobs["image"]["steps"])
+    assert qemu == (remedy == "platform-matrix")
+
+
+def test_a_one_line_buildx_command_on_the_dash_line_stays_one_line():
+    from .realworld_shapes import SHELL_BUILDX_PUSH
+    text = SHELL_BUILDX_PUSH.replace(
+        "      - name: Build and push\n        # every platform at once\n        run: |\n"
+        "          docker buildx build \\\n            --platform linux/amd64,linux/arm64 \\\n"
+        "            --build-arg \"VERSION=1.2 beta\" \\\n            -t ghcr.io/acme/web:latest \\\n"
+        "            --tag ghcr.io/acme/web:${{ github.sha }} \\\n            --push .\n",
+        "      - run: docker buildx build --push --platform=linux/amd64,linux/arm64/v8 --tag=acme/web:1 .\n")
+    assert text != SHELL_BUILDX_PUSH
+    result = fixed(text, "native-runners")
+    jobs = plain(load(result.files[WF]))["jobs"]
+    build = next(s for s in jobs["image"]["steps"] if s.get("id") == "build")
+    assert "\n" not in build["run"]
+    assert _leg_command(build)[3:5] == ["--platform", "${{ matrix.platform }}"]
+    assert {e["platform"]: e["runner"] for e in jobs["image"]["strategy"]["matrix"]["include"]} == {
+        "linux/amd64": "ubuntu-latest", "linux/arm64/v8": "ubuntu-24.04-arm"}
+    assert merged_tags(jobs["merge"]) == ["acme/web:1"]
+
+
+_BUILD_LINES = ("          docker buildx build \\\n            --platform linux/amd64,linux/arm64 \\\n"
+                "            --build-arg \"VERSION=1.2 beta\" \\\n            -t ghcr.io/acme/web:latest \\\n"
+                "            --tag ghcr.io/acme/web:${{ github.sha }} \\\n            --push .\n")
+
+
+@pytest.mark.parametrize("replacement,reason", [
+    ("          echo start\n" + _BUILD_LINES, "holds several commands"),
+    (_BUILD_LINES.replace("--push .", "--push . && echo done"), "chains, redirects or comments"),
+    (_BUILD_LINES.replace("linux/amd64,linux/arm64", "$PLATFORMS"), "reads a variable"),
+    (_BUILD_LINES.replace("--push .", "."), "does not `--push`"),
+    (_BUILD_LINES.replace("--push .", "--push=false ."), "does not `--push`"),
+    (_BUILD_LINES.replace("-t ghcr.io", "-tghcr.io"), "joins a short option and its value"),
+    (_BUILD_LINES.replace("--push .", "--push --load ."), "sets its own `--output`, `--load`"),
+    (_BUILD_LINES.replace("web:latest", "web:$(git describe)"), "command substitution"),
+    (_BUILD_LINES.replace("web:latest", "web:$VERSION"), "reads a shell variable"),
+    (_BUILD_LINES.replace("--push .", "--push 'unterminated ."), "cannot be parsed"),
+    (_BUILD_LINES.replace("docker buildx build", "docker build"), "not `docker buildx build`"),
+], ids=["two-commands", "chained", "variable-platforms", "no-push", "push-false", "short-joined", "load", "substitution", "shell-var-tag",
+        "unparsable", "not-buildx"])
+def test_anything_more_than_one_buildx_command_is_declined_with_the_reason(replacement, reason):
+    from .realworld_shapes import SHELL_BUILDX_PUSH
+    text = SHELL_BUILDX_PUSH.replace(_BUILD_LINES, replacement)
+    assert text != SHELL_BUILDX_PUSH or replacement == _BUILD_LINES
+    for remedy in ("native-runners", "platform-matrix"):
+        with pytest.raises(NoFix, match=re.escape(reason)):
+            run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy=remedy)
+
+
+def test_two_buildx_lines_in_two_steps_are_declined():
+    from .realworld_shapes import SHELL_BUILDX_PUSH
+    text = SHELL_BUILDX_PUSH.replace("        run: echo pushed\n",
+                                     "        run: docker buildx build --platform linux/amd64,linux/arm64 -t a/b:1 --push .\n")
+    with pytest.raises(NoFix, match="several build commands"):
+        run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")

@@ -247,7 +247,7 @@ DECLINES = {
         "        node: [20, 22]\n", "        node: [20, 22]\n        include:\n          - node: 22\n            latest: true\n"),
         "native-runners", "with `include`, `exclude` or computed values"),
     "bake": (WORKFLOWS["bake"], "native-runners", "platforms are in the bake file, not in its `set:` lines"),
-    "shell": (WORKFLOWS["shell-buildx"], "platform-matrix", "only docker/build-push-action and docker/bake-action builds are split"),
+    "shell": (WORKFLOWS["shell-buildx"], "platform-matrix", "logs in without docker/login-action"),
     "computed": (WORKFLOWS["computed-platforms"], "native-runners", "is computed at run time"),
     "loads": (WORKFLOWS["load-multi"], "platform-matrix", "loads the image into the job"),
     "remote-reusable": (WORKFLOWS["reusable-remote"], "native-runners", "no workflow step builds an image"),

@@ -317,9 +317,12 @@ def _restructure(s: Situation, mode: str) -> Change:
     if build.kind == "bake-action":
         from .bake_split import split_bake  # it builds on this module's helpers
         return split_bake(s, mode)
+    if build.kind == "shell":
+        from . import restructure_shell  # it builds on this module's merge job
+        return restructure_shell.restructure(s, mode, workflow, build)
     if build.kind != "build-push-action":
-        raise Decline(f"the build is a {build.kind} step; only docker/build-push-action and docker/bake-action "
-                      "builds are split per platform automatically")
+        raise Decline(f"the build is a {build.kind} step; only docker/build-push-action, docker/bake-action and "
+                      "one-command `docker buildx build` scripts are split per platform automatically")
     others = [b for b in workflow.builds if b.job_id == job_id and b is not build]
     if others:
         raise Decline(f"job `{job_id}` has {len(others) + 1} build steps; splitting them per platform needs a "
@@ -420,24 +423,44 @@ def _restructure(s: Situation, mode: str) -> Change:
         edits.append(wedit.set_key(build.step.path, "id", build_id,
                                    after="name" if "name" in build.step.node else "uses", describe="name the build step"))
 
-    # QEMU only where a leg still emulates (native-runners); platform-matrix keeps it as it was.
-    qemu_steps = [st for st in steps[:b] if st.action == SETUP_QEMU]
-    if mode == "native-runners" and qemu_steps:
-        if not any(leg.qemu for leg in legs):
-            for st in reversed(qemu_steps):
-                edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), "remove QEMU"))
-        else:
-            for st in qemu_steps:
-                old = st.node.get("if")
-                cond = f"${{{{ matrix.qemu && ({_EXPR.sub(lambda m: m.group(1), str(old))}) }}}}" if old else \
-                    "${{ matrix.qemu }}"
-                edits.append(wedit.set_key(st.path, "if", cond, after="name" if "name" in st.node else "uses",
-                                           describe="set up QEMU on emulated legs"))
+    edits += _qemu_edits(steps[:b], job_id, legs, mode)
 
     if outputs_moved:
         edits.append(wedit.remove_entry(("jobs", job_id, "outputs"),
                                         lambda data: data["jobs"][job_id].pop("outputs"), "move the job outputs"))
-    kept = kept_matrix_keys(matrix, mode)
+    edits += _leg_edits(workflow, job_id, legs, mode, kept_matrix_keys(matrix, mode), other, key_col, unit, dash)
+    try:
+        result = wedit.apply(workflow, edits)
+        _check(result, job_id, merge_id, legs, tags)
+    except (wedit.EditError, ValidationError) as exc:
+        raise Decline(str(exc)) from None
+    return _change(s, mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
+
+
+def _qemu_edits(before: list[StepRef], job_id: str, legs: list[Leg], mode: str) -> list[wedit.Edit]:
+    """QEMU only where a leg still emulates (native-runners); platform-matrix keeps it as it was."""
+    edits: list[wedit.Edit] = []
+    qemu_steps = [st for st in before if st.action == SETUP_QEMU]
+    if mode != "native-runners" or not qemu_steps:
+        return edits
+    if not any(leg.qemu for leg in legs):
+        for st in reversed(qemu_steps):
+            edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), "remove QEMU"))
+        return edits
+    for st in qemu_steps:
+        old = st.node.get("if")
+        cond = f"${{{{ matrix.qemu && ({_EXPR.sub(lambda m: m.group(1), str(old))}) }}}}" if old else \
+            "${{ matrix.qemu }}"
+        edits.append(wedit.set_key(st.path, "if", cond, after="name" if "name" in st.node else "uses",
+                                   describe="set up QEMU on emulated legs"))
+    return edits
+
+
+def _leg_edits(workflow: Workflow, job_id: str, legs: list[Leg], mode: str, kept: dict, other: dict,
+               key_col: int, unit: int, dash: int) -> list[wedit.Edit]:
+    """The job's `strategy:` with one leg per platform, and (native-runners) each leg's runner."""
+    job = workflow.jobs[job_id]
+    edits: list[wedit.Edit] = []
     include = [{"platform": leg.platform} | kept.get(leg.platform, {}) | {"pair": leg.pair}
                | ({"runner": leg.runner} if mode == "native-runners" else {})
                | ({"qemu": True} if mode == "native-runners" and leg.qemu else {}) for leg in legs]
@@ -456,12 +479,7 @@ def _restructure(s: Situation, mode: str) -> Change:
     if mode == "native-runners":
         edits.append(wedit.set_value(("jobs", job_id, "runs-on"), "${{ matrix.runner }}",
                                      "run each leg on its platform's runner", keep_comment=False))
-    try:
-        result = wedit.apply(workflow, edits)
-        _check(result, job_id, merge_id, legs, tags)
-    except (wedit.EditError, ValidationError) as exc:
-        raise Decline(str(exc)) from None
-    return _change(s, mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
+    return edits
 
 
 def _drop_step(job_id: str, index: int):
