@@ -362,3 +362,123 @@ jobs:
       - name: Announce
         run: echo pushed
 """
+
+# Steps after the build that use the pushed image by its tags (crazy-max's "Check manifest" and
+# "Inspect image", a scan by tag with the repository's scanner config, a keyless signature with
+# the cosign the job installs):
+# the legs push by digest only, so these run in the merge job once the tags exist.
+TAG_USERS = """\
+name: image
+on:
+  push:
+    branches: [main]
+env:
+  GHCR_SLUG: ghcr.io/acme/app
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      -
+        name: Checkout
+        uses: actions/checkout@v5
+        with:
+          persist-credentials: false
+      -
+        name: Docker meta
+        id: meta
+        uses: docker/metadata-action@v6
+        with:
+          images: |
+            ${{ env.GHCR_SLUG }}
+          tags: |
+            type=ref,event=branch
+            type=sha
+      -
+        name: Set up QEMU
+        uses: docker/setup-qemu-action@v4
+      -
+        name: Set up Docker Buildx
+        uses: docker/setup-buildx-action@v4
+      -
+        name: Install cosign
+        uses: sigstore/cosign-installer@v4.0.0
+      -
+        name: Login to GHCR
+        uses: docker/login-action@v4
+        with:
+          registry: ghcr.io
+          username: ${{ github.actor }}
+          password: ${{ secrets.GITHUB_TOKEN }}
+      -
+        name: Build
+        uses: docker/build-push-action@v7
+        with:
+          context: .
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ${{ steps.meta.outputs.tags }}
+          labels: ${{ steps.meta.outputs.labels }}
+      -
+        # the tag exists only once the image is pushed
+        name: Check manifest
+        run: |
+          docker buildx imagetools inspect ${{ env.GHCR_SLUG }}:${{ steps.meta.outputs.version }}
+      -
+        name: Scan
+        uses: aquasecurity/trivy-action@v0.33.1
+        with:
+          image-ref: ghcr.io/acme/app:main
+          trivy-config: ./trivy.yaml
+      -
+        name: Sign
+        env:
+          TAGS: ${{ steps.meta.outputs.tags }}
+        run: cosign sign --yes $TAGS
+      -
+        name: Announce
+        run: echo built
+"""
+
+# The same with docker/bake-action: the tags come from the metadata step's bake file.
+BAKE_TAG_USERS = """\
+name: image
+on:
+  push:
+    branches: [main]
+jobs:
+  bake:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      packages: write
+    steps:
+      - uses: actions/checkout@v5
+        with:
+          persist-credentials: false
+      - id: meta
+        uses: docker/metadata-action@v6
+        with:
+          images: ghcr.io/acme/app
+      - uses: docker/setup-qemu-action@v4
+      - uses: docker/setup-buildx-action@v4
+      - uses: docker/login-action@v4
+        with:
+          registry: ghcr.io
+          username: ${{ github.actor }}
+          password: ${{ secrets.GITHUB_TOKEN }}
+      - name: Build
+        uses: docker/bake-action@v7
+        with:
+          files: |
+            ./docker-bake.hcl
+            cwd://${{ steps.meta.outputs.bake-file }}
+          targets: image
+          set: |
+            *.platform=linux/amd64,linux/arm64
+          push: true
+      - name: Inspect image
+        env:
+          TAGS: ${{ steps.meta.outputs.tags }}
+        run: |
+          for tag in $TAGS; do docker pull "$tag"; done
+"""

@@ -243,3 +243,58 @@ def test_two_buildx_lines_in_two_steps_are_declined():
                                      "        run: docker buildx build --platform linux/amd64,linux/arm64 -t a/b:1 --push .\n")
     with pytest.raises(NoFix, match="several build commands"):
         run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+
+
+@pytest.mark.parametrize("name,text,job", [("tag-users", "TAG_USERS", "build"),
+                                           ("bake-tag-users", "BAKE_TAG_USERS", "bake")])
+def test_steps_that_use_the_pushed_tags_move_to_the_merge_job(name, text, job):
+    from . import realworld_shapes
+    result = fixed(getattr(realworld_shapes, text), "native-runners")
+    golden(f"realworld-{name}-native-runners", result.diff)
+    jobs = plain(load(result.files[WF]))["jobs"]
+    leg_names = [s.get("name") for s in jobs[job]["steps"]]
+    merge_names = [s.get("name") for s in jobs["merge"]["steps"]]
+    users = ["Check manifest", "Scan", "Sign"] if name == "tag-users" else ["Inspect image"]
+    assert not set(users) & set(leg_names)
+    # after the image (and so its tags) is created, in their original order
+    assert [n for n in merge_names if n in users] == users
+    assert merge_names.index(users[0]) > merge_names.index("Create the multi-platform image")
+    if name == "tag-users":
+        assert "Announce" in leg_names  # it does not use the image
+        # the scanner reads ./trivy.yaml, so the merge job checks the repository out
+        assert str(jobs["merge"]["steps"][1].get("uses", "")).startswith("actions/checkout")
+        # the image name is `${{ env.GHCR_SLUG }}` (workflow env, seen by the merge job too): GHCR
+        # and keyless signing needs the OIDC token
+        assert jobs["merge"]["permissions"] == {"contents": "read", "packages": "write", "id-token": "write"}
+        # cosign is installed in the merge job too, before the signature
+        assert merge_names.index("Install cosign") < merge_names.index("Sign")
+    assert "use the pushed image (its digest or its tags) moved" in result.explanation
+
+
+TAG_USER_DECLINES = {
+    "reads-the-build-metadata": (
+        "        name: Announce\n        run: echo built\n",
+        "        name: Announce\n        env:\n          META: ${{ steps.build.outputs.metadata }}\n"
+        "        run: docker pull ghcr.io/acme/app:main && echo \"$META\"\n",
+        r"step `Announce` uses the pushed image and reads the build's `metadata` output"),
+    "reads-the-matrix": (
+        "          trivy-config: ./trivy.yaml\n",
+        "          trivy-config: ./trivy-${{ matrix.flavour }}.yaml\n",
+        r"step `Scan` uses the pushed image and reads `matrix.flavour`"),
+    "reads-a-step-that-stays": (
+        "          trivy-config: ./trivy.yaml\n",
+        "          trivy-config: ${{ steps.config.outputs.path }}\n",
+        r"step `Scan` would move to the merge job but reads `steps.config`"),
+}
+
+
+@pytest.mark.parametrize("case", TAG_USER_DECLINES)
+def test_a_tag_user_that_cannot_move_is_declined_naming_it(case):
+    from .realworld_shapes import TAG_USERS
+    old, new, reason = TAG_USER_DECLINES[case]
+    assert old in TAG_USERS
+    text = TAG_USERS.replace(old, new)
+    if case == "reads-the-build-metadata":
+        text = text.replace("        name: Build\n", "        name: Build\n        id: build\n")
+    with pytest.raises(NoFix, match=reason):
+        run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")

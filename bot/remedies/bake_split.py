@@ -20,7 +20,7 @@ from ..workflows import edit as wedit
 from ..workflows.model import BAKE, SETUP_QEMU, Build, Workflow, reusable_call
 from ..workflows.yamldoc import plain
 from .base import Change, Decline, Situation
-from .references import refers, moved_steps
+from .references import image_names, moved_steps, refers
 from .restructure import (METADATA, Tags, _change, _dependents, _drop_step, _image_name, _insert_after_key, _legs,
                           _merge_job, _metadata_tags, _push, _scoped_cache, _unique_id, merged_tags)
 
@@ -141,7 +141,8 @@ def split_bake(s: Situation, mode: str) -> Change:
     steps_line, steps_col = doc.start(build.step.path)
     step_dash = doc._dash(steps_line, steps_col)
     b = build.step.index
-    moved = moved_steps(steps, b, build_id, tags.meta, tuple(tags.computing)) if pushes else []
+    names = image_names(workflow.root.get("env"), job.get("env"), tags.names) if pushes else ()
+    moved = moved_steps(steps, b, build_id, tags.meta, tuple(tags.computing), names) if pushes else []
     if "outputs" in job and any(refers(job["outputs"], f"steps.{i}.") for i in
                                 {build_id} | {str(st.node.get("id")) for st in moved}):
         raise Decline(f"job `{job_id}`'s outputs read the bake step, which would move to the merge job")

@@ -36,19 +36,80 @@ def resolvable(node: Any, what: str, ids: set[str]) -> None:
                       + f", which stay{'s' if len(missing) == 1 else ''} in the build job")
 
 
+_ENV_REF = re.compile(r"\$\{\{\s*env\.([A-Za-z_][\w-]*)\s*\}\}")
+
+
+def image_names(workflow_env: Any, job_env: Any, names: list[str]) -> tuple[str, ...]:
+    """The pushed image names as written and, where they read the workflow's or the job's `env:`,
+    as they resolve (a later step may write `ghcr.io/o/r:tag` for `${{ env.IMAGE }}`)."""
+    env = {str(k): str(v) for scope in (workflow_env, job_env) if isinstance(scope, dict)
+           for k, v in plain(scope).items()}
+    resolved = [_ENV_REF.sub(lambda m: env.get(m.group(1), m.group(0)), n) for n in names]
+    return tuple(dict.fromkeys(list(names) + [n for n in resolved if "${{" not in n]))
+
+
+def uses_tags(step: StepRef, meta: StepRef | None, names: tuple = ()) -> bool:
+    """Whether ``step`` uses the pushed image by its tags: it reads the metadata step's tags,
+    version or json, or writes out one of the pushed image names with a tag or a digest. The legs
+    push by digest only, so the tags exist only once the merge job has created them."""
+    text = str(plain(step.node))
+    if meta is not None and meta.node.get("id") and re.search(
+            rf"\bsteps\.{re.escape(str(meta.node['id']))}\.outputs\.(tags|version|json)\b", text):
+        return True
+    return any(re.search(rf"(?<![\w./-]){re.escape(n)}[:@]", text) for n in names if n)
+
+
+_WORKSPACE = re.compile(r"(^|[\s'\"=(])\.{1,2}/|\bgithub\.workspace\b|\bGITHUB_WORKSPACE\b")
+
+
+def reads_workspace(step: StepRef) -> bool:
+    """Whether ``step`` may read the repository's files (a local action, a working directory,
+    a relative path): the merge job then checks the repository out too."""
+    uses = step.uses or ""
+    return uses.startswith("./") or "working-directory" in step.node or bool(
+        _WORKSPACE.search(str(plain({k: v for k, v in step.node.items() if k in ("run", "with")}))))
+
+
+# Actions that install a command a moved step may run: the merge job installs it too.
+INSTALLERS = {"sigstore/cosign-installer": "cosign", "aquasecurity/setup-trivy": "trivy",
+              "anchore/sbom-action/download-syft": "syft", "docker/scout-action": "scout"}
+
+
+def installers(steps: list[StepRef], b: int, moved: list[StepRef]) -> list[StepRef]:
+    """Steps before the build that install a command a moved step runs."""
+    text = " ".join(str(plain(st.node.get("run", ""))) for st in moved)
+    return [st for st in steps[:b] if st.action in INSTALLERS
+            and re.search(rf"\b{INSTALLERS[st.action]}\b", text)]
+
+
+_BUILD_OUTPUT = r"\bsteps\.{}\.outputs\.([\w-]+)"
+
+
 def moved_steps(steps: list[StepRef], b: int, build_id: str, meta: StepRef | None,
-                also: tuple = ()) -> list[StepRef]:
-    """Steps after the build that use the pushed digest move to the merge job, and so do the
-    steps that read theirs (a reference to a step in another job would not resolve)."""
+                also: tuple = (), names: tuple = (), matrix_keys: tuple = ()) -> list[StepRef]:
+    """Steps after the build that use the pushed digest or the pushed tags (``names``: the image
+    names) move to the merge job, and so do the steps that read theirs (a reference to a step in
+    another job would not resolve). In the merge job the build's id names the step that creates
+    the image, whose only output is the digest; the job's matrix has only ``matrix_keys``."""
     moved, ids = [], {build_id}
     for st in steps[b + 1:]:
-        if any(refers(st.node, f"steps.{i}.") for i in ids):
+        if any(refers(st.node, f"steps.{i}.") for i in ids) or uses_tags(st, meta, names):
             moved.append(st)
             if st.node.get("id"):
                 ids.add(str(st.node["id"]))
     available = ids | copied_ids(steps, meta, also)
     for st in moved:
-        resolvable(st.node, f"step `{st.node.get('name') or st.uses or 'run'}`", available)
+        what = f"step `{st.node.get('name') or st.uses or 'run'}`"
+        resolvable(st.node, what, available)
+        text = str(plain(st.node))
+        other = sorted(set(re.findall(_BUILD_OUTPUT.format(re.escape(build_id)), text)) - {"digest"})
+        if other:
+            raise Decline(f"{what} uses the pushed image and reads the build's `{other[0]}` output, which only "
+                          "the per-platform legs have; it cannot move to the merge job")
+        matrix = sorted(set(re.findall(r"\bmatrix\.([\w-]+)", text)) - set(matrix_keys))
+        if matrix:
+            raise Decline(f"{what} uses the pushed image and reads `matrix.{matrix[0]}`, which the merge job "
+                          "does not have")
     return moved
 
 

@@ -22,7 +22,8 @@ from ..workflows.model import (BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build
                                reusable_call)
 from ..workflows.yamldoc import Doc, plain
 from .base import Change, Decline, Situation
-from .references import LOGIN, copied_ids, kept_matrix_keys, moved_steps, refers, resolvable
+from .references import (LOGIN, copied_ids, image_names, installers, kept_matrix_keys, moved_steps, reads_workspace,
+                         refers, resolvable)
 from .runners import arm_runner_note, native_on_arm64
 
 METADATA = "docker/metadata-action"
@@ -267,10 +268,15 @@ def _permissions(workflow: Workflow, job_id: str, tags: Tags, moved: list[StepRe
     if job_permissions is not None or workflow.root.get("permissions") is not None:
         return None  # inherits the workflow's (or the job's read-all/write-all), as the build job did
     least = {"contents": "read"}
-    if any(name.startswith("ghcr.io/") for name in tags.names):
+    job = workflow.jobs[job_id]
+    # Names as they resolve: `${{ env.IMAGE }}` may be a GHCR image too.
+    if any(n.startswith("ghcr.io/") for n in image_names(workflow.root.get("env"), job.get("env"), tags.names)):
         least["packages"] = "write"
     if any((st.action or "").startswith(ATTEST_ACTIONS) for st in moved):
         least.update({"id-token": "write", "attestations": "write"})
+    # Keyless signing (`cosign sign` in a moved step) needs the OIDC token too.
+    if any("cosign sign" in str(plain(st.node.get("run", ""))) for st in moved):
+        least["id-token"] = "write"
     return least
 
 
@@ -372,7 +378,8 @@ def _restructure(s: Situation, mode: str) -> Change:
     step_dash = doc._dash(steps_line, steps_col)
     b = build.step.index
     computing = tuple(tags.computing) if tags else ()
-    moved = moved_steps(steps, b, build_id, tags.meta if tags else None, computing) if pushes else []
+    names = image_names(workflow.root.get("env"), job.get("env"), tags.names) if pushes else ()
+    moved = moved_steps(steps, b, build_id, tags.meta if tags else None, computing, names, tuple(other)) if pushes else []
     moved_ids = {build_id} | {str(st.node["id"]) for st in moved if st.node.get("id")}
     outputs_moved = pushes and "outputs" in job and any(refers(job["outputs"], f"steps.{i}.") for i in moved_ids)
     if outputs_moved:
@@ -496,9 +503,10 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
     logins = [st for st in steps if st.action == LOGIN]
     buildx = [st for st in steps if st.action == SETUP_BUILDX][:1]
-    copied = logins + buildx + ([tags.meta] if tags.meta is not None else []) + tags.computing
-    if tags.computing:
-        # The repeated steps may read the repository (a version file, package.json).
+    copied = (logins + buildx + ([tags.meta] if tags.meta is not None else []) + tags.computing
+              + installers(steps, min(st.index for st in moved) if moved else 0, moved))
+    if tags.computing or any(reads_workspace(st) for st in moved):
+        # The repeated or moved steps may read the repository (a version file, package.json).
         copied += [st for st in steps if (st.action or "") == "actions/checkout"]
     copied = sorted({st.index: st for st in copied}.values(), key=lambda st: st.index)
     script = _merge_script(tags)
@@ -680,7 +688,8 @@ def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: 
         else:
             summary.append("The original build does not push, so there is no merge job.")
         if moved:
-            summary.append("Steps that use the pushed digest moved to the merge job: "
+            summary.append("Steps that use the pushed image (its digest or its tags) moved to the merge job, "
+                           "after it is created: "
                            + ", ".join(f"`{st.node.get('name') or st.uses}`" for st in moved) + ".")
     notes = []
     if mode == "native-runners":
