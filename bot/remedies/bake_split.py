@@ -21,8 +21,9 @@ from ..workflows.model import BAKE, SETUP_QEMU, Build, Workflow, reusable_call
 from ..workflows.yamldoc import plain
 from .base import Change, Decline, Situation
 from .references import image_names, moved_steps, refers
-from .restructure import (METADATA, Tags, _change, _dependents, _drop_step, _image_name, _insert_after_key, _legs,
-                          _merge_job, _metadata_tags, _push, _scoped_cache, _unique_id, merged_tags)
+from .restructure import (METADATA, Tags, _change, _dependents, _digest_steps, _drop_step, _image_name,
+                          _insert_after_key, _legs, _merge_job, _metadata_tags, _push, _scoped_cache, _unique_id,
+                          merged_tags)
 
 _SET_LINE = re.compile(r"^(?P<target>[\w*.-]+?)\.(?P<attr>[\w-]+)=(?P<value>.*)$")
 _BAKE_FILE = re.compile(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.bake-file(?:-tags)?\s*\}\}")
@@ -154,25 +155,9 @@ def split_bake(s: Situation, mode: str) -> Change:
         edits += _dependents(workflow, job_id, merge_id, False)
         for st in reversed(moved):
             edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), f"move step {st.index + 1}"))
-        ref, release = wedit.uses(workflow, "actions/upload-artifact")
-        when = [("if", f"${{{{ {condition} }}}}")] if condition else []
-        upload = [("name", "Upload digest")] + when + [
-            ("uses", ref), ("with", [("name", f"digests-{job_id}-${{{{ matrix.pair }}}}"),
-                                     ("path", "${{ runner.temp }}/digests/*"),
-                                     ("if-no-files-found", "error"), ("retention-days", 1)])]
-        # bake-action's metadata is keyed by target; the digest reaches the script through env.
+        # bake-action's metadata is keyed by target.
         digest = f"${{{{ fromJSON(steps.{build_id}.outputs.metadata)['{target}']['containerimage.digest'] }}}}"
-        export = [("name", "Export digest")] + when + [
-            ("env", [("DIGEST", digest)]),
-            ("run", "mkdir -p \"$RUNNER_TEMP/digests\"\n"
-                    "touch \"$RUNNER_TEMP/digests/${DIGEST#sha256:}\"\n")]
-        upload_step = (upload, {"uses": release} if release else None)
-        if b + 1 < len(steps) - len(moved):
-            edits.append(wedit.insert_step(workflow, job_id, b + 1, *upload_step))
-            edits.append(wedit.insert_step(workflow, job_id, b + 1, export))
-        else:
-            edits.append(wedit.insert_step(workflow, job_id, None, export))
-            edits.append(wedit.insert_step(workflow, job_id, None, *upload_step))
+        edits += _digest_steps(workflow, job_id, b, len(steps) - len(moved), condition, digest, f"digests-{job_id}-")
 
     with_path = build.step.path + ("with",)
     new_set = _new_set(sets, tags.names if tags else [], push_value if pushes else None, job_id)

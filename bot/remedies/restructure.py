@@ -177,6 +177,30 @@ def _push(build: Build) -> tuple[bool, str | None]:
     raise Decline(f"`push: {raw}` is neither true, false nor an expression")
 
 
+def _digest_steps(workflow: Workflow, job_id: str, b: int, steps_left: int, condition: str | None,
+                  digest: str, artifact: str) -> list[wedit.Edit]:
+    """After each leg's build (step ``b``): export the digest to a file and upload it as the
+    leg's artifact (``<artifact><pair>``), which the merge job downloads. ``digest`` is the
+    expression that reads it; it reaches the script through env (no expression inside `run:`)."""
+    when = [("if", f"${{{{ {condition} }}}}")] if condition else []
+    ref, release = wedit.uses(workflow, "actions/upload-artifact")
+    upload = [("name", "Upload digest")] + when + [
+        ("uses", ref), ("with", [("name", f"{artifact}${{{{ matrix.pair }}}}"),
+                                 ("path", "${{ runner.temp }}/digests/*"),
+                                 ("if-no-files-found", "error"), ("retention-days", 1)])]
+    export = [("name", "Export digest")] + when + [
+        ("env", [("DIGEST", digest)]),
+        ("run", "mkdir -p \"$RUNNER_TEMP/digests\"\n"
+                "touch \"$RUNNER_TEMP/digests/${DIGEST#sha256:}\"\n")]
+    upload_step = (upload, {"uses": release} if release else None)
+    if b + 1 < steps_left:
+        # Inserted in front of the step after the build: the last insert comes first.
+        return [wedit.insert_step(workflow, job_id, b + 1, *upload_step),
+                wedit.insert_step(workflow, job_id, b + 1, export)]
+    return [wedit.insert_step(workflow, job_id, None, export),
+            wedit.insert_step(workflow, job_id, None, *upload_step)]
+
+
 def _scoped_cache(value: str, job_id: str) -> str:
     """Each leg gets its own cache: scope for gha, a ref suffix for registry caches."""
     out = []
@@ -393,24 +417,8 @@ def _restructure(s: Situation, mode: str) -> Change:
         edits += _dependents(workflow, job_id, merge_id, outputs_moved)
         for st in reversed(moved):
             edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), f"move step {st.index + 1}"))
-        ref, release = wedit.uses(workflow, "actions/upload-artifact")
-        upload = [("name", "Upload digest")] + ([("if", f"${{{{ {condition} }}}}")] if condition else []) + [
-            ("uses", ref), ("with", [("name", f"digests-{job_id}-{legs_suffix}${{{{ matrix.pair }}}}"),
-                                     ("path", "${{ runner.temp }}/digests/*"),
-                                     ("if-no-files-found", "error"), ("retention-days", 1)])]
-        # The digest reaches the script through env (no expression inside `run:`).
-        export = [("name", "Export digest")] + ([("if", f"${{{{ {condition} }}}}")] if condition else []) + [
-            ("env", [("DIGEST", f"${{{{ steps.{build_id}.outputs.digest }}}}")]),
-            ("run", "mkdir -p \"$RUNNER_TEMP/digests\"\n"
-                    "touch \"$RUNNER_TEMP/digests/${DIGEST#sha256:}\"\n")]
-        upload_step = (upload, {"uses": release} if release else None)
-        if b + 1 < len(steps) - len(moved):
-            # Inserted in front of the step after the build: the last insert comes first.
-            edits.append(wedit.insert_step(workflow, job_id, b + 1, *upload_step))
-            edits.append(wedit.insert_step(workflow, job_id, b + 1, export))
-        else:
-            edits.append(wedit.insert_step(workflow, job_id, None, export))
-            edits.append(wedit.insert_step(workflow, job_id, None, *upload_step))
+        edits += _digest_steps(workflow, job_id, b, len(steps) - len(moved), condition,
+                               f"${{{{ steps.{build_id}.outputs.digest }}}}", f"digests-{job_id}-{legs_suffix}")
 
     with_path = build.step.path + ("with",)
     edits.append(wedit.set_key(with_path, "platforms", "${{ matrix.platform }}",
