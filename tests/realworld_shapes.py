@@ -482,3 +482,34 @@ jobs:
         run: |
           for tag in $TAGS; do docker pull "$tag"; done
 """
+# A one-job workflow whose workflow-level `permissions:` writes (GHCR): a second job would
+# inherit the writes, which zizmor flags (excessive-permissions).
+WORKFLOW_LEVEL_WRITES = """\
+name: publish
+on:
+  push:
+    branches: [main]
+# the token may publish images
+permissions:
+  contents: read
+  packages: write  # GHCR
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/login-action@v3
+        with:
+          registry: ghcr.io
+          username: ${{ github.actor }}
+          password: ${{ secrets.GITHUB_TOKEN }}
+      - name: Build and push
+        uses: docker/build-push-action@v6
+        with:
+          context: .
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ghcr.io/acme/web:latest
+"""

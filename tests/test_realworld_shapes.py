@@ -298,3 +298,32 @@ def test_a_tag_user_that_cannot_move_is_declined_naming_it(case):
         text = text.replace("        name: Build\n", "        name: Build\n        id: build\n")
     with pytest.raises(NoFix, match=reason):
         run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+
+
+def _effective_permissions(text: str) -> dict:
+    """Each job's permissions as GitHub applies them: its own, else the workflow's."""
+    data = plain(load(text))
+    return {job_id: job.get("permissions", data.get("permissions")) for job_id, job in data["jobs"].items()}
+
+
+@pytest.mark.parametrize("remedy", ["native-runners", "platform-matrix"])
+def test_a_workflow_level_grant_moves_into_the_jobs_when_the_merge_job_is_added(remedy):
+    from .realworld_shapes import WORKFLOW_LEVEL_WRITES
+    result = fixed(WORKFLOW_LEVEL_WRITES, remedy)
+    assert result.remedy == remedy  # not the pin-qemu fallback
+    golden(f"realworld-workflow-level-writes-{remedy}", result.diff)
+    new = result.files[WF]
+    assert lint.new_findings(WF, WORKFLOW_LEVEL_WRITES, new, BOTH) == []
+    before, after = _effective_permissions(WORKFLOW_LEVEL_WRITES), _effective_permissions(new)
+    assert {job: after[job] for job in before} == before  # every original job keeps its grant
+    assert "permissions" not in plain(load(new))
+    assert after["merge"] == {"contents": "read", "packages": "write"}  # its own least grant
+    assert "    # the token may publish images\n    permissions:\n" in new  # moved as written
+
+
+def test_a_workflow_level_grant_stays_when_the_restructure_adds_no_job():
+    from .realworld_shapes import WORKFLOW_LEVEL_WRITES
+    text = WORKFLOW_LEVEL_WRITES.replace("          push: true\n", "").replace("          tags: ghcr.io/acme/web:latest\n", "")
+    result = fixed(text, "native-runners")
+    assert "merge" not in plain(load(result.files[WF]))["jobs"]
+    assert plain(load(result.files[WF]))["permissions"] == {"contents": "read", "packages": "write"}

@@ -22,6 +22,7 @@ from ..workflows.model import (BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build
                                reusable_call)
 from ..workflows.yamldoc import Doc, plain
 from .base import Change, Decline, Situation
+from . import permissions_down
 from .references import (LOGIN, copied_ids, image_names, installers, kept_matrix_keys, moved_steps, reads_workspace,
                          refers, resolvable)
 from .runners import arm_runner_note, native_on_arm64
@@ -280,12 +281,16 @@ def _merge_script(tags: Tags) -> MergeScript:
 ATTEST_ACTIONS = ("actions/attest-build-provenance", "actions/attest")
 
 
-def _permissions(workflow: Workflow, job_id: str, tags: Tags, moved: list[StepRef]) -> dict | None:
+def _permissions(workflow: Workflow, job_id: str, tags: Tags, moved: list[StepRef],
+                 moved_down: bool = False) -> dict | None:
     """The merge job's `permissions:`: the build job's, less what merging does not need. Where
     neither the job nor the workflow sets any (GitHub's defaults, possibly write-all), the least
     it needs: read the repository, write GHCR packages when it pushes there, and OIDC and
-    attestations for moved attestation steps."""
+    attestations for moved attestation steps. When the workflow's grant moves down into the
+    jobs (permissions_down), the build job's is that grant."""
     job_permissions = workflow.jobs[job_id].get("permissions")
+    if job_permissions is None and moved_down:
+        job_permissions = permissions_down.grant(workflow)
     if isinstance(job_permissions, dict):
         kept = {k: str(v) for k, v in job_permissions.items() if k in MERGE_PERMISSIONS}
         return kept or {"contents": "read"}
@@ -529,7 +534,8 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     if other:  # one merged image per value of the other dimension, with that value's tags
         data["strategy"] = {"matrix": other}
         lines += wedit.block_lines("strategy", {"matrix": other}, key_col, unit, dash)
-    permissions = _permissions(workflow, job_id, tags, moved)
+    moved_down = permissions_down.applies(workflow)
+    permissions = _permissions(workflow, job_id, tags, moved, moved_down)
     if permissions:
         data["permissions"] = permissions
         lines += wedit.block_lines("permissions", permissions, key_col, unit, dash)
@@ -577,7 +583,9 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     def expect(expected: Any) -> None:
         _insert_after_key(expected["jobs"], job_id, merge_id, data)
 
-    return [wedit.insert_block_after(("jobs", job_id), lambda d: lines, expect, f"add the `{merge_id}` job")]
+    # A second job would inherit the workflow's writes: they move down into the jobs first.
+    down = permissions_down.edits(workflow) if moved_down else []
+    return down + [wedit.insert_block_after(("jobs", job_id), lambda d: lines, expect, f"add the `{merge_id}` job")]
 
 
 def _dependents(workflow: Workflow, job_id: str, merge_id: str, outputs_moved: bool) -> list[wedit.Edit]:
