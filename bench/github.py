@@ -17,22 +17,20 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.github import SandboxProcess, Scenario, signed, wait_for  # noqa: E402
+from tests.github import SandboxProcess, Scenario, wait_for  # noqa: E402
 from tests.test_app import LOG, STOREFRONT  # noqa: E402
 from tests.test_e2e import free_port, start_server  # noqa: E402
+from tests.test_e2e import post as deliver  # noqa: E402
 
 
 def post(url: str, payload: dict) -> None:
-    body, headers = signed(payload)
-    request = urllib.request.Request(url + "/webhooks", data=body, headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 202
+    """One signed delivery, acknowledged (the tests' sender)."""
+    assert deliver(url, payload) == 202
 
 
 def pulls(scenario: Scenario) -> list[dict]:

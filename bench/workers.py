@@ -19,23 +19,21 @@ import signal
 import sys
 import tempfile
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.github import SandboxProcess, Scenario, free_port, signed, start_server, start_worker  # noqa: E402
+from tests.github import SandboxProcess, Scenario, free_port, start_server, start_worker  # noqa: E402
 from tests.postgres import PostgresServer  # noqa: E402
 from tests.test_app import LOG, STOREFRONT  # noqa: E402
+from tests.test_e2e import post as deliver  # noqa: E402
 
 
 def post(url: str, payload: dict) -> None:
-    body, headers = signed(payload)
-    request = urllib.request.Request(url + "/webhooks", data=body, headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 202
+    """One signed delivery, acknowledged (the tests' sender)."""
+    assert deliver(url, payload) == 202
 
 
 def scenarios(sandbox: SandboxProcess, failures: int, installations: int) -> list[tuple[Scenario, dict]]:
