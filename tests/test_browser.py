@@ -12,7 +12,6 @@ import urllib.error
 import urllib.request
 import uuid
 
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
@@ -47,9 +46,10 @@ def sign_in(browser) -> None:
     field.clear()
     field.send_keys(TOKEN)
     browser.find_element(By.XPATH, "//button[normalize-space()='Sign in']").click()
-    # The old page's heading goes stale while the next page loads: look again, do not fail.
-    WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda b: b.find_element(By.TAG_NAME, "h1").text != "Sign in")
+    # Wait on the document's title, not on an element: an element of the old page can be
+    # detached while the next page loads (chromedriver then answers "stale element" or "node
+    # does not belong to the document", both seen under load).
+    WebDriverWait(browser, 30).until(lambda b: not b.title.startswith("Sign in"))
 
 
 def stop(process) -> None:
