@@ -252,7 +252,7 @@ DECLINES = {
     "loads": (WORKFLOWS["load-multi"], "platform-matrix", "loads the image into the job"),
     "remote-reusable": (WORKFLOWS["reusable-remote"], "native-runners", "no workflow step builds an image"),
     "computed-tags": (WORKFLOWS["comma-no-spaces"].replace("ghcr.io/acme/app:latest", "${{ steps.v.outputs.tags }}"),
-                      "native-runners", "not a docker/metadata-action step"),
+                      "native-runners", "the tags read step `v`, which job `image` does not have"),
 }
 
 

@@ -12,6 +12,7 @@ the intended data change); steps that move to the merge job are copied as writte
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from ..workflows.model import (BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build
                                reusable_call)
 from ..workflows.yamldoc import Doc, plain
 from .base import Change, Decline, Situation
-from . import permissions_down
+from . import build_outputs, permissions_down
 from .references import (LOGIN, copied_ids, image_names, installers, kept_matrix_keys, moved_steps, reads_workspace,
                          refers, resolvable)
 from .runners import arm_runner_note, native_on_arm64
@@ -56,6 +57,15 @@ class Tags:
     # Steps before the build that compute the tags (or the metadata step's inputs): every leg runs
     # them to the same result, and the merge job repeats them under the same ids.
     computing: list[StepRef] = field(default_factory=list)
+    # Annotations of the build's own exporter for the merged index (`index:key=value`).
+    annotations: list[str] = field(default_factory=list)
+    # Tags computed at run time (runtime_tags): the tag list the merge job splits when it runs,
+    # the tags the legs derive their push-by-digest names from when the names are computed too,
+    # the build job's outputs that pass the values on, and what the PR says about it.
+    runtime: str | None = None
+    names_from: str | None = None
+    job_outputs: dict[str, str] = field(default_factory=dict)
+    note: str = ""
 
 
 def _legs(s: Situation, workflow: Workflow, build: Build, platforms: list[str], mode: str) -> list[Leg]:
@@ -79,7 +89,87 @@ def _image_name(tag: str) -> str:
     return tag[:tag.rfind(":")] if ":" in last else tag
 
 
-def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False) -> Tags:
+def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False, other: dict | None = None) -> Tags:
+    from . import runtime_tags  # it builds on this module's Tags
+    try:
+        tags = _static_tags(workflow, build, matrix_ok)
+    except runtime_tags.ComputedTags:
+        return _computed_tags(workflow, build, matrix_ok, other or {})
+    if tags.computing:
+        return _passed_on(workflow, build, tags, other or {})
+    return tags
+
+
+def _job_output_note(job_id: str, computing: list[StepRef], why: str) -> str:
+    steps = ", ".join(f"`{st.node.get('id') or st.node.get('name')}`" for st in computing)
+    return (f"Every leg computes the tags (step {steps}; {why}, so it is not repeated), and job `{job_id}` "
+            "passes them to the merge job as job outputs. With a matrix, a job output is the value of "
+            "whichever leg finished last: that is right here only because every leg computes the same value.")
+
+
+def _repeat_note(computing: list[StepRef]) -> str:
+    steps = ", ".join(f"`{st.node.get('id') or st.node.get('name')}`" for st in computing)
+    return (f"The merge job repeats the steps that compute the tags ({steps}): they do not depend on the "
+            "build, so they compute the same tags there.")
+
+
+def _passed_on(workflow: Workflow, build: Build, tags: Tags, other: dict) -> Tags:
+    """Tags whose values read steps before the build: repeated in the merge job when those are
+    self-contained, else passed on as the build job's outputs."""
+    from . import runtime_tags as rt
+    steps = workflow.steps(build.job_id)
+    variant = rt.variant(steps, tags.computing, other)
+    if variant.repeat:
+        tags.note = _repeat_note(tags.computing)
+        return tags
+    job = workflow.jobs[build.job_id]
+    taken = {str(k) for k in job.get("outputs") or {}}
+    computing = ([tags.meta] if tags.meta else []) + tags.computing
+    note = _job_output_note(build.job_id, computing, variant.why)
+    if tags.meta is not None:
+        text, outputs = rt.job_outputs(build.job_id, f"${{{{ steps.{tags.meta.node['id']}.outputs.tags }}}}", taken,
+                                       computing)
+        return Tags(tags.names, [], None, [], tags.annotations, runtime=text, job_outputs=outputs, note=note)
+    literal, outputs = [], {}
+    for tag in tags.literal:
+        text, more = rt.job_outputs(build.job_id, tag, taken, computing)
+        literal.append(text)
+        outputs.update(more)
+    return Tags(tags.names, literal, None, [], tags.annotations, job_outputs=outputs, note=note)
+
+
+def _computed_tags(workflow: Workflow, build: Build, matrix_ok: bool, other: dict) -> Tags:
+    """A tag list computed at run time (a step writes it, an expression chooses it): the legs
+    derive their names from it, and the merge job splits it when it runs."""
+    from . import runtime_tags as rt
+    raw = build.step.input("tags").strip()
+    contexts = {c for expr in _EXPR.findall(raw) for c in re.findall(r"(?<![\w.-])([a-z_]+)\.", expr)}
+    allowed = ANYWHERE_CONTEXTS | {"steps"} | ({"matrix"} if matrix_ok else set())
+    if contexts - allowed:
+        raise Decline(f"the tags are computed by this job at run time (`{raw}`) from "
+                      f"{', '.join(f'`{c}`' for c in sorted(contexts - allowed))}, which the merge job does not have")
+    rt.check_refs(workflow, build, raw)
+    m = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}", raw)
+    meta = next((st for st in workflow.steps(build.job_id) if m and st.node.get("id") == m.group(1)
+                 and st.action == METADATA and st.input("images")), None)
+    computing = _computing_steps(workflow, build, plain(meta.node) if meta else raw)
+    steps = workflow.steps(build.job_id)
+    variant = rt.variant(steps, computing, other)
+    if variant.repeat:
+        note = _repeat_note(([meta] if meta else []) + computing)
+        if meta:
+            return Tags([], [], meta, computing, names_from=raw, note=note)
+        return Tags([], [], None, computing, runtime=rt.one_line(raw), names_from=raw, note=note)
+    job = workflow.jobs[build.job_id]
+    taken = {str(k) for k in job.get("outputs") or {}}
+    everything = ([meta] if meta else []) + computing
+    text, outputs = rt.job_outputs(build.job_id, rt.one_line(raw), taken, everything)
+    return Tags([], [], None, [], runtime=text, names_from=raw, job_outputs=outputs,
+                note=_job_output_note(build.job_id, everything, variant.why))
+
+
+def _static_tags(workflow: Workflow, build: Build, matrix_ok: bool = False) -> Tags:
+    from .runtime_tags import ComputedTags
     raw = build.step.input("tags")
     if raw is None:
         raise Decline("the build pushes without `tags`, so there is no name for the merged image")
@@ -89,21 +179,21 @@ def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False) -> Tags:
     contexts = {c for expr in _EXPR.findall(raw) for c in re.findall(r"(?<![\w.-])([a-z_]+)\.", expr)}
     allowed = ANYWHERE_CONTEXTS | {"steps"} | ({"matrix"} if matrix_ok else set())
     if contexts - allowed or any("," in expr for expr in _EXPR.findall(raw)):
-        raise Decline(f"the tags are computed by this job at run time (`{raw.strip()}`), so the merge job "
-                      "cannot know them")
+        raise ComputedTags(f"the tags are computed by this job at run time (`{raw.strip()}`)")
     literal = [t.strip() for t in re.split(r"[,\n]", raw) if t.strip()]
     names = list(dict.fromkeys(_image_name(t) for t in literal))
     if any("steps." in n for n in names):
-        raise Decline("the image names depend on other steps of the job")
+        raise ComputedTags("the image names depend on other steps of the job")
     return Tags(names, literal, None, _computing_steps(workflow, build, raw))
 
 
 def _metadata_tags(workflow: Workflow, build: Build, step_id: str) -> Tags:
     """The tags of docker/metadata-action step ``step_id``: the merge job repeats it."""
+    from .runtime_tags import ComputedTags
     meta = next((st for st in workflow.steps(build.job_id) if st.node.get("id") == step_id), None)
     if meta is None or meta.action != METADATA or not meta.input("images"):
-        raise Decline(f"the tags come from step `{step_id}`, which is not a docker/metadata-action step "
-                      "with `images`")
+        raise ComputedTags(f"the tags come from step `{step_id}`, which is not a docker/metadata-action step "
+                           "with `images`")
     names = []
     for item in re.split(r"[\n]", meta.input("images")):
         item = item.strip()
@@ -113,7 +203,7 @@ def _metadata_tags(workflow: Workflow, build: Build, step_id: str) -> Tags:
         if fields.get("enable", "true").strip() != "false":
             names.append(fields["name"].strip())
     if any("steps." in n for n in names):
-        raise Decline("the image names depend on other steps of the job")
+        raise ComputedTags("the image names depend on other steps of the job")
     return Tags(names, [], meta, _computing_steps(workflow, build, plain(meta.node)))
 
 
@@ -235,9 +325,11 @@ def _insert_after_key(data: dict, after: str, key: str, value: Any) -> None:
     data.update(items)
 
 
-def _outputs(names: list[str], push: str) -> str:
+def _outputs(names: list[str], push: str, kept: list[str] = ()) -> str:
+    """The leg's exporter; ``kept``: attributes of the build's own exporter that still apply."""
     name = f'"name={",".join(names)}"' if len(names) > 1 else f"name={names[0]}"
-    return f"type=image,{name},push-by-digest=true,name-canonical=true,push={push}"
+    extra = "".join(f',"{a}"' if any(c in a for c in ',"') else f",{a}" for a in kept)
+    return f"type=image,{name},push-by-digest=true,name-canonical=true,push={push}{extra}"
 
 
 @dataclass
@@ -257,13 +349,25 @@ def _shell_value(value: str, name: str, env: dict[str, str]) -> str:
     return f'"${name}"'
 
 
+def _annotation_words(annotations: list[str], env: dict[str, str]) -> str:
+    """`--annotation` options of the merged index (the build's own exporter's), one a line."""
+    words = []
+    for i, annotation in enumerate(annotations, 1):
+        value = _shell_value(annotation, f"MERGED_ANNOTATION_{i}", env)
+        words.append(f"--annotation {value if value.startswith(chr(34)) else shlex.quote(value)} \\\n  ")
+    return "".join(words)
+
+
 def _merge_script(tags: Tags) -> MergeScript:
+    if tags.runtime is not None or tags.names_from is not None:
+        return _runtime_merge_script(tags)
     env: dict[str, str] = {}
     image = _shell_value(tags.names[0], "MERGED_IMAGE", env)
     image_word = image[1:-1] if image.startswith('"') else image
     sources = f"$(printf '{image_word}@sha256:%s ' *)" if image == tags.names[0] else \
         f"$(printf \"{image_word}@sha256:%s \" *)"
     tag_words: list[str] = []
+    sources = _annotation_words(tags.annotations, env) + sources
     if tags.meta is not None:
         create = ("docker buildx imagetools create "
                   "$(jq -cr '.tags | map(\"-t \" + .) | join(\" \")' <<< \"$DOCKER_METADATA_OUTPUT_JSON\") \\\n"
@@ -276,6 +380,20 @@ def _merge_script(tags: Tags) -> MergeScript:
     digest = (f"echo \"digest=$(docker buildx imagetools inspect {first} --format '{{{{json .Manifest}}}}' "
               "| jq -r .digest)\" >> \"$GITHUB_OUTPUT\"\n")
     return MergeScript(create + digest, f"docker buildx imagetools inspect {first}\n", env, tag_words)
+
+
+def _runtime_merge_script(tags: Tags) -> MergeScript:
+    """The merge job's scripts for a tag list read at run time (runtime_tags)."""
+    from . import runtime_tags as rt
+    env: dict[str, str] = {}
+    if tags.runtime is not None:
+        env["MERGED_TAGS"] = tags.runtime
+    image = None
+    if tags.names:
+        image = _shell_value(tags.names[0], "MERGED_IMAGE", env).strip('"')
+    annotations = _annotation_words(tags.annotations, env)
+    create, inspect = rt.merge_scripts(tags.runtime is None, image, annotations)
+    return MergeScript(create, inspect, env, [])
 
 
 ATTEST_ACTIONS = ("actions/attest-build-provenance", "actions/attest")
@@ -300,6 +418,10 @@ def _permissions(workflow: Workflow, job_id: str, tags: Tags, moved: list[StepRe
     job = workflow.jobs[job_id]
     # Names as they resolve: `${{ env.IMAGE }}` may be a GHCR image too.
     if any(n.startswith("ghcr.io/") for n in image_names(workflow.root.get("env"), job.get("env"), tags.names)):
+        least["packages"] = "write"
+    # Names computed at run time: GHCR when the tags or the steps computing them say so.
+    computing = ([tags.meta] if tags.meta else []) + tags.computing
+    if tags.names_from is not None and "ghcr.io" in str(plain([tags.names_from] + [st.node for st in computing])):
         least["packages"] = "write"
     if any((st.action or "").startswith(ATTEST_ACTIONS) for st in moved):
         least.update({"id-token": "write", "attestations": "write"})
@@ -328,6 +450,10 @@ def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg
     if tags.meta is not None:
         if not any(s.get("id") == tags.meta.node.get("id") for s in merge["steps"]):
             raise ValidationError("the merge job lost the metadata step that names the tags")
+    elif tags.runtime is not None:
+        create = next((s for s in merge["steps"] if "imagetools create" in str(s.get("run", ""))), {})
+        if (create.get("env") or {}).get("MERGED_TAGS") != tags.runtime:
+            raise ValidationError("the merge job does not read the tags the build computes")
     elif merged_tags(merge) != tags.literal:
         raise ValidationError("the merge job's tags differ from the original's")
 
@@ -383,16 +509,19 @@ def _restructure(s: Situation, mode: str) -> Change:
         platforms = build.platforms
     if len(platforms) < 2:
         raise Decline("the build has a single platform")
-    if outputs_input and "push-by-digest" not in outputs_input:
-        raise Decline("the build step sets its own `outputs`, which a per-platform build would replace")
+    own_exporter = build_outputs.exporter(outputs_input if "push-by-digest" not in outputs_input else None)
     if build.load:
         raise Decline("the build loads the image into the job (`load: true`); a per-platform job cannot also "
                       "hand it to the job's later steps")
     legs = _legs(s, workflow, build, platforms, mode)
     pushes, condition = _push(build)
+    if own_exporter.pushes:  # `type=registry` or `push=true` pushes whatever the `push` input says
+        pushes, condition = True, None
     if other and condition and "matrix." in condition:
         raise Decline(f"the push condition `{condition}` reads the matrix, which a merge job's `if:` cannot")
-    tags = _tags(workflow, build, matrix_ok=bool(other)) if pushes else None
+    tags = _tags(workflow, build, matrix_ok=bool(other), other=other) if pushes else None
+    if tags:
+        tags.annotations = own_exporter.merge_annotations
     legs_suffix = "".join(f"${{{{ matrix.{k} }}}}-" for k in other)
 
     doc = workflow.doc
@@ -432,7 +561,7 @@ def _restructure(s: Situation, mode: str) -> Change:
         edits.append(wedit.remove_key(with_path, "tags"))
         if build.step.input("push") is not None:
             edits.append(wedit.remove_key(with_path, "push"))
-        edits.append(wedit.set_key(with_path, "outputs", _outputs(tags.names, push_value),
+        edits.append(wedit.set_key(with_path, "outputs", _leg_outputs(tags, step_ids, push_value, own_exporter),
                                    describe="push the leg by digest"))
     for cache in ("cache-from", "cache-to"):
         value = build.step.input(cache)
@@ -449,12 +578,61 @@ def _restructure(s: Situation, mode: str) -> Change:
         edits.append(wedit.remove_entry(("jobs", job_id, "outputs"),
                                         lambda data: data["jobs"][job_id].pop("outputs"), "move the job outputs"))
     edits += _leg_edits(workflow, job_id, legs, mode, kept_matrix_keys(matrix, mode), other, key_col, unit, dash)
+    if tags is not None:
+        edits += _computed_tag_edits(workflow, job_id, build_id, tags, step_ids, outputs_moved)
     try:
         result = wedit.apply(workflow, edits)
         _check(result, job_id, merge_id, legs, tags)
     except (wedit.EditError, ValidationError) as exc:
         raise Decline(str(exc)) from None
     return _change(s, mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
+
+
+def _names_id(step_ids: set[str]) -> str:
+    return _unique_id(step_ids, "image-names")
+
+
+def _leg_outputs(tags: Tags, step_ids: set[str], push: str, own: build_outputs.Exporter) -> str:
+    """The leg's exporter: its names as written, or (computed) as its added step derives them."""
+    if tags.names_from is None:
+        return _outputs(tags.names, push, own.leg_attributes)
+    from .runtime_tags import names_expression
+    quoted = f'"name={names_expression(_names_id(step_ids))}"'
+    return _outputs(["-"], push, own.leg_attributes).replace("name=-", quoted, 1)
+
+
+def _computed_tag_edits(workflow: Workflow, job_id: str, build_id: str, tags: Tags, step_ids: set[str],
+                        outputs_moved: bool) -> list[wedit.Edit]:
+    """The build job's outputs that pass computed tags on, and the legs' step that derives the
+    image names from them. Last of the edits: the step goes in front of the build wherever the
+    other edits left it."""
+    from . import runtime_tags as rt
+    edits: list[wedit.Edit] = []
+    if tags.job_outputs and outputs_moved:
+        raise Decline(f"job `{job_id}`'s outputs move to the merge job, and would also have to pass the tags to it")
+    for name, value in tags.job_outputs.items():
+        edits.append(wedit.set_key(("jobs", job_id, "outputs"), name, value,
+                                   describe="pass the computed tags on to the merge job"))
+    if tags.names_from is not None:
+        fields = rt.names_step(_names_id(step_ids), tags.names_from)
+        edits.append(_insert_before_step(workflow, job_id, build_id, fields))
+    return edits
+
+
+def _insert_before_step(workflow: Workflow, job_id: str, step_id: str, fields: list) -> wedit.Edit:
+    """A new step in front of the step ``step_id``, found where the earlier edits left it."""
+    def index(steps) -> int:
+        return next(i for i, st in enumerate(steps) if isinstance(st, dict) and st.get("id") == step_id)
+
+    def splice(doc: Doc) -> Doc:
+        steps = plain(doc.root)["jobs"][job_id]["steps"]
+        return wedit.insert_step(workflow, job_id, index(steps), fields).splice(doc)
+
+    def expect(data: Any) -> None:
+        steps = data["jobs"][job_id]["steps"]
+        wedit.insert_step(workflow, job_id, index(steps), fields).expect(data)
+
+    return wedit.Edit(f"add the step `{dict(fields)['name']}` to job `{job_id}`", splice, expect)
 
 
 def _qemu_edits(before: list[StepRef], job_id: str, legs: list[Leg], mode: str) -> list[wedit.Edit]:
@@ -696,8 +874,11 @@ def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: 
         summary = [f"`{workflow.path}` job `{job_id}`: one leg per platform (`fail-fast: false`): {runners}."]
         if merge_id:
             tag_text = ("the tags of the metadata step" if tags.meta is not None else
+                        f"the tags `{tags.runtime}` as they are when it runs" if tags.runtime is not None else
                         ", ".join(f"`{t}`" for t in tags.literal))
-            summary.append(f"Each leg pushes its image by digest to {', '.join(f'`{n}`' for n in tags.names)} "
+            pushed_to = (", ".join(f"`{n}`" for n in tags.names) if tags.names else
+                         "the image names of its tags (derived by the added step `Image names`)")
+            summary.append(f"Each leg pushes its image by digest to {pushed_to} "
                            "and uploads the digest; "
                            f"job `{merge_id}` creates the multi-platform image with {tag_text}"
                            + (f", when `{condition}`" if condition else "") + ", and inspects it.")
@@ -723,6 +904,8 @@ def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: 
     if merge_id:
         notes.append("Tags are written only by the merge job, after every leg succeeded: a failing leg no "
                      "longer leaves a half-updated tag.")
+        if tags.note:
+            notes.append(tags.note)
     return Change(mode, {workflow.path: result.doc.text}, summary, notes,
                   emulated=[leg.platform for leg in legs if leg.qemu])
 

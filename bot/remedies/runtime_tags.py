@@ -1,0 +1,162 @@
+"""Tags the build job computes at run time, for the per-platform restructure's merge job.
+
+Every leg runs the steps before the build, so every leg computes the same tags; the merge job
+needs them too, and gets them one of two ways:
+
+- **repeat**: when the steps that compute them are self-contained (docker/metadata-action, or a
+  short script with nothing but checkout, QEMU/Buildx set-up and logins before it), the merge
+  job runs them again under the same ids. Cheap, and reads exactly as the build job did.
+- **job output**: when a step may depend on the job's earlier work (it runs after a set-up or
+  install step, or is an action of unknown cost and effect) or is costly itself (a package
+  manager or build tool), the build job exposes the values the tags read as job outputs and
+  the merge job reads ``needs.<job>.outputs.<name>``. With a matrix, a job output is the value
+  of whichever leg finished last: right here only because every leg computes the same value,
+  which is why a computation that reads the matrix or the runner is declined.
+
+Where the image names themselves are computed (a step writes the whole tag list, an expression
+with ``||``), each leg first derives its push-by-digest names from the tags (an added step),
+and the merge job splits the tag list at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..workflows.model import BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow
+from ..workflows.yamldoc import plain
+from .base import Decline
+from .references import LOGIN
+
+METADATA = "docker/metadata-action"
+# Steps the merge job has too (or that leave nothing a later step reads): a step after only
+# these can be repeated there.
+PREPARATION = {"actions/checkout", SETUP_QEMU, SETUP_BUILDX, LOGIN, METADATA}
+# A script that runs a package manager or a build tool is costly, and its result may depend on
+# what it downloads: computed once per leg and passed on, not repeated.
+COSTLY = re.compile(r"\b(?:npm|npx|yarn|pnpm|bun|gradlew?|mvnw?|make|cargo|go\s+(?:build|run|generate)|pip3?|"
+                    r"poetry|uv|bundle|composer|dotnet|docker\s+(?:build|buildx\s+build|run|pull|compose))\b")
+_STEP_VALUE = re.compile(r"\bsteps\.([A-Za-z_][\w-]*)\.(outputs\.[A-Za-z_][\w-]*|outcome|conclusion)\b")
+# One tag's tag part (`:1.2`, never a registry's port, which a `/` follows).
+NAMES_SCRIPT = ("names=\"$(tr ', ' '\\n\\n' <<< \"$TAGS\" | sed -e '/^$/d' -e 's/:[^:/]*$//' | sort -u | paste -sd, -)\"\n"
+                "echo \"names=$names\" >> \"$GITHUB_OUTPUT\"\n")
+
+
+class ComputedTags(Decline):
+    """The tag list (not only a tag's value) is computed at run time: handled here."""
+
+
+@dataclass
+class Variant:
+    repeat: bool
+    why: str  # for the PR text
+
+
+def one_line(text: str) -> str:
+    """A tag list as one line (the shell splits it at commas and newlines alike)."""
+    return ",".join(t.strip() for t in text.split("\n") if t.strip())
+
+
+def _prepared_before(steps: list[StepRef], step: StepRef, computing: set[int]) -> bool:
+    return all((st.action or "") in PREPARATION or st.index in computing or is_docker_login(st)
+               for st in steps[:step.index])
+
+
+def is_docker_login(step: StepRef) -> bool:
+    """A `run:` step that logs in with `docker login` (and does nothing else that lasts)."""
+    script = step.node.get("run")
+    return step.uses is None and isinstance(script, str) and bool(re.search(r"\bdocker\s+login\b", script))
+
+
+def variant(steps: list[StepRef], computing: list[StepRef], other: dict) -> Variant:
+    """Repeat the computing steps in the merge job, or pass their values on as job outputs."""
+    indexes = {st.index for st in computing}
+    for st in computing:
+        label = f"`{st.node.get('id') or st.node.get('name')}`"
+        action = st.action or ""
+        if action in (LOGIN, SETUP_BUILDX, METADATA) and _reads_only(st, other):
+            continue
+        if st.uses is not None:
+            return Variant(False, f"step {label} is an action whose cost and effects are not known")
+        script = str(st.node.get("run", ""))
+        if COSTLY.search(script):
+            return Variant(False, f"step {label} runs a package manager or build tool")
+        if not _prepared_before(steps, st, indexes):
+            return Variant(False, f"step {label} runs after steps whose work it may read")
+        if not _reads_only(st, other):
+            return Variant(False, f"step {label} reads the job's matrix")
+    return Variant(True, "")
+
+
+def _reads_only(step: StepRef, other: dict) -> bool:
+    """Whether the step reads no matrix value the merge job lacks (it has the other dimensions)."""
+    keys = set(re.findall(r"\bmatrix\.([\w-]+)", str(plain(step.node))))
+    return keys <= set(other)
+
+
+def job_outputs(job_id: str, text: str, taken: set[str], computing: list[StepRef]) -> tuple[str, dict[str, str]]:
+    """``text`` with each `steps.<id>.<value>` it reads replaced by a job output of ``job_id``,
+    and those outputs (name -> expression). Declined where the legs could differ."""
+    for st in computing:
+        if re.search(r"\b(matrix|runner)\.", str(plain(st.node))):
+            raise Decline(f"the tags are computed by step `{st.node.get('id')}` from the leg's matrix or runner: "
+                          "the legs could compute different tags, and a job output holds only one leg's")
+    if re.search(r"\b(matrix|runner)\.", text):
+        raise Decline("the tags read the leg's matrix or runner, so a job output (one leg's value) cannot carry them")
+    outputs: dict[str, str] = {}
+
+    def replace(m: re.Match) -> str:
+        step, value = m.group(1), m.group(2).removeprefix("outputs.")
+        name = f"{step}-{value}"
+        n = 2
+        while name in taken and outputs.get(name) != m.group(0):
+            name, n = f"{step}-{value}-{n}", n + 1
+        outputs[name] = f"${{{{ {m.group(0)} }}}}"
+        taken.add(name)
+        return f"needs.{job_id}.outputs.{name}"
+
+    return _STEP_VALUE.sub(replace, text), outputs
+
+
+def names_step(names_id: str, tags_text: str) -> list:
+    """The step each leg runs before the build: the image names of its tags, for the push by
+    digest (a pushed name carries no tag)."""
+    return [("name", "Image names"), ("id", names_id), ("env", [("TAGS", one_line(tags_text))]),
+            ("run", NAMES_SCRIPT)]
+
+
+def names_expression(names_id: str) -> str:
+    return f"${{{{ steps.{names_id}.outputs.names }}}}"
+
+
+def tag_array(meta: bool) -> str:
+    """Shell that reads the merged image's tags into the array ``tags``."""
+    if meta:
+        return "mapfile -t tags < <(jq -r '.tags[]' <<< \"$DOCKER_METADATA_OUTPUT_JSON\")\n"
+    return "read -ra tags <<< \"$(tr ',\\n' '  ' <<< \"$MERGED_TAGS\")\"\n"
+
+
+def merge_scripts(meta: bool, static_image: str | None, annotations: str) -> tuple[str, str]:
+    """(create, inspect) scripts of the merge job for tags read at run time. ``static_image``: the
+    pushed name when the workflow writes it out (a `$VAR` or a literal), else derived from the
+    first tag; ``annotations``: `--annotation` words, each ending in a line continuation."""
+    image = static_image or "$image"
+    derive = "" if static_image else "image=\"$(sed 's/:[^:/]*$//' <<< \"${tags[0]}\")\"\n"
+    create = (tag_array(meta) + derive
+              + "docker buildx imagetools create \"${tags[@]/#/--tag=}\" \\\n"
+              + f"  {annotations}$(printf \"{image}@sha256:%s \" *)\n"
+              + "echo \"digest=$(docker buildx imagetools inspect \"${tags[0]}\" --format '{{json .Manifest}}' "
+              + "| jq -r .digest)\" >> \"$GITHUB_OUTPUT\"\n")
+    inspect = tag_array(meta) + "docker buildx imagetools inspect \"${tags[0]}\"\n"
+    return create, inspect
+
+
+def check_refs(workflow: Workflow, build: Build, text: str) -> None:
+    """Every step the tags read is a step before the build (not the build itself)."""
+    steps = {str(st.node.get("id")): st for st in workflow.steps(build.job_id) if st.node.get("id")}
+    for ref in re.findall(r"\bsteps\.([A-Za-z_][\w-]*)\.", text):
+        st = steps.get(ref)
+        if st is None:
+            raise Decline(f"the tags read step `{ref}`, which job `{build.job_id}` does not have")
+        if st.index >= build.step.index or st.action in (BUILD_PUSH, BAKE):
+            raise Decline(f"the tags depend on step `{ref}`, which is not a step before the build")
