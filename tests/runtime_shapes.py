@@ -143,3 +143,102 @@ jobs:
           push: true
           tags: ${{ github.event.inputs.tags || steps.meta.outputs.tags }}
 """
+
+# A release job that logs in with `docker login` in a script, computes its tag into
+# `$GITHUB_ENV` with two echo steps, and builds with one `docker buildx build ... --push` line.
+SHELL_DOCKER_LOGIN_ENV_TAG = """\
+name: release
+on:
+  push:
+    tags: ["*"]
+jobs:
+  release:
+    runs-on: ubuntu-24.04
+    defaults:
+      run:
+        working-directory: packages/os
+    steps:
+      - uses: actions/checkout@v5
+      - name: Set up Docker Buildx
+        uses: docker/setup-buildx-action@v3
+      # the cache below needs the runtime token
+      - uses: crazy-max/ghaction-github-runtime@v3
+      - run: echo "VERSION=${GITHUB_REF#refs/*/}" >> "$GITHUB_ENV"
+      - run: echo "TAG=$GITHUB_REPOSITORY_OWNER/os:$VERSION" >> "$GITHUB_ENV"
+      - name: Log in to GHCR
+        env:
+          TOKEN: ${{ secrets.GITHUB_TOKEN }}
+        run: echo "$TOKEN" | docker login ghcr.io -u "$GITHUB_REPOSITORY_OWNER" --password-stdin
+      - name: Build and push
+        run: docker buildx build --platform linux/amd64,linux/arm64 --file os.Dockerfile --tag ghcr.io/${{ env.TAG }} --push --cache-from type=gha ../../
+      - uses: actions/setup-node@v4
+        with:
+          node-version: 22
+      - run: npm run build:images
+"""
+
+# A matrix over the services of a monorepo, each built by one `docker buildx build` line for
+# two platforms and pushed: the platform becomes one more dimension.
+SHELL_BUILD_IN_A_MATRIX = """\
+name: deploy
+on:
+  push:
+    branches: [main]
+jobs:
+  images:
+    runs-on: ubuntu-latest
+    strategy:
+      fail-fast: false
+      matrix:
+        service: [api, worker]
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/login-action@v3
+        with:
+          username: ${{ vars.DOCKERHUB_USER }}
+          password: ${{ secrets.DOCKERHUB_TOKEN }}
+      - name: Build and push
+        run: |
+          docker buildx build --platform linux/amd64,linux/arm64 \\
+            -f apps/${{ matrix.service }}/Dockerfile \\
+            -t acme/${{ matrix.service }}:${{ github.sha }} -t acme/${{ matrix.service }}:latest \\
+            --push .
+"""
+
+# The platforms written by a preparation step's script (literally, or through a variable the
+# script sets once), with the tags it computes too.
+PLATFORMS_FROM_A_SCRIPT = """\
+name: publish
+on:
+  push:
+    branches: [master]
+    tags: [v*]
+jobs:
+  docker:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - name: Prepare
+        id: prepare
+        run: |
+          if [[ $GITHUB_REF == refs/tags/* ]]; then
+            echo "tag=${GITHUB_REF#refs/tags/}" >> $GITHUB_OUTPUT
+          else
+            echo "tag=latest" >> $GITHUB_OUTPUT
+          fi
+          echo "platforms=linux/amd64,linux/arm64/v8,linux/arm/v7" >> $GITHUB_OUTPUT
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/login-action@v3
+        with:
+          username: ${{ secrets.DOCKER_USERNAME }}
+          password: ${{ secrets.DOCKER_TOKEN }}
+      - name: Build and push
+        uses: docker/build-push-action@v6
+        with:
+          push: true
+          platforms: ${{ steps.prepare.outputs.platforms }}
+          tags: acme/app:${{ steps.prepare.outputs.tag }}
+"""

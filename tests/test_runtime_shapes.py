@@ -14,6 +14,7 @@ from bot.fix import NoFix
 from bot.remedies import runtime_tags
 from bot.remedies.base import Decline
 from bot.remedies.build_outputs import exporter
+from bot.workflows.model import Workflow
 from bot.workflows.yamldoc import load, plain
 
 from . import runtime_shapes as shapes
@@ -237,3 +238,117 @@ def test_any_runtime_shape_gives_a_valid_result_or_a_reason(text):
         return
     assert_valid(result)
     assert not _comments(text) - _comments(result.files[WF])
+
+
+# -- a `docker login` script, a tag written to $GITHUB_ENV --------------------------------
+
+
+def test_a_docker_login_script_and_env_written_tags_are_repeated_in_the_merge_job():
+    result = fixed(shapes.SHELL_DOCKER_LOGIN_ENV_TAG)
+    golden("runtime-shell-docker-login-env-tag-native-runners", result.diff)
+    jobs = plain(load(result.files[WF]))["jobs"]
+    merge = jobs["merge"]["steps"]
+    runs = [s.get("run", "") for s in merge]
+    login = next(i for i, r in enumerate(runs) if "docker login" in r)
+    create = [s.get("name") for s in merge].index("Create the multi-platform image")
+    # both steps that write the tag, in order, then the login, before the image is created
+    assert [i for i, r in enumerate(runs) if "GITHUB_ENV" in r] == [login - 2, login - 1] and login < create
+    assert merge[login]["env"] == {"TOKEN": "${{ secrets.GITHUB_TOKEN }}"}  # with the secret it reads
+    assert merge[create]["env"] == {"MERGED_TAGS": "ghcr.io/${{ env.TAG }}"}
+    assert jobs["merge"]["permissions"] == {"contents": "read", "packages": "write"}
+    # the work after the build stays in the build job
+    assert "npm run build:images" in [s.get("run") for s in jobs["release"]["steps"]]
+
+
+@pytest.mark.parametrize("script", [
+    'aws ecr get-login-password | docker login -u AWS --password-stdin "$REGISTRY"',
+    'echo "${{ steps.token.outputs.value }}" | docker login ghcr.io -u me --password-stdin',
+    'docker login ghcr.io -u me -p "$TOKEN" && docker pull ghcr.io/acme/base',
+])
+def test_a_login_script_the_merge_job_cannot_repeat_is_declined(script):
+    text = shapes.SHELL_DOCKER_LOGIN_ENV_TAG.replace(
+        'run: echo "$TOKEN" | docker login ghcr.io -u "$GITHUB_REPOSITORY_OWNER" --password-stdin', f"run: {script}")
+    assert "logs in with a script that does more than `docker login`" in declined(text)
+
+
+def test_a_build_push_action_job_that_logs_in_with_a_script_gets_the_login_in_the_merge_job():
+    text = shapes.TAGS_FROM_A_SCRIPT.replace(
+        "      - uses: docker/login-action@v3\n        with:\n          username: ${{ vars.DOCKERHUB_USER }}\n"
+        "          password: ${{ secrets.DOCKERHUB_TOKEN }}\n",
+        "      - name: Log in\n        env:\n          USER: ${{ vars.DOCKERHUB_USER }}\n"
+        "          TOKEN: ${{ secrets.DOCKERHUB_TOKEN }}\n"
+        "        run: printf '%s' \"$TOKEN\" | docker login -u \"$USER\" --password-stdin\n")
+    assert text != shapes.TAGS_FROM_A_SCRIPT
+    merge = plain(load(fixed(text).files[WF]))["jobs"]["merge"]["steps"]
+    assert any("docker login" in s.get("run", "") and s.get("name") == "Log in" for s in merge)
+
+
+# -- a shell build in a matrix; platforms a script writes ---------------------------------
+
+
+def test_a_shell_build_in_a_matrix_gets_the_platform_as_one_more_dimension():
+    result = fixed(shapes.SHELL_BUILD_IN_A_MATRIX)
+    golden("runtime-shell-build-in-a-matrix-native-runners", result.diff)
+    jobs = plain(load(result.files[WF]))["jobs"]
+    matrix = jobs["images"]["strategy"]["matrix"]
+    assert matrix["service"] == ["api", "worker"] and matrix["platform"] == ["linux/amd64", "linux/arm64"]
+    upload = _step(jobs["images"]["steps"], "Upload digest")
+    assert upload["with"]["name"] == "digests-images-${{ matrix.service }}-${{ matrix.pair }}"
+    merge = jobs["merge"]
+    assert merge["strategy"] == {"matrix": {"service": ["api", "worker"]}}  # one image per service
+    assert merge["steps"][0]["with"]["pattern"] == "digests-images-${{ matrix.service }}-*"
+    assert _step(merge["steps"], "Create the multi-platform image")["env"] == {
+        "MERGED_IMAGE": "acme/${{ matrix.service }}", "MERGED_TAG_1": "acme/${{ matrix.service }}:${{ github.sha }}",
+        "MERGED_TAG_2": "acme/${{ matrix.service }}:latest"}
+
+
+def test_a_shell_build_in_a_matrix_with_include_is_declined():
+    text = shapes.SHELL_BUILD_IN_A_MATRIX.replace("        service: [api, worker]\n",
+                                                  "        service: [api, worker]\n        include:\n"
+                                                  "          - service: api\n            port: 80\n")
+    assert "with `include`, `exclude` or computed values" in declined(text)
+
+
+def test_platforms_a_script_writes_literally_are_the_legs():
+    result = fixed(shapes.PLATFORMS_FROM_A_SCRIPT)
+    golden("runtime-platforms-from-a-script-native-runners", result.diff)
+    legs = plain(load(result.files[WF]))["jobs"]["docker"]["strategy"]["matrix"]["include"]
+    assert [e["platform"] for e in legs] == ["linux/amd64", "linux/arm64/v8", "linux/arm/v7"]
+    assert "whose script writes `linux/amd64,linux/arm64/v8,linux/arm/v7`" in result.explanation
+
+
+def test_platforms_a_script_sets_in_a_variable_are_read_too():
+    text = shapes.PLATFORMS_FROM_A_SCRIPT.replace(
+        '          echo "platforms=linux/amd64,linux/arm64/v8,linux/arm/v7" >> $GITHUB_OUTPUT\n',
+        '          PLATFORMS="linux/amd64,linux/arm64"\n          echo "platforms=${PLATFORMS}" >> $GITHUB_OUTPUT\n')
+    legs = plain(load(fixed(text).files[WF]))["jobs"]["docker"]["strategy"]["matrix"]["include"]
+    assert [e["platform"] for e in legs] == ["linux/amd64", "linux/arm64"]
+
+
+@pytest.mark.parametrize("line", [
+    'echo "platforms=$(cat platforms.txt)" >> $GITHUB_OUTPUT',
+    'echo "platforms=$PLATFORMS" >> $GITHUB_OUTPUT',
+    'echo "platforms=linux/amd64" >> $GITHUB_OUTPUT\n          echo "platforms=linux/amd64,linux/arm64" >> $GITHUB_OUTPUT',
+    'echo "platforms=all" >> $GITHUB_OUTPUT',
+])
+def test_platforms_a_script_computes_stay_unknown(line):
+    text = shapes.PLATFORMS_FROM_A_SCRIPT.replace(
+        'echo "platforms=linux/amd64,linux/arm64/v8,linux/arm/v7" >> $GITHUB_OUTPUT', line)
+    assert "`${{ steps.prepare.outputs.platforms }}` is computed at run time" in declined(text)
+
+
+def test_a_step_that_reads_a_computed_tag_after_the_build_is_declined_naming_it():
+    text = shapes.SHELL_DOCKER_LOGIN_ENV_TAG.replace(
+        "      - uses: actions/setup-node@v4\n",
+        "      - run: docker buildx imagetools inspect ghcr.io/${{env.TAG}} > build/image.txt\n"
+        "      - uses: actions/setup-node@v4\n")
+    assert "step 8 (`docker buildx imagetools inspect ghcr.io/${{env.TAG}}" in declined(text)
+    with pytest.raises(Decline, match="reads the pushed tag, which is computed at run time"):
+        runtime_tags.check_tag_readers(Workflow.parse(WF, text).steps("release"), 6, [], "ghcr.io/${{ env.TAG }}")
+
+
+def test_a_shell_build_already_split_per_native_runner_is_recognised():
+    text = shapes.SHELL_BUILD_IN_A_MATRIX.replace("    runs-on: ubuntu-latest\n", "    runs-on: ${{ matrix.runner }}\n").replace(
+        "        service: [api, worker]\n", "        include:\n          - {platform: linux/amd64, runner: ubuntu-24.04}\n"
+        "          - {platform: linux/arm64, runner: ubuntu-24.04-arm}\n")
+    assert "already builds each platform on its native runner" in declined(text)

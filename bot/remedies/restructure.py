@@ -23,7 +23,7 @@ from ..workflows.model import (BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build
                                reusable_call)
 from ..workflows.yamldoc import Doc, plain
 from .base import Change, Decline, Situation
-from . import build_outputs, permissions_down
+from . import build_outputs, merge_logins, permissions_down
 from .references import (LOGIN, copied_ids, image_names, installers, kept_matrix_keys, moved_steps, reads_workspace,
                          refers, resolvable)
 from .runners import arm_runner_note, native_on_arm64
@@ -89,12 +89,15 @@ def _image_name(tag: str) -> str:
     return tag[:tag.rfind(":")] if ":" in last else tag
 
 
-def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False, other: dict | None = None) -> Tags:
+def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False, other: dict | None = None,
+          raw: str | None = None) -> Tags:
+    """The tags of the build (``raw``: as a shell build's `-t` words say them, comma-separated)."""
     from . import runtime_tags  # it builds on this module's Tags
+    raw = build.step.input("tags") if raw is None else raw
     try:
-        tags = _static_tags(workflow, build, matrix_ok)
+        tags = _static_tags(workflow, build, matrix_ok, raw)
     except runtime_tags.ComputedTags:
-        return _computed_tags(workflow, build, matrix_ok, other or {})
+        return _computed_tags(workflow, build, matrix_ok, other or {}, raw)
     if tags.computing:
         return _passed_on(workflow, build, tags, other or {})
     return tags
@@ -128,21 +131,21 @@ def _passed_on(workflow: Workflow, build: Build, tags: Tags, other: dict) -> Tag
     note = _job_output_note(build.job_id, computing, variant.why)
     if tags.meta is not None:
         text, outputs = rt.job_outputs(build.job_id, f"${{{{ steps.{tags.meta.node['id']}.outputs.tags }}}}", taken,
-                                       computing)
+                                       computing, _run_env(workflow, build))
         return Tags(tags.names, [], None, [], tags.annotations, runtime=text, job_outputs=outputs, note=note)
     literal, outputs = [], {}
     for tag in tags.literal:
-        text, more = rt.job_outputs(build.job_id, tag, taken, computing)
+        text, more = rt.job_outputs(build.job_id, tag, taken, computing, _run_env(workflow, build))
         literal.append(text)
         outputs.update(more)
     return Tags(tags.names, literal, None, [], tags.annotations, job_outputs=outputs, note=note)
 
 
-def _computed_tags(workflow: Workflow, build: Build, matrix_ok: bool, other: dict) -> Tags:
+def _computed_tags(workflow: Workflow, build: Build, matrix_ok: bool, other: dict, raw: str) -> Tags:
     """A tag list computed at run time (a step writes it, an expression chooses it): the legs
     derive their names from it, and the merge job splits it when it runs."""
     from . import runtime_tags as rt
-    raw = build.step.input("tags").strip()
+    raw = raw.strip()
     contexts = {c for expr in _EXPR.findall(raw) for c in re.findall(r"(?<![\w.-])([a-z_]+)\.", expr)}
     allowed = ANYWHERE_CONTEXTS | {"steps"} | ({"matrix"} if matrix_ok else set())
     if contexts - allowed:
@@ -163,14 +166,13 @@ def _computed_tags(workflow: Workflow, build: Build, matrix_ok: bool, other: dic
     job = workflow.jobs[build.job_id]
     taken = {str(k) for k in job.get("outputs") or {}}
     everything = ([meta] if meta else []) + computing
-    text, outputs = rt.job_outputs(build.job_id, rt.one_line(raw), taken, everything)
+    text, outputs = rt.job_outputs(build.job_id, rt.one_line(raw), taken, everything, _run_env(workflow, build))
     return Tags([], [], None, [], runtime=text, names_from=raw, job_outputs=outputs,
                 note=_job_output_note(build.job_id, everything, variant.why))
 
 
-def _static_tags(workflow: Workflow, build: Build, matrix_ok: bool = False) -> Tags:
+def _static_tags(workflow: Workflow, build: Build, matrix_ok: bool, raw: str | None) -> Tags:
     from .runtime_tags import ComputedTags
-    raw = build.step.input("tags")
     if raw is None:
         raise Decline("the build pushes without `tags`, so there is no name for the merged image")
     m = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}", raw.strip())
@@ -182,7 +184,7 @@ def _static_tags(workflow: Workflow, build: Build, matrix_ok: bool = False) -> T
         raise ComputedTags(f"the tags are computed by this job at run time (`{raw.strip()}`)")
     literal = [t.strip() for t in re.split(r"[,\n]", raw) if t.strip()]
     names = list(dict.fromkeys(_image_name(t) for t in literal))
-    if any("steps." in n for n in names):
+    if any("steps." in n or _env_writers(workflow, build, n) for n in names):
         raise ComputedTags("the image names depend on other steps of the job")
     return Tags(names, literal, None, _computing_steps(workflow, build, raw))
 
@@ -239,7 +241,28 @@ def _computing_steps(workflow: Workflow, build: Build, node: Any) -> list[StepRe
                 continue
             found[step.index] = step
             pending.append(step.node)
+        for step in _env_writers(workflow, build, text):  # `env.X` a step wrote to $GITHUB_ENV
+            if step.index not in found:
+                found[step.index] = step
+                pending.append(step.node)
     return sorted(found.values(), key=lambda st: st.index)
+
+
+def _static_env(workflow: Workflow, job_id: str) -> set[str]:
+    """Variables of the workflow's and the job's `env:` (the merge job has them too)."""
+    scopes = (workflow.root.get("env"), workflow.jobs[job_id].get("env"))
+    return {str(k) for scope in scopes if isinstance(scope, dict) for k in scope}
+
+
+def _env_writers(workflow: Workflow, build: Build, text: str) -> list[StepRef]:
+    from .runtime_tags import env_writers
+    return env_writers(workflow.steps(build.job_id), build.step.index, text, _static_env(workflow, build.job_id))
+
+
+def _run_env(workflow: Workflow, build: Build) -> set[str]:
+    """Variables written to $GITHUB_ENV before the build that no `env:` of the merge job sets."""
+    from .runtime_tags import run_time_env
+    return set(run_time_env(workflow.steps(build.job_id), build.step.index)) - _static_env(workflow, build.job_id)
 
 
 def _image_fields(item: str) -> dict[str, str]:
@@ -538,6 +561,9 @@ def _restructure(s: Situation, mode: str) -> Change:
     computing = tuple(tags.computing) if tags else ()
     names = image_names(workflow.root.get("env"), job.get("env"), tags.names) if pushes else ()
     moved = moved_steps(steps, b, build_id, tags.meta if tags else None, computing, names, tuple(other)) if pushes else []
+    if tags is not None:
+        from .runtime_tags import check_tag_readers
+        check_tag_readers(steps, b, moved, tags.names_from)
     moved_ids = {build_id} | {str(st.node["id"]) for st in moved if st.node.get("id")}
     outputs_moved = pushes and "outputs" in job and any(refers(job["outputs"], f"steps.{i}.") for i in moved_ids)
     if outputs_moved:
@@ -692,7 +718,7 @@ def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, ta
     steps = workflow.steps(job_id)
     runs_on = job.get("runs-on")
     x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
-    logins = [st for st in steps if st.action == LOGIN]
+    logins = merge_logins.logins(steps, len(steps))  # docker/login-action and `docker login` scripts
     buildx = [st for st in steps if st.action == SETUP_BUILDX][:1]
     copied = (logins + buildx + ([tags.meta] if tags.meta is not None else []) + tags.computing
               + installers(steps, min(st.index for st in moved) if moved else 0, moved))
@@ -901,6 +927,9 @@ def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: 
     if "its default is" in build_note(workflow, job_id):
         notes.append(f"The legs are the platforms of the input's default ({build_note(workflow, job_id)}): a caller or "
                      "a manual run that passes other platforms no longer changes them.")
+    if "whose script writes" in build_note(workflow, job_id):
+        notes.append(f"The legs are the platforms {build_note(workflow, job_id).split(' is computed at run time ')[-1]}: "
+                     "when that script changes the list, the job's matrix must change with it.")
     if merge_id:
         notes.append("Tags are written only by the merge job, after every leg succeeded: a failing leg no "
                      "longer leaves a half-updated tag.")

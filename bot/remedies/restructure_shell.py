@@ -19,7 +19,9 @@ from ..workflows.model import Build, Workflow
 from ..workflows.yamldoc import Doc, plain
 from . import restructure as rs
 from .base import Change, Decline, Situation
-from .references import LOGIN, moved_steps
+from . import merge_logins
+from .runtime_tags import check_tag_readers
+from .references import moved_steps
 
 # One shell word as written: unquoted characters and quoted runs, side by side.
 _RAW_WORD = re.compile(r"""(?:[^\s'"\\]|\\.|'[^']*'|"(?:\\.|[^"\\])*")+""")
@@ -117,7 +119,23 @@ class Command:
         return " \\\n  ".join(" ".join(group) for group in groups) + "\n"
 
 
-def _tags(command: Command) -> rs.Tags:
+def _other_dimensions(job_id: str, job: dict) -> dict[str, list]:
+    """The job's matrix over something else (image variants, services): the platform becomes one
+    more dimension, and the merge job a matrix over the others (as for build-push-action)."""
+    strategy = job.get("strategy")
+    if strategy is None:
+        return {}
+    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+    if rs._already_native(job):
+        raise Decline(f"job `{job_id}` already builds each platform on its native runner "
+                      f"(`runs-on: {plain(job.get('runs-on'))}`)")
+    if not isinstance(matrix, dict):
+        raise Decline(f"job `{job_id}`'s `strategy` has no matrix of lists (`{plain(strategy)}`), which is not "
+                      "extended automatically")
+    return rs._other_axes(job_id, matrix)
+
+
+def _tags(workflow: Workflow, build: Build, command: Command, other: dict) -> rs.Tags:
     literal = [t for value in command.all("--tag", "-t") for t in value.split(",") if t]
     if not literal:
         raise Decline("the build command pushes without `-t`, so there is no name for the merged image")
@@ -125,10 +143,10 @@ def _tags(command: Command) -> rs.Tags:
         if "$" in rs._EXPR.sub("", tag):
             raise Decline(f"the tag `{tag}` reads a shell variable, which the merge job cannot know")
         contexts = {c for expr in rs._EXPR.findall(tag) for c in re.findall(r"(?<![\w.-])([a-z_]+)\.", expr)}
-        if contexts - rs.ANYWHERE_CONTEXTS:
+        if contexts - rs.ANYWHERE_CONTEXTS - {"steps"} - ({"matrix"} if other else set()):
             raise Decline(f"the tag `{tag}` is computed by this job at run time, so the merge job cannot know it")
-    names = list(dict.fromkeys(rs._image_name(t) for t in literal))
-    return rs.Tags(names, literal, None, [])
+    # Values other steps compute (their outputs, `$GITHUB_ENV`) as for build-push-action's `tags`.
+    return rs._tags(workflow, build, bool(other), other, raw=",".join(literal))
 
 
 def _platforms(command: Command) -> list[str]:
@@ -146,8 +164,7 @@ def _platforms(command: Command) -> list[str]:
 def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Change:
     job_id = build.job_id
     job = workflow.jobs[job_id]
-    if "strategy" in job:
-        raise Decline(f"job `{job_id}` already has a `strategy`; a shell build in a matrix is not split automatically")
+    other = _other_dimensions(job_id, job)
     if [b for b in workflow.builds if b.job_id == job_id and b is not build]:
         raise Decline(f"job `{job_id}` has several build commands; splitting them needs a merge for each image")
     script = build.step.node.get("run")
@@ -162,10 +179,11 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
         raise Decline("the build command sets its own `--output`, `--load` or `--metadata-file`, which a "
                       "per-platform build would replace")
     platforms = _platforms(command)
-    tags = _tags(command)
+    tags = _tags(workflow, build, command, other)
     steps = workflow.steps(job_id)
-    if not any(st.action == LOGIN for st in steps):
-        raise Decline(f"job `{job_id}` logs in without docker/login-action, which the merge job would need to repeat")
+    if not merge_logins.logins(steps, build.step.index):
+        raise Decline(f"job `{job_id}` does not log in to a registry before the build (with docker/login-action or "
+                      "`docker login`), so the merge job would not know how to")
     legs = rs._legs(s, workflow, build, platforms, mode)
 
     doc = workflow.doc
@@ -177,7 +195,8 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
     steps_line, steps_col = doc.start(build.step.path)
     step_dash = doc._dash(steps_line, steps_col)
     b = build.step.index
-    moved = moved_steps(steps, b, build_id, None)
+    moved = moved_steps(steps, b, build_id, None, matrix_keys=tuple(other))
+    check_tag_readers(steps, b, moved, tags.names_from)
     if "outputs" in job and rs.refers(job["outputs"], f"steps.{build_id}."):
         raise Decline(f"job `{job_id}`'s outputs read the build step, which would move to `{merge_id}`")
 
@@ -187,13 +206,13 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
     output_var = rs._unique_id(taken | {platform_var}, "BUILD_OUTPUT")
 
     edits: list[wedit.Edit] = rs._merge_job(workflow, job_id, merge_id, build_id, tags, None, moved, False, unit, dash,
-                                            {}, key_col, step_dash, steps_col)
+                                            other, key_col, step_dash, steps_col)
     edits += rs._dependents(workflow, job_id, merge_id, False)
     for st in reversed(moved):
         edits.append(wedit.remove_entry(st.path, rs._drop_step(job_id, st.index), f"move step {st.index + 1}"))
     ref, release = wedit.uses(workflow, "actions/upload-artifact")
     upload = [("name", "Upload digest"), ("uses", ref),
-              ("with", [("name", f"digests-{job_id}-${{{{ matrix.pair }}}}"), ("path", "${{ runner.temp }}/digests/*"),
+              ("with", [("name", f"digests-{job_id}-{''.join(f'${{{{ matrix.{k} }}}}-' for k in other)}${{{{ matrix.pair }}}}"), ("path", "${{ runner.temp }}/digests/*"),
                         ("if-no-files-found", "error"), ("retention-days", 1)])]
     export = [("name", "Export digest"), ("run", EXPORT_DIGEST)]
     upload_step = (upload, {"uses": release} if release else None)
@@ -208,13 +227,14 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
     edits.append(_run_edit(doc, build, command.rewritten(platform_var, output_var, "\\\n" in script)))
     edits.append(wedit.set_key(build.step.path + ("env",), platform_var, "${{ matrix.platform }}",
                                describe="the leg's platform"))
-    edits.append(wedit.set_key(build.step.path + ("env",), output_var, rs._outputs(tags.names, "true"),
+    edits.append(wedit.set_key(build.step.path + ("env",), output_var, rs._leg_outputs(tags, step_ids, "true", rs.build_outputs.Exporter()),
                                describe="push the leg by digest"))
     if "id" not in build.step.node:
         edits.append(wedit.set_key(build.step.path, "id", build_id, after="name" if "name" in build.step.node else "run",
                                    describe="name the build step"))
     edits += rs._qemu_edits(steps[:b], job_id, legs, mode)
-    edits += rs._leg_edits(workflow, job_id, legs, mode, {}, {}, key_col, unit, dash)
+    edits += rs._leg_edits(workflow, job_id, legs, mode, {}, other, key_col, unit, dash)
+    edits += rs._computed_tag_edits(workflow, job_id, build_id, tags, step_ids, False)
     try:
         result = wedit.apply(workflow, edits)
         _check(result, job_id, merge_id, legs, tags, build_id, platform_var)
@@ -257,5 +277,10 @@ def _check(workflow: Workflow, job_id: str, merge_id: str, legs: list, tags: rs.
         raise ValidationError("a leg pushes a tag instead of a digest")
     if "push-by-digest=true" not in step["env"][leg.all("--output")[0].lstrip("$")]:
         raise ValidationError("a leg does not push by digest")
-    if rs.merged_tags(plain(workflow.jobs[merge_id])) != tags.literal:
+    merge = plain(workflow.jobs[merge_id])
+    if tags.runtime is not None:
+        create = next((s for s in merge["steps"] if "imagetools create" in str(s.get("run", ""))), {})
+        if (create.get("env") or {}).get("MERGED_TAGS") != tags.runtime:
+            raise ValidationError("the merge job does not read the tags the build computes")
+    elif rs.merged_tags(merge) != tags.literal:
         raise ValidationError("the merge job's tags differ from the original's")

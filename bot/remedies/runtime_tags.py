@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from ..workflows.model import BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow
 from ..workflows.yamldoc import plain
 from .base import Decline
+from .merge_logins import is_docker_login
 from .references import LOGIN
 
 METADATA = "docker/metadata-action"
@@ -40,6 +41,41 @@ _STEP_VALUE = re.compile(r"\bsteps\.([A-Za-z_][\w-]*)\.(outputs\.[A-Za-z_][\w-]*
 # One tag's tag part (`:1.2`, never a registry's port, which a `/` follows).
 NAMES_SCRIPT = ("names=\"$(tr ', ' '\\n\\n' <<< \"$TAGS\" | sed -e '/^$/d' -e 's/:[^:/]*$//' | sort -u | paste -sd, -)\"\n"
                 "echo \"names=$names\" >> \"$GITHUB_OUTPUT\"\n")
+
+
+_ENV_WRITE = re.compile(r"\b([A-Za-z_]\w*)=[^\n]*>>\s*\"?\$\{?GITHUB_ENV\b")
+_ENV_READ = re.compile(r"\benv\.([A-Za-z_]\w*)\b")
+# Commands a script may run and still read nothing but its environment (no file, no network):
+# such a script computes the same wherever it runs.
+PURE_COMMANDS = {"echo", "printf", "if", "then", "else", "elif", "fi", "[", "[[", "test", "true", "false", "basename",
+                 "dirname", "date", "tr", "cut", "export", "case", "esac", "for", "do", "done", "in", "while", ""}
+_SEGMENT = re.compile(r"\$\(|[|;&\n`(]|\b(?:then|else|do)\b")
+
+
+def run_time_env(steps: list[StepRef], before: int) -> dict[str, list[StepRef]]:
+    """Variables the steps before step ``before`` write to `$GITHUB_ENV` (the `env` context of
+    the later steps of this job only), with the steps that write them."""
+    written: dict[str, list[StepRef]] = {}
+    for st in steps[:before]:
+        for name in _ENV_WRITE.findall(str(st.node.get("run", ""))):
+            written.setdefault(name, []).append(st)
+    return written
+
+
+def env_writers(steps: list[StepRef], before: int, text: str, static_env: set[str]) -> list[StepRef]:
+    """The steps that write the run-time `env.X` that ``text`` reads (an `env:` of the workflow or
+    the job the merge job has too)."""
+    written = run_time_env(steps, before)
+    # Read as `env.X` in an expression, or as `$X` in a script the merge job repeats.
+    read = [name for name in written if name not in static_env
+            and re.search(rf"\benv\.{name}\b|\${{?{name}\b", text)]
+    return [st for name in read for st in written[name]]
+
+
+def pure_script(script: str) -> bool:
+    """Whether a script only echoes, tests and reshapes its environment (reads no file)."""
+    words = {segment.strip().lstrip("{(!").split(" ")[0].strip("\"')}") for segment in _SEGMENT.split(script)}
+    return all(w in PURE_COMMANDS or re.fullmatch(r"[A-Za-z_]\w*=.*", w) for w in words)
 
 
 class ComputedTags(Decline):
@@ -62,12 +98,6 @@ def _prepared_before(steps: list[StepRef], step: StepRef, computing: set[int]) -
                for st in steps[:step.index])
 
 
-def is_docker_login(step: StepRef) -> bool:
-    """A `run:` step that logs in with `docker login` (and does nothing else that lasts)."""
-    script = step.node.get("run")
-    return step.uses is None and isinstance(script, str) and bool(re.search(r"\bdocker\s+login\b", script))
-
-
 def variant(steps: list[StepRef], computing: list[StepRef], other: dict) -> Variant:
     """Repeat the computing steps in the merge job, or pass their values on as job outputs."""
     indexes = {st.index for st in computing}
@@ -81,7 +111,7 @@ def variant(steps: list[StepRef], computing: list[StepRef], other: dict) -> Vari
         script = str(st.node.get("run", ""))
         if COSTLY.search(script):
             return Variant(False, f"step {label} runs a package manager or build tool")
-        if not _prepared_before(steps, st, indexes):
+        if not pure_script(script) and not _prepared_before(steps, st, indexes):
             return Variant(False, f"step {label} runs after steps whose work it may read")
         if not _reads_only(st, other):
             return Variant(False, f"step {label} reads the job's matrix")
@@ -94,9 +124,11 @@ def _reads_only(step: StepRef, other: dict) -> bool:
     return keys <= set(other)
 
 
-def job_outputs(job_id: str, text: str, taken: set[str], computing: list[StepRef]) -> tuple[str, dict[str, str]]:
-    """``text`` with each `steps.<id>.<value>` it reads replaced by a job output of ``job_id``,
-    and those outputs (name -> expression). Declined where the legs could differ."""
+def job_outputs(job_id: str, text: str, taken: set[str], computing: list[StepRef],
+                run_env: set[str] = frozenset()) -> tuple[str, dict[str, str]]:
+    """``text`` with each `steps.<id>.<value>` (and `env.X` of ``run_env``, written at run time)
+    it reads replaced by a job output of ``job_id``, and those outputs (name -> expression).
+    Declined where the legs could differ."""
     for st in computing:
         if re.search(r"\b(matrix|runner)\.", str(plain(st.node))):
             raise Decline(f"the tags are computed by step `{st.node.get('id')}` from the leg's matrix or runner: "
@@ -115,7 +147,18 @@ def job_outputs(job_id: str, text: str, taken: set[str], computing: list[StepRef
         taken.add(name)
         return f"needs.{job_id}.outputs.{name}"
 
-    return _STEP_VALUE.sub(replace, text), outputs
+    def replace_env(m: re.Match) -> str:
+        if m.group(1) not in run_env:
+            return m.group(0)
+        name = m.group(1)
+        while name in taken and outputs.get(name) != m.group(0):
+            name += "-env"
+        outputs[name] = f"${{{{ {m.group(0)} }}}}"
+        taken.add(name)
+        return f"needs.{job_id}.outputs.{name}"
+
+    text = _STEP_VALUE.sub(replace, text)
+    return _ENV_READ.sub(replace_env, text), outputs
 
 
 def names_step(names_id: str, tags_text: str) -> list:
@@ -160,3 +203,29 @@ def check_refs(workflow: Workflow, build: Build, text: str) -> None:
             raise Decline(f"the tags read step `{ref}`, which job `{build.job_id}` does not have")
         if st.index >= build.step.index or st.action in (BUILD_PUSH, BAKE):
             raise Decline(f"the tags depend on step `{ref}`, which is not a step before the build")
+
+
+def _normalised(text: str) -> str:
+    return re.sub(r"\$\{\{\s*(.*?)\s*\}\}", r"${{ \1 }}", text)
+
+
+def _first_words(script: str, most: int = 60) -> str:
+    line = script.strip().split("\n")[0]
+    return line if len(line) <= most else line[:most].rsplit(" ", 1)[0] + " ..."
+
+
+def check_tag_readers(steps: list[StepRef], build_index: int, moved: list[StepRef], tags_text: str | None) -> None:
+    """With tags computed at run time, a step after the build that writes one of them out uses
+    the pushed tag, which only the merge job creates; the steps that move with the image are
+    found by its names, which are not known here: such a step is declined, not left to run
+    before the tag exists."""
+    if tags_text is None:
+        return
+    tags = [_normalised(t.strip()) for t in re.split(r"[,\n]", tags_text) if t.strip()]
+    moved_indexes = {st.index for st in moved}
+    for st in steps[build_index + 1:]:
+        text = _normalised(str(plain(st.node)))
+        if st.index not in moved_indexes and any(t in text for t in tags):
+            label = st.node.get("name") or st.node.get("id") or st.uses or _first_words(str(st.node.get("run", "")))
+            raise Decline(f"step {st.index + 1} (`{label}`) reads the pushed tag, which is computed at run time and exists only once the "
+                          "merge job has created it; a step that reads it is not moved automatically")

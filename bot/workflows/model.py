@@ -176,10 +176,42 @@ def _resolve_platforms(workflow: Workflow, job_id: str, step: StepRef) -> tuple[
             legs = _matrix_values(workflow.jobs[job_id], matrix.group(1))
             if legs:
                 return legs, None, f"one per matrix leg (`{raw.strip()}`)", True
+        output = re.fullmatch(r"steps\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_][\w-]*)", expr)
+        if output:
+            written = _written_output(workflow, job_id, step, output.group(1), output.group(2))
+            if written:
+                # Known from the script; the text stays the script's (platforms_path stays None).
+                return (split_platforms(written), None, f"`{raw.strip()}` is computed at run time by step "
+                        f"`{output.group(1)}`, whose script writes `{written}`", False)
         return None, None, f"`{raw.strip()}` is computed at run time", False
     if _EXPRESSION.search(raw):
         return None, None, f"`{raw.strip()}` is partly computed at run time", False
     return split_platforms(raw), path, "from the step's `platforms` input", False
+
+
+def _written_output(workflow: Workflow, job_id: str, step: StepRef, step_id: str, name: str) -> str | None:
+    """The value a `run:` step before ``step`` writes to output ``name`` when its script states
+    it literally: one write (``echo "name=linux/amd64,linux/arm64" >> $GITHUB_OUTPUT``), its
+    value literal or a variable the script sets once, literally. Else None (computed)."""
+    source = next((st for st in workflow.steps(job_id) if st.node.get("id") == step_id and st.index < step.index), None)
+    script = source.node.get("run") if source is not None and source.uses is None else None
+    if not isinstance(script, str):
+        return None
+    writes = re.findall(rf"""^\s*(?:echo|printf)\s+["']?{re.escape(name)}=([^"'\n>]*)["']?\s*>>\s*"?\$\{{?GITHUB_OUTPUT\b""",
+                        script, re.MULTILINE)
+    if len(writes) != 1 or len(re.findall(rf"\b{re.escape(name)}=", script)) != 1:
+        return None
+    value = writes[0].strip()
+    variable = re.fullmatch(r"\$\{?([A-Za-z_]\w*)\}?", value)
+    if variable:
+        assigned = re.findall(rf"""^\s*(?:export\s+|readonly\s+)?{variable.group(1)}=(.*)$""", script, re.MULTILINE)
+        if len(assigned) != 1:
+            return None
+        value = assigned[0].strip().strip("\"'")
+    if not value or re.search(r"[$`\s]", value) or not all(re.fullmatch(r"[a-z0-9]+/[\w/.-]+", p)
+                                                           for p in split_platforms(value)):
+        return None
+    return value
 
 
 def input_default(workflow: Workflow, name: str) -> str | None:
