@@ -247,8 +247,10 @@ DECLINES = {
         "        node: [20, 22]\n", "        node: [20, 22]\n        include:\n          - node: 22\n            latest: true\n"),
         "native-runners", "with `include`, `exclude` or computed values"),
     "bake": (WORKFLOWS["bake"], "native-runners", "platforms are in the bake file, not in its `set:` lines"),
-    "shell": (WORKFLOWS["shell-buildx"], "platform-matrix", "logs in without docker/login-action"),
-    "computed": (WORKFLOWS["computed-platforms"], "native-runners", "is computed at run time"),
+    "shell": (WORKFLOWS["shell-buildx"], "platform-matrix", "does not log in to a registry before the build"),
+    # (a list the script writes literally is read: tests/test_runtime_shapes.py)
+    "computed": (WORKFLOWS["computed-platforms"].replace('"list=linux/amd64,linux/arm64"', '"list=$(cat platforms)"'),
+                 "native-runners", "is computed at run time"),
     "loads": (WORKFLOWS["load-multi"], "platform-matrix", "loads the image into the job"),
     "remote-reusable": (WORKFLOWS["reusable-remote"], "native-runners", "no workflow step builds an image"),
     "computed-tags": (WORKFLOWS["comma-no-spaces"].replace("ghcr.io/acme/app:latest", "${{ steps.v.outputs.tags }}"),

@@ -131,11 +131,11 @@ def _passed_on(workflow: Workflow, build: Build, tags: Tags, other: dict) -> Tag
     note = _job_output_note(build.job_id, computing, variant.why)
     if tags.meta is not None:
         text, outputs = rt.job_outputs(build.job_id, f"${{{{ steps.{tags.meta.node['id']}.outputs.tags }}}}", taken,
-                                       computing, _run_env(workflow, build))
+                                       computing, _run_env(workflow, build), variant.why)
         return Tags(tags.names, [], None, [], tags.annotations, runtime=text, job_outputs=outputs, note=note)
     literal, outputs = [], {}
     for tag in tags.literal:
-        text, more = rt.job_outputs(build.job_id, tag, taken, computing, _run_env(workflow, build))
+        text, more = rt.job_outputs(build.job_id, tag, taken, computing, _run_env(workflow, build), variant.why)
         literal.append(text)
         outputs.update(more)
     return Tags(tags.names, literal, None, [], tags.annotations, job_outputs=outputs, note=note)
@@ -166,7 +166,8 @@ def _computed_tags(workflow: Workflow, build: Build, matrix_ok: bool, other: dic
     job = workflow.jobs[build.job_id]
     taken = {str(k) for k in job.get("outputs") or {}}
     everything = ([meta] if meta else []) + computing
-    text, outputs = rt.job_outputs(build.job_id, rt.one_line(raw), taken, everything, _run_env(workflow, build))
+    text, outputs = rt.job_outputs(build.job_id, rt.one_line(raw), taken, everything, _run_env(workflow, build),
+                                   variant.why)
     return Tags([], [], None, [], runtime=text, names_from=raw, job_outputs=outputs,
                 note=_job_output_note(build.job_id, everything, variant.why))
 

@@ -104,7 +104,9 @@ def variant(steps: list[StepRef], computing: list[StepRef], other: dict) -> Vari
     for st in computing:
         label = f"`{st.node.get('id') or st.node.get('name')}`"
         action = st.action or ""
-        if action in (LOGIN, SETUP_BUILDX, METADATA) and _reads_only(st, other):
+        if not _reads_only(st, other):
+            return Variant(False, f"step {label} reads the job's matrix")
+        if action in (LOGIN, SETUP_BUILDX, METADATA):
             continue
         if st.uses is not None:
             return Variant(False, f"step {label} is an action whose cost and effects are not known")
@@ -113,8 +115,6 @@ def variant(steps: list[StepRef], computing: list[StepRef], other: dict) -> Vari
             return Variant(False, f"step {label} runs a package manager or build tool")
         if not pure_script(script) and not _prepared_before(steps, st, indexes):
             return Variant(False, f"step {label} runs after steps whose work it may read")
-        if not _reads_only(st, other):
-            return Variant(False, f"step {label} reads the job's matrix")
     return Variant(True, "")
 
 
@@ -125,16 +125,28 @@ def _reads_only(step: StepRef, other: dict) -> bool:
 
 
 def job_outputs(job_id: str, text: str, taken: set[str], computing: list[StepRef],
-                run_env: set[str] = frozenset()) -> tuple[str, dict[str, str]]:
+                run_env: set[str] = frozenset(), why: str = "") -> tuple[str, dict[str, str]]:
     """``text`` with each `steps.<id>.<value>` (and `env.X` of ``run_env``, written at run time)
     it reads replaced by a job output of ``job_id``, and those outputs (name -> expression).
-    Declined where the legs could differ."""
+    Declined where the legs could differ (``why``: why the steps are not repeated instead)."""
+    try:
+        return _job_outputs(job_id, text, taken, computing, run_env)
+    except Decline as exc:
+        raise Decline(f"{exc} (and they are not repeated in the merge job: {why})" if why else str(exc)) from None
+
+
+def _job_outputs(job_id: str, text: str, taken: set[str], computing: list[StepRef],
+                 run_env: set[str]) -> tuple[str, dict[str, str]]:
     for st in computing:
         if re.search(r"\b(matrix|runner)\.", str(plain(st.node))):
             raise Decline(f"the tags are computed by step `{st.node.get('id')}` from the leg's matrix or runner: "
                           "the legs could compute different tags, and a job output holds only one leg's")
     if re.search(r"\b(matrix|runner)\.", text):
         raise Decline("the tags read the leg's matrix or runner, so a job output (one leg's value) cannot carry them")
+    if any("secrets." in str(plain(st.node)) for st in computing):
+        # GitHub does not pass on a job output that holds a secret (it is masked on the runner).
+        raise Decline("the tags are computed from a secret by a step that cannot be repeated in the merge job, "
+                      "and GitHub does not pass a job output that holds a secret")
     outputs: dict[str, str] = {}
 
     def replace(m: re.Match) -> str:
