@@ -3,6 +3,7 @@ the build's own exporter, tags written by a step or chosen by an expression; gol
 the generated scripts run by a real bash, and declines with a precise reason."""
 
 import os
+import re
 import stat
 import subprocess
 
@@ -212,7 +213,18 @@ def test_the_merge_script_creates_every_tag_from_every_digest(tmp_path):
 @st.composite
 def runtime_shapes(draw):
     text = draw(st.sampled_from([shapes.TAGS_FROM_A_SCRIPT, shapes.TAGS_AFTER_A_SETUP, shapes.TAGS_INPUT_OR_META,
-                                 shapes.OWN_EXPORTER]))
+                                 shapes.OWN_EXPORTER, shapes.SHELL_DOCKER_LOGIN_ENV_TAG, shapes.SHELL_BUILD_IN_A_MATRIX,
+                                 shapes.PLATFORMS_FROM_A_SCRIPT, shapes.EXPORTER_FROM_A_STEP]))
+    if draw(st.booleans()):  # a login script in place of the action, or one that does more
+        text = re.sub(r"      - uses: docker/login-action@v3\n        with:\n(?:          .*\n)+?(?=      -|\Z)",
+                      draw(st.sampled_from([
+                          "      - env:\n          T: ${{ secrets.T }}\n        run: echo \"$T\" | docker login -u u --password-stdin\n",
+                          "      - run: aws ecr get-login-password | docker login -u AWS --password-stdin r\n"])), text)
+    if draw(st.booleans()):  # a value written to $GITHUB_ENV, read by the tags
+        text = text.replace("      - uses: docker/setup-buildx-action@v3\n",
+                            "      - uses: docker/setup-buildx-action@v3\n"
+                            "      - run: echo \"IMAGE=acme/app\" >> \"$GITHUB_ENV\"\n", 1)
+        text = text.replace("acme/app:", "${{ env.IMAGE }}:", 1)
     tags = draw(st.sampled_from([None, "${{ steps.version.outputs.tags }}", "acme/app:${{ steps.version.outputs.v }}",
                                  "${{ inputs.tags || 'acme/app:edge' }}", "${{ steps.meta.outputs.tags }}",
                                  "${{ matrix.tag }}", "acme/app:${{ runner.arch }}"]))
@@ -223,12 +235,15 @@ def runtime_shapes(draw):
                                     "type=docker", "type=image,annotation-index.k=v v", "${{ inputs.out }}"]))
     if outputs and "outputs:" not in text:
         text = text.replace("          push: true\n", f"          push: true\n          outputs: {outputs}\n", 1)
-    if draw(st.booleans()):
+    if draw(st.booleans()) and "strategy:" not in text:
         text = text.replace("    runs-on: ubuntu-latest\n", "    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n"
                             "        variant: [slim, full]\n", 1)
     if draw(st.booleans()):
         text = text.replace("      - uses: actions/checkout@v5\n", "      - uses: actions/checkout@v5\n"
                             "      - uses: acme/prepare@v1\n", 1)
+    if draw(st.booleans()):  # 4-space indentation (a step's keys 4 columns after its dash)
+        text = "\n".join(re.sub(r"^( +)(- )?", lambda m: m.group(1) * 2 + ("-   " if m.group(2) else ""), line)
+                         for line in text.split("\n"))
     return text
 
 
