@@ -24,7 +24,7 @@ from ..workflows.model import (BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build
 from ..workflows.yamldoc import Doc, plain
 from .base import Change, Decline, Situation
 from . import build_outputs, merge_logins, permissions_down
-from .references import (LOGIN, copied_ids, image_names, installers, kept_matrix_keys, moved_steps, reads_workspace,
+from .references import (copied_ids, image_names, installers, kept_matrix_keys, moved_steps, reads_workspace,
                          refers, resolvable)
 from .runners import arm_runner_note, native_on_arm64
 
@@ -97,82 +97,14 @@ def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False, other: dict
     try:
         tags = _static_tags(workflow, build, matrix_ok, raw)
     except runtime_tags.ComputedTags:
-        return _computed_tags(workflow, build, matrix_ok, other or {}, raw)
+        return runtime_tags.computed_tags(workflow, build, matrix_ok, other or {}, raw)
     if tags.computing:
-        return _passed_on(workflow, build, tags, other or {})
+        return runtime_tags.passed_on(workflow, build, tags, other or {})
     return tags
 
 
-def _job_output_note(job_id: str, computing: list[StepRef], why: str) -> str:
-    steps = ", ".join(f"`{st.node.get('id') or st.node.get('name')}`" for st in computing)
-    return (f"Every leg computes the tags (step {steps}; {why}, so it is not repeated), and job `{job_id}` "
-            "passes them to the merge job as job outputs. With a matrix, a job output is the value of "
-            "whichever leg finished last: that is right here only because every leg computes the same value.")
-
-
-def _repeat_note(computing: list[StepRef]) -> str:
-    steps = ", ".join(f"`{st.node.get('id') or st.node.get('name')}`" for st in computing)
-    return (f"The merge job repeats the steps that compute the tags ({steps}): they do not depend on the "
-            "build, so they compute the same tags there.")
-
-
-def _passed_on(workflow: Workflow, build: Build, tags: Tags, other: dict) -> Tags:
-    """Tags whose values read steps before the build: repeated in the merge job when those are
-    self-contained, else passed on as the build job's outputs."""
-    from . import runtime_tags as rt
-    steps = workflow.steps(build.job_id)
-    variant = rt.variant(steps, tags.computing, other)
-    if variant.repeat:
-        tags.note = _repeat_note(tags.computing)
-        return tags
-    job = workflow.jobs[build.job_id]
-    taken = {str(k) for k in job.get("outputs") or {}}
-    computing = ([tags.meta] if tags.meta else []) + tags.computing
-    note = _job_output_note(build.job_id, computing, variant.why)
-    if tags.meta is not None:
-        text, outputs = rt.job_outputs(build.job_id, f"${{{{ steps.{tags.meta.node['id']}.outputs.tags }}}}", taken,
-                                       computing, _run_env(workflow, build), variant.why)
-        return Tags(tags.names, [], None, [], tags.annotations, runtime=text, job_outputs=outputs, note=note)
-    literal, outputs = [], {}
-    for tag in tags.literal:
-        text, more = rt.job_outputs(build.job_id, tag, taken, computing, _run_env(workflow, build), variant.why)
-        literal.append(text)
-        outputs.update(more)
-    return Tags(tags.names, literal, None, [], tags.annotations, job_outputs=outputs, note=note)
-
-
-def _computed_tags(workflow: Workflow, build: Build, matrix_ok: bool, other: dict, raw: str) -> Tags:
-    """A tag list computed at run time (a step writes it, an expression chooses it): the legs
-    derive their names from it, and the merge job splits it when it runs."""
-    from . import runtime_tags as rt
-    raw = raw.strip()
-    contexts = {c for expr in _EXPR.findall(raw) for c in re.findall(r"(?<![\w.-])([a-z_]+)\.", expr)}
-    allowed = ANYWHERE_CONTEXTS | {"steps"} | ({"matrix"} if matrix_ok else set())
-    if contexts - allowed:
-        raise Decline(f"the tags are computed by this job at run time (`{raw}`) from "
-                      f"{', '.join(f'`{c}`' for c in sorted(contexts - allowed))}, which the merge job does not have")
-    rt.check_refs(workflow, build, raw)
-    m = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}", raw)
-    meta = next((st for st in workflow.steps(build.job_id) if m and st.node.get("id") == m.group(1)
-                 and st.action == METADATA and st.input("images")), None)
-    computing = _computing_steps(workflow, build, plain(meta.node) if meta else raw)
-    steps = workflow.steps(build.job_id)
-    variant = rt.variant(steps, computing, other)
-    if variant.repeat:
-        note = _repeat_note(([meta] if meta else []) + computing)
-        if meta:
-            return Tags([], [], meta, computing, names_from=raw, note=note)
-        return Tags([], [], None, computing, runtime=rt.one_line(raw), names_from=raw, note=note)
-    job = workflow.jobs[build.job_id]
-    taken = {str(k) for k in job.get("outputs") or {}}
-    everything = ([meta] if meta else []) + computing
-    text, outputs = rt.job_outputs(build.job_id, rt.one_line(raw), taken, everything, _run_env(workflow, build),
-                                   variant.why)
-    return Tags([], [], None, [], runtime=text, names_from=raw, job_outputs=outputs,
-                note=_job_output_note(build.job_id, everything, variant.why))
-
-
 def _static_tags(workflow: Workflow, build: Build, matrix_ok: bool, raw: str | None) -> Tags:
+    from . import runtime_tags
     from .runtime_tags import ComputedTags
     if raw is None:
         raise Decline("the build pushes without `tags`, so there is no name for the merged image")
@@ -185,7 +117,7 @@ def _static_tags(workflow: Workflow, build: Build, matrix_ok: bool, raw: str | N
         raise ComputedTags(f"the tags are computed by this job at run time (`{raw.strip()}`)")
     literal = [t.strip() for t in re.split(r"[,\n]", raw) if t.strip()]
     names = list(dict.fromkeys(_image_name(t) for t in literal))
-    if any("steps." in n or _env_writers(workflow, build, n) for n in names):
+    if any("steps." in n or runtime_tags.env_writers_of(workflow, build, n) for n in names):
         raise ComputedTags("the image names depend on other steps of the job")
     return Tags(names, literal, None, _computing_steps(workflow, build, raw))
 
@@ -242,28 +174,12 @@ def _computing_steps(workflow: Workflow, build: Build, node: Any) -> list[StepRe
                 continue
             found[step.index] = step
             pending.append(step.node)
-        for step in _env_writers(workflow, build, text):  # `env.X` a step wrote to $GITHUB_ENV
+        from .runtime_tags import env_writers_of
+        for step in env_writers_of(workflow, build, text):  # `env.X` a step wrote to $GITHUB_ENV
             if step.index not in found:
                 found[step.index] = step
                 pending.append(step.node)
     return sorted(found.values(), key=lambda st: st.index)
-
-
-def _static_env(workflow: Workflow, job_id: str) -> set[str]:
-    """Variables of the workflow's and the job's `env:` (the merge job has them too)."""
-    scopes = (workflow.root.get("env"), workflow.jobs[job_id].get("env"))
-    return {str(k) for scope in scopes if isinstance(scope, dict) for k in scope}
-
-
-def _env_writers(workflow: Workflow, build: Build, text: str) -> list[StepRef]:
-    from .runtime_tags import env_writers
-    return env_writers(workflow.steps(build.job_id), build.step.index, text, _static_env(workflow, build.job_id))
-
-
-def _run_env(workflow: Workflow, build: Build) -> set[str]:
-    """Variables written to $GITHUB_ENV before the build that no `env:` of the merge job sets."""
-    from .runtime_tags import run_time_env
-    return set(run_time_env(workflow.steps(build.job_id), build.step.index)) - _static_env(workflow, build.job_id)
 
 
 def _image_fields(item: str) -> dict[str, str]:
@@ -384,7 +300,8 @@ def _annotation_words(annotations: list[str], env: dict[str, str]) -> str:
 
 def _merge_script(tags: Tags) -> MergeScript:
     if tags.runtime is not None or tags.names_from is not None:
-        return _runtime_merge_script(tags)
+        from .runtime_tags import runtime_merge_script
+        return runtime_merge_script(tags)
     env: dict[str, str] = {}
     image = _shell_value(tags.names[0], "MERGED_IMAGE", env)
     image_word = image[1:-1] if image.startswith('"') else image
@@ -404,20 +321,6 @@ def _merge_script(tags: Tags) -> MergeScript:
     digest = (f"echo \"digest=$(docker buildx imagetools inspect {first} --format '{{{{json .Manifest}}}}' "
               "| jq -r .digest)\" >> \"$GITHUB_OUTPUT\"\n")
     return MergeScript(create + digest, f"docker buildx imagetools inspect {first}\n", env, tag_words)
-
-
-def _runtime_merge_script(tags: Tags) -> MergeScript:
-    """The merge job's scripts for a tag list read at run time (runtime_tags)."""
-    from . import runtime_tags as rt
-    env: dict[str, str] = {}
-    if tags.runtime is not None:
-        env["MERGED_TAGS"] = tags.runtime
-    image = None
-    if tags.names:
-        image = _shell_value(tags.names[0], "MERGED_IMAGE", env).strip('"')
-    annotations = _annotation_words(tags.annotations, env)
-    create, inspect = rt.merge_scripts(tags.runtime is None, image, annotations)
-    return MergeScript(create, inspect, env, [])
 
 
 ATTEST_ACTIONS = ("actions/attest-build-provenance", "actions/attest")
@@ -588,7 +491,8 @@ def _restructure(s: Situation, mode: str) -> Change:
         edits.append(wedit.remove_key(with_path, "tags"))
         if build.step.input("push") is not None:
             edits.append(wedit.remove_key(with_path, "push"))
-        edits.append(wedit.set_key(with_path, "outputs", _leg_outputs(tags, step_ids, push_value, own_exporter),
+        from .runtime_tags import leg_outputs
+        edits.append(wedit.set_key(with_path, "outputs", leg_outputs(tags, step_ids, push_value, own_exporter),
                                    describe="push the leg by digest"))
     for cache in ("cache-from", "cache-to"):
         value = build.step.input(cache)
@@ -606,60 +510,14 @@ def _restructure(s: Situation, mode: str) -> Change:
                                         lambda data: data["jobs"][job_id].pop("outputs"), "move the job outputs"))
     edits += _leg_edits(workflow, job_id, legs, mode, kept_matrix_keys(matrix, mode), other, key_col, unit, dash)
     if tags is not None:
-        edits += _computed_tag_edits(workflow, job_id, build_id, tags, step_ids, outputs_moved)
+        from .runtime_tags import computed_tag_edits
+        edits += computed_tag_edits(workflow, job_id, build_id, tags, step_ids, outputs_moved)
     try:
         result = wedit.apply(workflow, edits)
         _check(result, job_id, merge_id, legs, tags)
     except (wedit.EditError, ValidationError) as exc:
         raise Decline(str(exc)) from None
     return _change(s, mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
-
-
-def _names_id(step_ids: set[str]) -> str:
-    return _unique_id(step_ids, "image-names")
-
-
-def _leg_outputs(tags: Tags, step_ids: set[str], push: str, own: build_outputs.Exporter) -> str:
-    """The leg's exporter: its names as written, or (computed) as its added step derives them."""
-    if tags.names_from is None:
-        return _outputs(tags.names, push, own.leg_attributes)
-    from .runtime_tags import names_expression
-    quoted = f'"name={names_expression(_names_id(step_ids))}"'
-    return _outputs(["-"], push, own.leg_attributes).replace("name=-", quoted, 1)
-
-
-def _computed_tag_edits(workflow: Workflow, job_id: str, build_id: str, tags: Tags, step_ids: set[str],
-                        outputs_moved: bool) -> list[wedit.Edit]:
-    """The build job's outputs that pass computed tags on, and the legs' step that derives the
-    image names from them. Last of the edits: the step goes in front of the build wherever the
-    other edits left it."""
-    from . import runtime_tags as rt
-    edits: list[wedit.Edit] = []
-    if tags.job_outputs and outputs_moved:
-        raise Decline(f"job `{job_id}`'s outputs move to the merge job, and would also have to pass the tags to it")
-    for name, value in tags.job_outputs.items():
-        edits.append(wedit.set_key(("jobs", job_id, "outputs"), name, value,
-                                   describe="pass the computed tags on to the merge job"))
-    if tags.names_from is not None:
-        fields = rt.names_step(_names_id(step_ids), tags.names_from)
-        edits.append(_insert_before_step(workflow, job_id, build_id, fields))
-    return edits
-
-
-def _insert_before_step(workflow: Workflow, job_id: str, step_id: str, fields: list) -> wedit.Edit:
-    """A new step in front of the step ``step_id``, found where the earlier edits left it."""
-    def index(steps) -> int:
-        return next(i for i, st in enumerate(steps) if isinstance(st, dict) and st.get("id") == step_id)
-
-    def splice(doc: Doc) -> Doc:
-        steps = plain(doc.root)["jobs"][job_id]["steps"]
-        return wedit.insert_step(workflow, job_id, index(steps), fields).splice(doc)
-
-    def expect(data: Any) -> None:
-        steps = data["jobs"][job_id]["steps"]
-        wedit.insert_step(workflow, job_id, index(steps), fields).expect(data)
-
-    return wedit.Edit(f"add the step `{dict(fields)['name']}` to job `{job_id}`", splice, expect)
 
 
 def _qemu_edits(before: list[StepRef], job_id: str, legs: list[Leg], mode: str) -> list[wedit.Edit]:

@@ -20,6 +20,8 @@ from ..workflows.yamldoc import Doc, plain
 from . import restructure as rs
 from .base import Change, Decline, Situation
 from . import merge_logins
+from . import runtime_tags
+from .build_outputs import Exporter
 from .runtime_tags import check_tag_readers
 from .references import moved_steps
 
@@ -227,14 +229,14 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
     edits.append(_run_edit(doc, build, command.rewritten(platform_var, output_var, "\\\n" in script)))
     edits.append(wedit.set_key(build.step.path + ("env",), platform_var, "${{ matrix.platform }}",
                                describe="the leg's platform"))
-    edits.append(wedit.set_key(build.step.path + ("env",), output_var, rs._leg_outputs(tags, step_ids, "true", rs.build_outputs.Exporter()),
+    edits.append(wedit.set_key(build.step.path + ("env",), output_var, runtime_tags.leg_outputs(tags, step_ids, "true", Exporter()),
                                describe="push the leg by digest"))
     if "id" not in build.step.node:
         edits.append(wedit.set_key(build.step.path, "id", build_id, after="name" if "name" in build.step.node else "run",
                                    describe="name the build step"))
     edits += rs._qemu_edits(steps[:b], job_id, legs, mode)
     edits += rs._leg_edits(workflow, job_id, legs, mode, {}, other, key_col, unit, dash)
-    edits += rs._computed_tag_edits(workflow, job_id, build_id, tags, step_ids, False)
+    edits += runtime_tags.computed_tag_edits(workflow, job_id, build_id, tags, step_ids, False)
     try:
         result = wedit.apply(workflow, edits)
         _check(result, job_id, merge_id, legs, tags, build_id, platform_var)

@@ -22,10 +22,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from ..workflows import edit as wedit
 from ..workflows.model import BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow
-from ..workflows.yamldoc import plain
+from ..workflows.yamldoc import Doc, plain
+from . import restructure as rs
 from .base import Decline
+from .build_outputs import Exporter
 from .merge_logins import is_docker_login
 from .references import LOGIN
 
@@ -241,3 +245,146 @@ def check_tag_readers(steps: list[StepRef], build_index: int, moved: list[StepRe
             label = st.node.get("name") or st.node.get("id") or st.uses or _first_words(str(st.node.get("run", "")))
             raise Decline(f"step {st.index + 1} (`{label}`) reads the pushed tag, which is computed at run time and exists only once the "
                           "merge job has created it; a step that reads it is not moved automatically")
+
+
+# -- the restructure's hooks ---------------------------------------------------------------
+
+
+def job_output_note(job_id: str, computing: list[StepRef], why: str) -> str:
+    steps = ", ".join(f"`{st.node.get('id') or st.node.get('name')}`" for st in computing)
+    return (f"Every leg computes the tags (step {steps}; {why}, so it is not repeated), and job `{job_id}` "
+            "passes them to the merge job as job outputs. With a matrix, a job output is the value of "
+            "whichever leg finished last: that is right here only because every leg computes the same value.")
+
+
+def repeat_note(computing: list[StepRef]) -> str:
+    steps = ", ".join(f"`{st.node.get('id') or st.node.get('name')}`" for st in computing)
+    return (f"The merge job repeats the steps that compute the tags ({steps}): they do not depend on the "
+            "build, so they compute the same tags there.")
+
+
+def passed_on(workflow: Workflow, build: Build, tags: rs.Tags, other: dict) -> rs.Tags:
+    """Tags whose values read steps before the build: repeated in the merge job when those are
+    self-contained, else passed on as the build job's outputs."""
+    steps = workflow.steps(build.job_id)
+    chosen = variant(steps, tags.computing, other)
+    if chosen.repeat:
+        tags.note = repeat_note(tags.computing)
+        return tags
+    job = workflow.jobs[build.job_id]
+    taken = {str(k) for k in job.get("outputs") or {}}
+    computing = ([tags.meta] if tags.meta else []) + tags.computing
+    note = job_output_note(build.job_id, computing, chosen.why)
+    if tags.meta is not None:
+        text, outputs = job_outputs(build.job_id, f"${{{{ steps.{tags.meta.node['id']}.outputs.tags }}}}", taken,
+                                       computing, run_env(workflow, build), chosen.why)
+        return rs.Tags(tags.names, [], None, [], tags.annotations, runtime=text, job_outputs=outputs, note=note)
+    literal, outputs = [], {}
+    for tag in tags.literal:
+        text, more = job_outputs(build.job_id, tag, taken, computing, run_env(workflow, build), chosen.why)
+        literal.append(text)
+        outputs.update(more)
+    return rs.Tags(tags.names, literal, None, [], tags.annotations, job_outputs=outputs, note=note)
+
+
+def computed_tags(workflow: Workflow, build: Build, matrix_ok: bool, other: dict, raw: str) -> rs.Tags:
+    """A tag list computed at run time (a step writes it, an expression chooses it): the legs
+    derive their names from it, and the merge job splits it when it runs."""
+    raw = raw.strip()
+    contexts = {c for expr in rs._EXPR.findall(raw) for c in re.findall(r"(?<![\w.-])([a-z_]+)\.", expr)}
+    allowed = rs.ANYWHERE_CONTEXTS | {"steps"} | ({"matrix"} if matrix_ok else set())
+    if contexts - allowed:
+        raise Decline(f"the tags are computed by this job at run time (`{raw}`) from "
+                      f"{', '.join(f'`{c}`' for c in sorted(contexts - allowed))}, which the merge job does not have")
+    check_refs(workflow, build, raw)
+    m = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}", raw)
+    meta = next((st for st in workflow.steps(build.job_id) if m and st.node.get("id") == m.group(1)
+                 and st.action == METADATA and st.input("images")), None)
+    computing = rs._computing_steps(workflow, build, plain(meta.node) if meta else raw)
+    steps = workflow.steps(build.job_id)
+    chosen = variant(steps, computing, other)
+    if chosen.repeat:
+        note = repeat_note(([meta] if meta else []) + computing)
+        if meta:
+            return rs.Tags([], [], meta, computing, names_from=raw, note=note)
+        return rs.Tags([], [], None, computing, runtime=one_line(raw), names_from=raw, note=note)
+    job = workflow.jobs[build.job_id]
+    taken = {str(k) for k in job.get("outputs") or {}}
+    everything = ([meta] if meta else []) + computing
+    text, outputs = job_outputs(build.job_id, one_line(raw), taken, everything, run_env(workflow, build),
+                                   chosen.why)
+    return rs.Tags([], [], None, [], runtime=text, names_from=raw, job_outputs=outputs,
+                note=job_output_note(build.job_id, everything, chosen.why))
+
+
+def static_env(workflow: Workflow, job_id: str) -> set[str]:
+    """Variables of the workflow's and the job's `env:` (the merge job has them too)."""
+    scopes = (workflow.root.get("env"), workflow.jobs[job_id].get("env"))
+    return {str(k) for scope in scopes if isinstance(scope, dict) for k in scope}
+
+
+def env_writers_of(workflow: Workflow, build: Build, text: str) -> list[StepRef]:
+    return env_writers(workflow.steps(build.job_id), build.step.index, text, static_env(workflow, build.job_id))
+
+
+def run_env(workflow: Workflow, build: Build) -> set[str]:
+    """Variables written to $GITHUB_ENV before the build that no `env:` of the merge job sets."""
+    return set(run_time_env(workflow.steps(build.job_id), build.step.index)) - static_env(workflow, build.job_id)
+
+
+def runtime_merge_script(tags: rs.Tags) -> rs.MergeScript:
+    """The merge job's scripts for a tag list read at run time (runtime_tags)."""
+    env: dict[str, str] = {}
+    if tags.runtime is not None:
+        env["MERGED_TAGS"] = tags.runtime
+    image = None
+    if tags.names:
+        image = rs._shell_value(tags.names[0], "MERGED_IMAGE", env).strip('"')
+    annotations = rs._annotation_words(tags.annotations, env)
+    create, inspect = merge_scripts(tags.runtime is None, image, annotations)
+    return rs.MergeScript(create, inspect, env, [])
+
+
+def names_id(step_ids: set[str]) -> str:
+    return rs._unique_id(step_ids, "image-names")
+
+
+def leg_outputs(tags: rs.Tags, step_ids: set[str], push: str, own: Exporter) -> str:
+    """The leg's exporter: its names as written, or (computed) as its added step derives them."""
+    if tags.names_from is None:
+        return rs._outputs(tags.names, push, own.leg_attributes)
+    quoted = f'"name={names_expression(names_id(step_ids))}"'
+    return rs._outputs(["-"], push, own.leg_attributes).replace("name=-", quoted, 1)
+
+
+def computed_tag_edits(workflow: Workflow, job_id: str, build_id: str, tags: rs.Tags, step_ids: set[str],
+                        outputs_moved: bool) -> list[wedit.Edit]:
+    """The build job's outputs that pass computed tags on, and the legs' step that derives the
+    image names from them. Last of the edits: the step goes in front of the build wherever the
+    other edits left it."""
+    edits: list[wedit.Edit] = []
+    if tags.job_outputs and outputs_moved:
+        raise Decline(f"job `{job_id}`'s outputs move to the merge job, and would also have to pass the tags to it")
+    for name, value in tags.job_outputs.items():
+        edits.append(wedit.set_key(("jobs", job_id, "outputs"), name, value,
+                                   describe="pass the computed tags on to the merge job"))
+    if tags.names_from is not None:
+        fields = names_step(names_id(step_ids), tags.names_from)
+        edits.append(insert_before_step(workflow, job_id, build_id, fields))
+    return edits
+
+
+def insert_before_step(workflow: Workflow, job_id: str, step_id: str, fields: list) -> wedit.Edit:
+    """A new step in front of the step ``step_id``, found where the earlier edits left it."""
+    def index(steps) -> int:
+        return next(i for i, st in enumerate(steps) if isinstance(st, dict) and st.get("id") == step_id)
+
+    def splice(doc: Doc) -> Doc:
+        steps = plain(doc.root)["jobs"][job_id]["steps"]
+        return wedit.insert_step(workflow, job_id, index(steps), fields).splice(doc)
+
+    def expect(data: Any) -> None:
+        steps = data["jobs"][job_id]["steps"]
+        wedit.insert_step(workflow, job_id, index(steps), fields).expect(data)
+
+    return wedit.Edit(f"add the step `{dict(fields)['name']}` to job `{job_id}`", splice, expect)
