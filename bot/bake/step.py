@@ -14,7 +14,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from ..workflows.model import Build, Workflow
+from ..workflows.model import Build, Workflow, _matrix_values
 from .definition import COMPOSE_FILES, DEFAULT_FILES, BakeError, Definition, parse
 from .resolve import Resolver, Unknown
 
@@ -147,15 +147,27 @@ def read_step(workflow: Workflow, build: Build, bake_files: dict[str, str], repo
         raise BakeError(f"the bake step's `{raw_targets.strip() or 'default'}` is a group without targets")
     sets = set_lines(build)
     workdir = base_dir(build)
-    return BakeView(files, [_target(resolver, name, sets, workdir) for name in names], metas)
+    legs = matrix_platforms(build, sets)
+    return BakeView(files, [_target(resolver, name, sets, workdir, legs) for name in names], metas)
 
 
-def _target(resolver: Resolver, name: str, sets: list, workdir: str) -> BakeTarget:
+def matrix_platforms(build: Build, sets: list) -> list[str] | None:
+    """The platforms of a job whose matrix already builds one per leg
+    (``*.platform=${{ matrix.<key> }}`` over literal platform values)."""
+    found = [v for _, t, a, v in sets if a == "platform"]
+    m = re.fullmatch(r"\$\{\{\s*matrix\.([A-Za-z_][\w-]*)\s*\}\}", found[-1].strip()) if found else None
+    values = _matrix_values(build.job, m.group(1)) if m else []
+    return values if values and all(re.fullmatch(r"[a-z0-9]+/[\w/.-]+", v) for v in values) else None
+
+
+def _target(resolver: Resolver, name: str, sets: list, workdir: str, legs: list[str] | None) -> BakeTarget:
     attrs = resolver.target(name)
     if "matrix" in attrs:
         raise BakeError(f"bake target `{name}` has its own `matrix`")
     overrides = {a: v for _, t, a, v in sets if t in ("*", name)}
-    if "platform" in overrides:
+    if "platform" in overrides and legs:
+        platforms = legs  # one per leg of the job's matrix
+    elif "platform" in overrides:
         value = overrides["platform"]
         if _EXPRESSION.search(value):
             raise BakeError(f"the bake step's platforms (`{value}`) are computed at run time")

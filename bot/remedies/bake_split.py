@@ -18,15 +18,15 @@ import re
 from dataclasses import replace
 
 from ..bake import BakeError, BakeTarget, read_step
-from ..bake.step import META_TARGET, set_lines
+from ..bake.step import META_TARGET, matrix_platforms, set_lines
 from ..validate import ValidationError
 from ..workflows import edit as wedit
-from ..workflows.model import BAKE, Build, Workflow, _matrix_values, reusable_call
+from ..workflows.model import BAKE, Build, Workflow, reusable_call
 from ..workflows.yamldoc import plain
 from .base import Change, Decline, Situation
 from .references import image_names, moved_steps, refers
 from .restructure import (METADATA, Tags, _change, _dependents, _digest_steps, _drop_step, _image_name, _leg_edits,
-                          _legs, _merge_job, _metadata_tags, _other_axes, _push, _qemu_edits, _runners_in_place,
+                          _legs, _matrix_key, _merge_job, _metadata_tags, _other_axes, _push, _qemu_edits, _runners_in_place,
                           _scoped_cache, _unique_id, merged_tags)
 
 _BAKE_FILE = re.compile(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.bake-file(?:-tags)?\s*\}\}")
@@ -154,24 +154,11 @@ def _check(result: Workflow, job_id: str, merge_id: str | None, tags: Tags | Non
         raise ValidationError("the merge job's tags differ from the original's")
 
 
-def _platform_legs(build: Build, sets: list, matrix: dict) -> tuple[str, list[str]] | None:
-    """(matrix key, platforms) when the job's matrix already builds one platform per leg
-    (``*.platform=${{ matrix.<key> }}`` over platform values)."""
-    found = [v for _, t, a, v in sets if a == "platform"]
-    m = re.fullmatch(r"\$\{\{\s*matrix\.([A-Za-z_][\w-]*)\s*\}\}", found[-1].strip()) if found else None
-    if m is None:
-        return None
-    values = _matrix_values(build.job, m.group(1))
-    if not values or not all(re.fullmatch(r"[a-z0-9]+/[\w/.-]+", v) for v in values):
-        return None
-    return m.group(1), values
-
-
-def _per_platform_matrix(s: Situation, workflow: Workflow, build: Build, sets: list, legs: tuple[str, list[str]],
+def _per_platform_matrix(s: Situation, workflow: Workflow, build: Build, sets: list, platforms: list[str],
                          mode: str) -> Change:
     """A matrix that already builds one platform per leg: right when the legs push by digest (or
     push nothing); then only their runners can change."""
-    key, platforms = legs
+    key = _matrix_key(build)
     outputs = [v for _, _, a, v in sets if a == "output"]
     by_digest = any("push-by-digest=true" in v.replace(" ", "") for v in outputs)
     if _push(build)[0] and not by_digest:
@@ -202,7 +189,7 @@ def split_bake(s: Situation, mode: str) -> Change:
         raise Decline(f"job `{job_id}` has a `strategy` without a matrix this app can extend")
     other: dict[str, list] = {}  # another dimension of the matrix: one merged image per value
     if matrix is not None:
-        per_platform = _platform_legs(build, sets, matrix)
+        per_platform = matrix_platforms(build, sets)
         if per_platform:
             return _per_platform_matrix(s, workflow, build, sets, per_platform, mode)
         other = _other_axes(job_id, matrix)
