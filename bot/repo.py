@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from .bake.definition import is_bake_file
+from .bake.definition import bake_candidates, is_bake_file
 from .config import CONFIG_PATH
 
 WORKFLOW_DIR = ".github/workflows"
@@ -60,6 +60,7 @@ def read_repo(root: str) -> RepoFiles:
         config = _read(root, CONFIG_PATH)
     dockerfiles: dict[str, str] = {}
     bake_files: dict[str, str] = {}
+    bake_paths: list[str] = []
     paths: set[str] = set()
     for current, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not os.path.islink(os.path.join(current, d)))
@@ -73,11 +74,13 @@ def read_repo(root: str) -> RepoFiles:
                     dockerfiles[rel] = _read(root, rel)
                 except (OSError, RepoError):
                     continue  # an unreadable or binary "Dockerfile" is not a candidate
-            elif is_bake_file(rel) and len(bake_files) < MAX_BAKE_FILES:
-                try:
-                    bake_files[rel] = _read(root, rel)
-                except (OSError, RepoError):
-                    continue  # the bake step that names it declines: "was not read"
+            elif is_bake_file(rel):
+                bake_paths.append(rel)
+    for rel in bake_candidates(bake_paths, MAX_BAKE_FILES):
+        try:
+            bake_files[rel] = _read(root, rel)
+        except (OSError, RepoError):
+            continue  # the bake step that names it declines: "was not read"
     return RepoFiles(workflows, dockerfiles, config, frozenset(paths), bake_files)
 
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from bot import lint
 from bot.bake import BakeError, read_step
-from bot.bake.definition import is_bake_file
+from bot.bake.definition import bake_candidates, is_bake_file
+from bot.repo import MAX_BAKE_FILES, read_repo
 from bot.fix import NoFix
 from bot.workflows.model import Workflow
 from bot.workflows.yamldoc import load, plain
@@ -246,6 +247,17 @@ def test_any_bake_file_reads_or_declines_in_one_line(bake, targets):
     except NoFix:
         return
     assert result.files[WF] != workflow
+
+
+def test_many_hcl_files_do_not_crowd_out_the_bake_file(tmp_path):
+    # A repository of Terraform/Packer HCL: the bake file is read first, whatever the count.
+    paths = [f"infra/module{i:03}/main.hcl" for i in range(MAX_BAKE_FILES * 2)] + ["deploy/docker-bake.hcl"]
+    assert bake_candidates(paths, MAX_BAKE_FILES)[0] == "deploy/docker-bake.hcl"
+    for path in paths:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text('target "x" {}\n')
+    read = read_repo(str(tmp_path)).bake_files
+    assert len(read) == MAX_BAKE_FILES and "deploy/docker-bake.hcl" in read
 
 
 # -- the CLI reads the bake file from the checkout ---------------------------------------------

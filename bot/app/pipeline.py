@@ -18,7 +18,7 @@ from ..diagnosis import NETWORK_FAMILY, Diagnoser, Finding
 from ..fix import FixRequest, NoFix, fix
 from ..github.api import RepoAPI
 from ..locate import LocateError
-from ..bake import is_bake_file
+from ..bake import bake_candidates, is_bake_file
 from ..repo import MAX_BAKE_FILES, MAX_DOCKERFILES
 from ..workflows.model import Workflow
 from . import publish, texts
@@ -161,7 +161,7 @@ async def propose(api: RepoAPI, ctx: RunContext, findings: list[Finding], job: d
     paths = await api.tree_paths(ctx.head_tree or (await api.read_branch(base, [])).tree)
     wanted = [p for p in paths if p.startswith(".github/workflows/") and p.endswith((".yml", ".yaml"))]
     wanted += [p for p in paths if _DOCKERFILE.search(p)][:MAX_DOCKERFILES]
-    wanted += [p for p in paths if is_bake_file(p)][:MAX_BAKE_FILES]  # in the same query
+    wanted += bake_candidates(paths, MAX_BAKE_FILES)  # in the same query
     if CONFIG_PATH in paths:
         wanted.append(CONFIG_PATH)
     snapshot = await api.read_branch(base, wanted)

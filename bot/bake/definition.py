@@ -63,6 +63,13 @@ def is_bake_file(path: str) -> bool:
     return name.endswith(".hcl") or (name.endswith(".json") and "bake" in name)
 
 
+def bake_candidates(paths, limit: int) -> list[str]:
+    """The bake files to read, at most ``limit``: files named like bake's first (a repository of
+    Terraform or Packer ``.hcl`` files must not crowd out its ``docker-bake.hcl``), then by depth."""
+    found = [p for p in paths if is_bake_file(p)]
+    return sorted(found, key=lambda p: ("bake" not in p.rsplit("/", 1)[-1].lower(), p.count("/"), p))[:limit]
+
+
 def parse(path: str, text: str) -> Definition:
     if path.lower().endswith(".json"):
         return _parse_json(path, text)
