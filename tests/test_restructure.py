@@ -246,7 +246,7 @@ DECLINES = {
     "node-matrix-include": (WORKFLOWS["node-matrix"].replace(
         "        node: [20, 22]\n", "        node: [20, 22]\n        include:\n          - node: 22\n            latest: true\n"),
         "native-runners", "with `include`, `exclude` or computed values"),
-    "bake": (WORKFLOWS["bake"], "native-runners", "platforms are in the bake file, not in its `set:` lines"),
+    "bake": (WORKFLOWS["bake"], "native-runners", "platforms are not in its `set:` lines, and its bake file cannot be read"),
     "shell": (WORKFLOWS["shell-buildx"], "platform-matrix", "does not log in to a registry before the build"),
     # (a list the script writes literally is read: tests/test_runtime_shapes.py)
     "computed": (WORKFLOWS["computed-platforms"].replace('"list=linux/amd64,linux/arm64"', '"list=$(cat platforms)"'),
