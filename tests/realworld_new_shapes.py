@@ -198,7 +198,8 @@ jobs:
 
 # The same, with the metadata step reading the entry (a suffix per build configuration).
 INCLUDE_ENTRY_SUFFIX = INCLUDE_ENTRY_CONFIG.replace(
-    "            continue-on-error: false\n", "            suffix: \"\"\n            continue-on-error: false\n").replace(
+    "            continue-on-error: false\n",
+    "            suffix: \"\"\n            continue-on-error: false\n").replace(
     "          tags: type=ref,event=branch\n",
     "          flavor: suffix=${{ matrix.suffix }}\n          tags: type=ref,event=branch\n")
 

@@ -594,7 +594,8 @@ def _leg_edits(workflow: Workflow, job_id: str, legs: list[Leg], mode: str, kept
             # Comments inside the old strategy describe its matrix: they stay, above the new one.
             path = ("jobs", job_id, "strategy")
             inside = [c for j in range(d.start(path)[0], d.end_line(path) + 1) if (c := comment_of(d.lines[j]))]
-            return [" " * key_col + c for c in inside] + wedit.block_lines("strategy", new_strategy, key_col, unit, dash)
+            new_lines = wedit.block_lines("strategy", new_strategy, key_col, unit, dash)
+            return [" " * key_col + c for c in inside] + new_lines
 
         edits.append(wedit.replace_entry(
             ("jobs", job_id, "strategy"), strategy_lines,
