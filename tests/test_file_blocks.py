@@ -139,6 +139,14 @@ def test_pure_python_process_gives_the_same_answer(tmp_path):
     assert '"qemu-' in native and pure == native
 
 
+def test_a_mapped_block_counts_without_the_extension(tmp_path, monkeypatch):
+    monkeypatch.setattr(newlines, "count", newlines._python_count)
+    log = tmp_path / "job.log"
+    data = b"".join(NOISE) * 30
+    log.write_bytes(data)
+    assert sum(c for _, _, _, c in filescan.blocks(str(log), 8192)) == data.count(b"\n")
+
+
 def test_the_extension_is_built_where_ci_runs():
     """CI installs a compiler (.ci/run), so there the C counter must be the one in use."""
     if os.environ.get("CI") == "true":
@@ -171,8 +179,8 @@ def test_a_reader_stopped_early_ends(tmp_path):
     log.write_bytes(b"".join(NOISE) * 40)
     before = threading.active_count()
     reader = filescan.blocks(str(log), 4096)
-    buffer, length, count = next(reader)
-    assert length and count == buffer.count(b"\n", 0, length)
+    buffer, start, end, count = next(reader)
+    assert end > start and count == buffer[start:end].count(b"\n")
     reader.close()
     assert threading.active_count() == before
 
@@ -182,7 +190,7 @@ def test_blocks_cover_the_file_in_order(tmp_path):
     data = b"".join(NOISE) * 30 + b"no newline at the end"
     log.write_bytes(data)
     for block in (longest_line(data), 5000, 1 << 20):
-        pieces = [(bytes(b[:n]), c) for b, n, c in filescan.blocks(str(log), block)]
+        pieces = [(bytes(b[start:end]), c) for b, start, end, c in filescan.blocks(str(log), block)]
         assert b"".join(p for p, _ in pieces) == data
         assert all(p.endswith(b"\n") for p, _ in pieces[:-1])
         assert sum(c for _, c in pieces) == data.count(b"\n")

@@ -206,19 +206,19 @@ class Diagnoser:
             raise RuntimeError("scan_file() needs a Diagnoser made with source= and nothing fed")
         windows = filescan.Windows(self._source)
         try:
-            base = 0
-            for buffer, length, count in filescan.blocks(self._source, block):
-                with memoryview(buffer) as whole, whole[:length] as region:
+            read = 0  # where in the file the block starts
+            for buffer, low, high, count in filescan.blocks(self._source, block):
+                with memoryview(buffer) as whole, whole[low:high] as region:
                     _, ends = self._scan_fn(region)  # no header patterns: looked up later
                 if ends:
-                    lines, _ = newlines.hit_lines(buffer, 0, length, ends, self._line)
-                    for line_start, line_end, line_no in lines:
-                        low = max(0, base + line_start - KEEP_BEHIND - 1)
-                        self._trimmed, self._buf = windows.get(low, base + line_end + LOOKAHEAD)
-                        self._look_at(line_no, base + line_start - self._trimmed, base + line_end - self._trimmed)
+                    origin = read - low  # where in the file buffer[0] is
+                    for line_start, line_end, line_no in newlines.hit_lines(buffer, low, high, ends, self._line)[0]:
+                        at, end = origin + line_start, origin + line_end
+                        self._trimmed, self._buf = windows.get(max(0, at - KEEP_BEHIND - 1), end + LOOKAHEAD)
+                        self._look_at(line_no, at - self._trimmed, end - self._trimmed)
                 self._line += count
-                base += length
-                self.bytes_read = base
+                read += high - low
+                self.bytes_read = read
         finally:
             windows.close()
             self._buf, self._trimmed, self._pos = bytearray(), self.bytes_read, 0

@@ -1,14 +1,16 @@
 """Reading a log file for diagnosis: whole lines in blocks, and windows around the lines found.
 
-A reader thread reads the next block and counts its newlines while the diagnosing thread scans
-the one before (the scan, the read and the count all release the GIL, so on two cores they
-overlap). Blocks end at a line's end, so no match is cut in two, and come from a few reused
-buffers, so memory does not grow with the file. The Hyperscan binding serialises all scans
-behind one process-wide lock, which is why the file is not split for two scanners instead.
+A reader thread maps the next block of the file and counts its newlines (which also brings its
+pages in) while the diagnosing thread scans the block before, in place: no copy of the file is
+made, and both the scan and the count release the GIL, so on two cores they overlap. Blocks end
+at a line's end, so no match is cut in two, and at most ``BLOCKS`` are mapped at a time, so
+memory does not grow with the file. The Hyperscan binding serialises all scans behind one
+process-wide lock, which is why the file is not split for two scanners instead.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 from _queue import SimpleQueue
@@ -16,65 +18,66 @@ from collections.abc import Iterator
 
 from . import newlines
 
-BLOCK = 2 << 20  # fits the L2 cache of the core that scans it, with room to spare
-BUFFERS = 3  # one being scanned, one being read, one ready
+BLOCK = 2 << 20  # fits the L2 cache of the core that scans it
+BLOCKS = 3  # mapped at a time: one being scanned, one counted, one ready
 WINDOW = 256 << 10  # at least this much is read around a line the engine looks at
 
 
-def blocks(path: str, block: int = BLOCK) -> Iterator[tuple[bytes | bytearray, int, int]]:
-    """(buffer, length, newlines) for each run of whole lines of the file, in order; a
-    buffer is valid until the next block is asked for. A line longer than ``block`` is cut."""
+def blocks(path: str, block: int = BLOCK) -> Iterator[tuple[object, int, int, int]]:
+    """(buffer, start, end, newlines) for each run of whole lines ``buffer[start:end]`` of the
+    file, in order; a buffer is valid until the next block is asked for. A line longer than
+    ``block`` is cut."""
     handle = open(path, "rb", buffering=0)
     try:
         size = os.fstat(handle.fileno()).st_size
         if size < 2 * block:  # nothing to overlap: one read (to the end, should it have grown)
             data = handle.readall()
-            yield data, len(data), newlines.count(data, 0, len(data))
+            yield data, 0, len(data), newlines.count(data, 0, len(data))
             return
-        yield from _read_ahead(handle, block)
+        yield from _map_ahead(handle.fileno(), size, block)
     finally:
         handle.close()
 
 
-def _read_ahead(handle, block: int) -> Iterator[tuple[bytearray, int, int]]:
-    free: SimpleQueue = SimpleQueue()
+def _map_ahead(fd: int, size: int, block: int) -> Iterator[tuple[object, int, int, int]]:
     ready: SimpleQueue = SimpleQueue()
-    for _ in range(BUFFERS):
-        free.put(bytearray(block))
+    free: SimpleQueue = SimpleQueue()  # a token per block that may be mapped ahead
+    for _ in range(BLOCKS - 1):
+        free.put(True)
 
     def reader() -> None:
-        carry = b""
+        start = 0
         try:
-            while True:
-                buffer = free.get()
-                if buffer is None:
-                    return
-                with memoryview(buffer) as view:
-                    view[:len(carry)] = carry
-                    got = handle.readinto(view[len(carry):])
-                total = len(carry) + got
-                cut = total if not got else (buffer.rfind(b"\n", 0, total) + 1 or total)
-                carry = bytes(buffer[cut:total])
-                ready.put((buffer, cut, newlines.count(buffer, 0, cut)))
-                if not got:
-                    ready.put(None)
-                    return
+            while start < size and free.get():
+                offset = start - start % mmap.ALLOCATIONGRANULARITY
+                length = min(start - offset + block, size - offset)
+                view = mmap.mmap(fd, length, offset=offset, access=mmap.ACCESS_READ)
+                low = start - offset
+                high = length if offset + length == size else (view.rfind(b"\n", low) + 1 or length)
+                ready.put((view, low, high, newlines.count(view, low, high)))
+                start = offset + high
+            ready.put(None)
         except BaseException as exc:  # handed to the diagnosing thread, which raises it
             ready.put(exc)
 
     thread = threading.Thread(target=reader, name="log-reader", daemon=True)
     thread.start()
+    item = None
     try:
         while (item := ready.get()) is not None:
             if isinstance(item, BaseException):
                 raise item
-            buffer, length, count = item
-            if length:
-                yield buffer, length, count
-            free.put(buffer)
+            try:
+                yield item
+            finally:
+                item[0].close()
+            free.put(True)
     finally:
-        free.put(None)  # stops the reader if the consumer stopped early
+        free.put(False)  # stops the reader if the consumer stopped early
         thread.join()
+        if item is not None and not isinstance(item, BaseException):  # stopped early
+            while (item := ready.get()) is not None and not isinstance(item, BaseException):
+                item[0].close()  # mapped ahead and never used
 
 
 class Windows:

@@ -17,7 +17,10 @@ except ImportError:  # not built on this machine: the pure-Python path
 
 
 def _python_count(buf, start: int, end: int) -> int:
-    return buf.count(b"\n", start, end)
+    if hasattr(buf, "count"):
+        return buf.count(b"\n", start, end)
+    with memoryview(buf) as view:  # a mapped file has no count()
+        return bytes(view[start:end]).count(b"\n")
 
 
 count = _native_count or _python_count
