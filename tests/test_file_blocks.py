@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.diagnosis import Diagnoser, diagnose_bytes, diagnose_chunks
+from bot.diagnosis import Diagnoser, diagnose_bytes, diagnose_chunks, diagnose_file
 from bot.diagnosis import filescan, newlines
 
 from .conftest import CORPUS, ROOT, corpus_rows
@@ -194,3 +194,20 @@ def test_blocks_cover_the_file_in_order(tmp_path):
         assert b"".join(p for p, _ in pieces) == data
         assert all(p.endswith(b"\n") for p, _ in pieces[:-1])
         assert sum(c for _, c in pieces) == data.count(b"\n")
+
+
+def test_a_pipe_is_streamed(tmp_path):
+    """`diagnose /dev/stdin` or a named pipe: read once, as a stream (it cannot be mapped or
+    read again), with the same findings as the file."""
+    data = wrap((CORPUS / corpus_rows()[0]["file"]).read_text(), seed=4, noise=3000)[0]
+    log, fifo = tmp_path / "job.log", tmp_path / "pipe"
+    log.write_bytes(data)
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,))
+    writer.start()
+    try:
+        from_pipe = [f.to_json() for f in diagnose_file(str(fifo))]
+    finally:
+        writer.join()
+    assert from_pipe and [dict(f, file=None) for f in from_pipe] == [
+        dict(f.to_json(), file=None) for f in diagnose_file(str(log))]

@@ -650,6 +650,8 @@ def read_chunks(path: str, size: int = 4 << 20) -> Iterable[memoryview]:
 
 
 def diagnose_file(path: str) -> list[Finding]:
+    if not filescan.is_regular(path):  # a pipe or a device: read once, streamed as the app does
+        return diagnose_chunks(read_chunks(path), path)
     engine = Diagnoser(path, source=path)
     engine.scan_file()
     return engine.finish()

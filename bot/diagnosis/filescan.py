@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 import threading
 from _queue import SimpleQueue
 from collections.abc import Iterator
@@ -21,6 +22,11 @@ from . import newlines
 BLOCK = 2 << 20  # fits the L2 cache of the core that scans it
 BLOCKS = 3  # mapped at a time: one being scanned, one counted, one ready
 WINDOW = 256 << 10  # at least this much is read around a line the engine looks at
+
+
+def is_regular(path: str) -> bool:
+    """A file that can be mapped and read again (not a pipe, a terminal or a device)."""
+    return stat.S_ISREG(os.stat(path).st_mode)
 
 
 def blocks(path: str, block: int = BLOCK) -> Iterator[tuple[object, int, int, int]]:
