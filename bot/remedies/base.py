@@ -39,6 +39,7 @@ class Situation:
     dockerfile: Dockerfile | None = None
     instruction: Instruction | None = None
     repo_files: frozenset[str] = frozenset()
+    bake_files: dict[str, str] = field(default_factory=dict)  # path -> text: what bake-action steps read
 
     @property
     def platform(self) -> str | None:
