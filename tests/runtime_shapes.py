@@ -105,7 +105,7 @@ jobs:
 TAGS_AFTER_A_SETUP = TAGS_FROM_A_SCRIPT.replace(
     "      - name: Version\n",
     "      - uses: actions/setup-node@v4\n        with:\n          node-version: 22\n      - name: Version\n").replace(
-    'version="$(jq -r .version package.json)"', "version=\"$(node -p 'require(\\\"./package.json\\\").version')\"")
+    'version="$(jq -r .version package.json)"', 'version="$(npm pkg get version | tr -d \'"\')"')
 
 # Tags from a manual run's input, else from the metadata step: an expression with `||`.
 TAGS_INPUT_OR_META = """\
@@ -164,13 +164,13 @@ jobs:
       # the cache below needs the runtime token
       - uses: crazy-max/ghaction-github-runtime@v3
       - run: echo "VERSION=${GITHUB_REF#refs/*/}" >> "$GITHUB_ENV"
-      - run: echo "TAG=$GITHUB_REPOSITORY_OWNER/os:$VERSION" >> "$GITHUB_ENV"
+      - run: echo "TAG=v$VERSION" >> "$GITHUB_ENV"
       - name: Log in to GHCR
         env:
           TOKEN: ${{ secrets.GITHUB_TOKEN }}
         run: echo "$TOKEN" | docker login ghcr.io -u "$GITHUB_REPOSITORY_OWNER" --password-stdin
       - name: Build and push
-        run: docker buildx build --platform linux/amd64,linux/arm64 --file os.Dockerfile --tag ghcr.io/${{ env.TAG }} --push --cache-from type=gha ../../
+        run: docker buildx build --platform linux/amd64,linux/arm64 --file os.Dockerfile --tag ghcr.io/acme/os:${{ env.TAG }} --push --cache-from type=gha ../../
       - uses: actions/setup-node@v4
         with:
           node-version: 22

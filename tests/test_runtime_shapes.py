@@ -157,7 +157,7 @@ def test_a_job_output_that_legs_could_disagree_on_is_declined(old, new, reason):
     if reason:
         message = declined(text)
         assert reason in message
-        assert "not repeated in the merge job: step `version` runs after steps whose work it may read" in message
+        assert "not repeated in the merge job: step `Version` computes the tags with `npm`" in message
     else:
         fixed(text)  # a step after the build changes nothing
 
@@ -273,7 +273,7 @@ def test_a_docker_login_script_and_env_written_tags_are_repeated_in_the_merge_jo
     # both steps that write the tag, in order, then the login, before the image is created
     assert [i for i, r in enumerate(runs) if "GITHUB_ENV" in r] == [login - 2, login - 1] and login < create
     assert merge[login]["env"] == {"TOKEN": "${{ secrets.GITHUB_TOKEN }}"}  # with the secret it reads
-    assert merge[create]["env"] == {"MERGED_TAGS": "ghcr.io/${{ env.TAG }}"}
+    assert merge[create]["env"] == {"MERGED_TAG_1": "ghcr.io/acme/os:${{ env.TAG }}"}
     assert jobs["merge"]["permissions"] == {"contents": "read", "packages": "write"}
     # the work after the build stays in the build job
     assert "npm run build:images" in [s.get("run") for s in jobs["release"]["steps"]]
@@ -357,13 +357,10 @@ def test_platforms_a_script_computes_stay_unknown(line):
 
 
 def test_a_step_that_reads_a_computed_tag_after_the_build_is_declined_naming_it():
-    text = shapes.SHELL_DOCKER_LOGIN_ENV_TAG.replace(
-        "      - uses: actions/setup-node@v4\n",
-        "      - run: docker buildx imagetools inspect ghcr.io/${{env.TAG}} > build/image.txt\n"
-        "      - uses: actions/setup-node@v4\n")
-    assert "step 8 (`docker buildx imagetools inspect ghcr.io/${{env.TAG}}" in declined(text)
+    text = shapes.TAGS_FROM_A_SCRIPT + "      - run: docker pull ${{ steps.version.outputs.tags }}\n"
+    assert "step 7 (`docker pull ${{ steps.version.outputs.tags }}`) reads the pushed tag" in declined(text)
     with pytest.raises(Decline, match="reads the pushed tag, which is computed at run time"):
-        runtime_tags.check_tag_readers(Workflow.parse(WF, text).steps("release"), 6, [], "ghcr.io/${{ env.TAG }}")
+        runtime_tags.check_tag_readers(Workflow.parse(WF, text).steps("image"), 5, [], "${{steps.version.outputs.tags}}")
 
 
 def test_a_shell_build_already_split_per_native_runner_is_recognised():

@@ -102,6 +102,12 @@ def _prepared_before(steps: list[StepRef], step: StepRef, computing: set[int]) -
                for st in steps[:step.index])
 
 
+def _runner_commands_only(script: str) -> bool:
+    """Whether every command the script runs is on a fresh runner (so the merge job has it too)."""
+    from .. import versions
+    return all(c in versions.runner_commands() for c in rs._commands(script))
+
+
 def variant(steps: list[StepRef], computing: list[StepRef], other: dict) -> Variant:
     """Repeat the computing steps in the merge job, or pass their values on as job outputs."""
     indexes = {st.index for st in computing}
@@ -115,9 +121,13 @@ def variant(steps: list[StepRef], computing: list[StepRef], other: dict) -> Vari
         if st.uses is not None:
             return Variant(False, f"step {label} is an action whose cost and effects are not known")
         script = str(st.node.get("run", ""))
+        try:
+            rs._self_contained(st)
+        except Decline as exc:  # a tool an earlier step installed: computed once per leg, passed on
+            return Variant(False, str(exc).split(" (an earlier step")[0])
         if COSTLY.search(script):
             return Variant(False, f"step {label} runs a package manager or build tool")
-        if not pure_script(script) and not _prepared_before(steps, st, indexes):
+        if not (pure_script(script) or _prepared_before(steps, st, indexes) or _runner_commands_only(script)):
             return Variant(False, f"step {label} runs after steps whose work it may read")
     return Variant(True, "")
 
