@@ -161,6 +161,16 @@ DECLINES = {
     "context-outside-workdir": (WORKDIR_REPO, None, {**WORKDIR_REPO["bake"], "docker/docker-bake.hcl": _edit(
         WORKDIR_REPO["bake"]["docker/docker-bake.hcl"], 'dockerfile = "Dockerfile"', 'context = ".."\n  dockerfile = "Dockerfile"')},
         "outside `docker`, the Git context subdirectory"),
+    # crazy-max's image jobs (ddns-route53, diun, docker-samba, undock) check the pushed manifest
+    # with the metadata step's version after the build: a call has no steps of ours.
+    "verification-after": (HCL_REPO, HCL_REPO["workflows"][WF] + """\
+      -
+        name: Check manifest
+        if: github.event_name != 'pull_request'
+        run: |
+          docker buildx imagetools inspect ghcr.io/acme/app:${{ steps.meta.outputs.version }}
+""", None, "step `Check manifest` runs after the build in the same job"),
+    "pull": (JSON_REPO, JSON_WF + "          pull: true\n", None, "sets `pull`, which github-builder's bake.yml"),
     "matrix": (JSON_REPO, _edit(JSON_WF, "    runs-on: ubuntu-latest\n",
                                 "    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        v: [1, 2]\n"), None,
                "sets `strategy`"),
