@@ -11,12 +11,12 @@ remedy applies, with the reason; 1 an internal error (one line, no traceback).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from .diagnosis import diagnose_file
-from .diagnosis.report import render_json, render_text
+if TYPE_CHECKING:  # imported by build_parser, after `diagnose` has begun scanning its log
+    import argparse
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NO_FIX = 0, 1, 2, 3
 PROG = "docker-build-fixer"
@@ -38,6 +38,9 @@ def _readable(path: str) -> str:
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
+    from .diagnosis import diagnose_file
+    from .diagnosis.report import render_json, render_text
+
     paths = [_readable(p) for p in args.logs]
     results = []
     for path in paths:
@@ -64,6 +67,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     from .config import ConfigError, parse_config
     from .fix import FixRequest, NoFix, fix
     from .locate import LocateError
+    from .diagnosis import diagnose_file
     from .repo import RepoError, read_repo, write_files
 
     log = _readable(args.log)
@@ -208,6 +212,8 @@ def build_parser(remedy_ids: list[str] | None = None) -> argparse.ArgumentParser
         from .remedies.catalogue import REMEDY_INFO
 
         remedy_ids = sorted(REMEDY_INFO)
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Diagnose failed multi-platform Docker builds from GitHub Actions job logs.",
@@ -249,8 +255,24 @@ def build_parser(remedy_ids: list[str] | None = None) -> argparse.ArgumentParser
     return parser
 
 
+def _scan_ahead(words: list[str]) -> None:
+    """`diagnose LOG`: start scanning the first log in C (two threads, no GIL) while the rest of
+    diagnosis is imported; the engine takes the result. Options and bad paths are left to the
+    parser and to diagnosis."""
+    from .diagnosis import nativescan
+
+    logs = [w for w in words[1:] if not w.startswith("-")]
+    try:
+        if logs:
+            nativescan.start(logs[0])
+    except Exception:  # noqa: BLE001 - diagnosis meets the same problem and reports it in one line
+        return
+
+
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
+    if words[:1] == ["diagnose"]:
+        _scan_ahead(words)
     parser = build_parser([] if words[:1] == ["diagnose"] else None)
     args = parser.parse_args(argv)
     try:
