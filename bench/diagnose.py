@@ -83,13 +83,16 @@ def peak_rss_mib(log: Path) -> float:
 # interpreter's start), to show where the CPU goes and what no change to the rules can remove.
 PARTS = {  # name: (the part it adds to, code)
     "python start": (None, "pass"),
-    "imports": ("python start", "import bot.cli, bot.diagnosis.engine as e; e.HEADLESS_PREFILTER.scanner()"
-                "; e.HEADLESS_PREFILTER.file_scanner()"),
-    # What the reader thread does (bot/diagnosis/filescan.py): map each block, count its lines.
+    # What `diagnose` imports and loads: the C scan's database where it is built (then
+    # python-hyperscan is not imported), else python-hyperscan's.
+    "imports": ("python start", "import bot.cli, bot.diagnosis.engine as e\n"
+                "e.HEADLESS_PREFILTER.file_scanner() or e.HEADLESS_PREFILTER.scanner()"),
+    # Without the C scan: what the reader thread does (bot/diagnosis/filescan.py), map each
+    # block and count its lines, then python-hyperscan's scan (with its import, if not above).
     "mapping the file + counting newlines": ("imports", (
         "import bot.cli, bot.diagnosis.engine as e\n"
         "for b, lo, hi, n in e.filescan.blocks(LOG): pass")),
-    "Hyperscan scan": ("mapping the file + counting newlines", (
+    "python-hyperscan scan": ("mapping the file + counting newlines", (
         "import bot.cli, bot.diagnosis.engine as e; scan = e.HEADLESS_PREFILTER.scanner()\n"
         "for b, lo, hi, n in e.filescan.blocks(LOG):\n"
         "    with memoryview(b) as v, v[lo:hi] as r: scan(r)")),
