@@ -83,15 +83,24 @@ def peak_rss_mib(log: Path) -> float:
 # interpreter's start), to show where the CPU goes and what no change to the rules can remove.
 PARTS = {  # name: (the part it adds to, code)
     "python start": (None, "pass"),
-    "imports": ("python start", "import bot.cli, bot.diagnosis.engine as e; e.HEADLESS_PREFILTER.scanner()"),
-    # What the reader thread does (bot/diagnosis/filescan.py): map each block, count its lines.
+    # What `diagnose` imports and loads: the C scan's database where it is built (then
+    # python-hyperscan is not imported), else python-hyperscan's.
+    "imports": ("python start", "import bot.cli, bot.diagnosis.engine as e\n"
+                "e.HEADLESS_PREFILTER.file_scanner() or e.HEADLESS_PREFILTER.scanner()"),
+    # Without the C scan: what the reader thread does (bot/diagnosis/filescan.py), map each
+    # block and count its lines, then python-hyperscan's scan (with its import, if not above).
     "mapping the file + counting newlines": ("imports", (
         "import bot.cli, bot.diagnosis.engine as e\n"
         "for b, lo, hi, n in e.filescan.blocks(LOG): pass")),
-    "Hyperscan scan": ("mapping the file + counting newlines", (
+    "python-hyperscan scan": ("mapping the file + counting newlines", (
         "import bot.cli, bot.diagnosis.engine as e; scan = e.HEADLESS_PREFILTER.scanner()\n"
         "for b, lo, hi, n in e.filescan.blocks(LOG):\n"
         "    with memoryview(b) as v, v[lo:hi] as r: scan(r)")),
+    # What `diagnose` runs where the system Hyperscan extension is built (bot/diagnosis/nativescan.py):
+    # mapping, scanning and counting in C on two threads.
+    "system Hyperscan in C, 2 threads (all of it)": ("imports", (
+        "import os, bot.cli, bot.diagnosis.engine as e; scan = e.HEADLESS_PREFILTER.file_scanner()\n"
+        "fd = os.open(LOG, os.O_RDONLY); scan(fd, os.fstat(fd).st_size, e.filescan.BLOCK)")),
     # For comparison: the same count with bytes.count, over the file read into a buffer.
     "reading the file (readinto)": ("imports", "import bot.diagnosis.engine as e\nfor c in e.read_chunks(LOG): pass"),
     "counting newlines, bytes.count": ("reading the file (readinto)", (
@@ -155,9 +164,12 @@ def main() -> None:
             rss_gb = peak_rss_mib(huge)
 
     mb = size / 1e6
+    from bot.diagnosis.nativescan import _hsscan
     from bot.diagnosis.newlines import NATIVE
 
-    print(f"log: {mb:.0f} MB generated job log, matcher: {PREFILTER.engine}, newline counter: "
+    print(f"log: {mb:.0f} MB generated job log, file scan: "
+          f"{'system Hyperscan ' + _hsscan.VERSION.split()[0] + ' in C, 2 threads' if _hsscan else 'python-hyperscan'}"
+          f", matcher otherwise: {PREFILTER.engine}, newline counter: "
           f"{'C (' + NATIVE + ')' if NATIVE else 'bytes.count'}, best of {args.runs}, load average "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(f"grep -E -c        wall {grep_wall:6.3f} s ({mb / grep_wall:5.0f} MB/s)  cpu {grep_cpu:6.3f} s"

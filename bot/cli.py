@@ -11,12 +11,12 @@ remedy applies, with the reason; 1 an internal error (one line, no traceback).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
-from .diagnosis import diagnose_file
-from .diagnosis.report import render_json, render_text
+TYPE_CHECKING = False  # (not typing's: importing typing costs `diagnose` milliseconds before its scan)
+if TYPE_CHECKING:  # imported by build_parser, after `diagnose` has begun scanning its log
+    import argparse
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_NO_FIX = 0, 1, 2, 3
 PROG = "docker-build-fixer"
@@ -38,6 +38,9 @@ def _readable(path: str) -> str:
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
+    from .diagnosis import diagnose_file
+    from .diagnosis.report import render_json, render_text
+
     paths = [_readable(p) for p in args.logs]
     results = []
     for path in paths:
@@ -64,6 +67,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     from .config import ConfigError, parse_config
     from .fix import FixRequest, NoFix, fix
     from .locate import LocateError
+    from .diagnosis import diagnose_file
     from .repo import RepoError, read_repo, write_files
 
     log = _readable(args.log)
@@ -201,6 +205,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, the same rule without importing shutil."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def build_parser(remedy_ids: list[str] | None = None) -> argparse.ArgumentParser:
     """``remedy_ids``: the choices of ``fix --remedy``/``--skip``; ``main`` leaves them out for
     ``diagnose``, which then starts without importing the remedies (and their parsers)."""
@@ -208,17 +226,29 @@ def build_parser(remedy_ids: list[str] | None = None) -> argparse.ArgumentParser
         from .remedies.catalogue import REMEDY_INFO
 
         remedy_ids = sorted(REMEDY_INFO)
+    import argparse
+
+    class Formatter(argparse.HelpFormatter):
+        """argparse's own, but for its width: argparse imports shutil for it (with bz2, lzma and
+        fnmatch, about 10 ms of every process) even when no help is printed."""
+
+        def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+            super().__init__(prog, indent_increment, max_help_position,
+                             _terminal_columns() - 2 if width is None else width)
+
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Diagnose failed multi-platform Docker builds from GitHub Actions job logs.",
+        formatter_class=Formatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    diagnose = sub.add_parser("diagnose", help="say why a build failed, from its job log(s)")
+    subcommand = {"formatter_class": Formatter}
+    diagnose = sub.add_parser("diagnose", help="say why a build failed, from its job log(s)", **subcommand)
     diagnose.add_argument("logs", nargs="+", metavar="LOG", help="a GitHub Actions job log file")
     diagnose.add_argument("--json", action="store_true", help="print findings as JSON")
     diagnose.set_defaults(handler=cmd_diagnose)
 
-    fixer = sub.add_parser("fix", help="propose the change that fixes a failed build")
+    fixer = sub.add_parser("fix", help="propose the change that fixes a failed build", **subcommand)
     fixer.add_argument("repo", nargs="?", default=".", metavar="REPO_DIR", help="the repository checkout")
     fixer.add_argument("--log", required=True, help="the failed job's log")
     fixer.add_argument("--workflow", help="the workflow that failed (default: found from the log)")
@@ -235,22 +265,39 @@ def build_parser(remedy_ids: list[str] | None = None) -> argparse.ArgumentParser
     fixer.add_argument("--json", action="store_true", help="print the result as JSON")
     fixer.set_defaults(handler=cmd_fix)
 
-    table = sub.add_parser("versions", help="the action versions the app writes (and refresh them from GitHub)")
+    table = sub.add_parser("versions", help="the action versions the app writes (and refresh them from GitHub)",
+                           **subcommand)
     table.add_argument("--refresh", action="store_true",
                        help="rewrite the data file from GitHub's tags (GITHUB_API_URL, GITHUB_TOKEN)")
     table.add_argument("--file", help="the versions data file (default: the one in the package)")
     table.set_defaults(handler=cmd_versions)
 
-    server = sub.add_parser("serve", help="run the GitHub App (settings from the environment)")
+    server = sub.add_parser("serve", help="run the GitHub App (settings from the environment)", **subcommand)
     server.add_argument("--url", help="this deployment's public URL, for the setup page (default: PUBLIC_URL)")
     server.set_defaults(handler=cmd_serve)
-    worker = sub.add_parser("worker", help="run jobs from the PostgreSQL queue (needs DATABASE_URL)")
+    worker = sub.add_parser("worker", help="run jobs from the PostgreSQL queue (needs DATABASE_URL)", **subcommand)
     worker.set_defaults(handler=cmd_worker)
     return parser
 
 
+def _scan_ahead(words: list[str]) -> None:
+    """`diagnose LOG`: start scanning the first log in C (two threads, no GIL) while the rest of
+    diagnosis is imported; the engine takes the result. Options and bad paths are left to the
+    parser and to diagnosis."""
+    from .diagnosis import nativescan
+
+    logs = [w for w in words[1:] if not w.startswith("-")]
+    try:
+        if logs:
+            nativescan.start(logs[0])
+    except Exception:  # noqa: BLE001 - diagnosis meets the same problem and reports it in one line
+        return
+
+
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
+    if words[:1] == ["diagnose"]:
+        _scan_ahead(words)
     parser = build_parser([] if words[:1] == ["diagnose"] else None)
     args = parser.parse_args(argv)
     try:

@@ -1,14 +1,17 @@
 """A log file is read in blocks that end at a line's end (bot/diagnosis/filescan.py) and each
 line the prefilter finds is looked at in a window of the file around it: the findings must be
 exactly those of one pass over the whole log, wherever the blocks end, and the same with the
-C newline counter and without it."""
+C newline counter and without it, and the same with the system Hyperscan's two-thread file
+scan (bot/diagnosis/_hsscan.c) and with python-hyperscan's."""
 
 from __future__ import annotations
 
 import os
+import platform
 import random
 import subprocess
 import sys
+import tempfile
 import threading
 
 import pytest
@@ -16,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.diagnosis import Diagnoser, diagnose_bytes, diagnose_chunks, diagnose_file
-from bot.diagnosis import filescan, newlines
+from bot.diagnosis import filescan, nativescan, newlines
+from bot.diagnosis.engine import HEADLESS_PREFILTER
 
 from .conftest import CORPUS, ROOT, corpus_rows
 from .joblogs import build_noise, wrap
@@ -58,7 +62,23 @@ def counter(request, monkeypatch):
     return request.param
 
 
-def test_every_corpus_log_in_blocks_of_any_size(tmp_path, counter):
+# Debian ships libhyperscan-dev for amd64 only; .ci/run installs it there.
+NATIVE_SCAN_EXPECTED = os.environ.get("CI") == "true" and platform.machine() == "x86_64"
+
+
+@pytest.fixture(params=["native", "python"])
+def scanner(request, monkeypatch):
+    """Both file scanners: the system Hyperscan in C on two threads (where it is built) and
+    python-hyperscan's, one block at a time with the reader thread."""
+    if request.param == "python":
+        monkeypatch.setattr(nativescan, "_hsscan", None)
+        assert HEADLESS_PREFILTER.file_scanner() is None
+    elif nativescan._hsscan is None:
+        assert not NATIVE_SCAN_EXPECTED, "CI installs libhyperscan-dev: the extension must be importable"
+    return request.param
+
+
+def test_every_corpus_log_in_blocks_of_any_size(tmp_path, counter, scanner):
     """Every log of tests/data (the corpus, the real excerpts as quoted and wrapped as a job
     log): blocks just longer than the longest line, a few KB, and one block for it all."""
     path = tmp_path / "job.log"
@@ -86,7 +106,7 @@ CRASHES = [b"#14 12.3 qemu: uncaught target signal 4 (Illegal instruction) - cor
        st.lists(st.tuples(st.sampled_from(CRASHES), st.integers(min_value=0)), min_size=1, max_size=3),
        st.integers(min_value=0, max_value=600), st.lists(st.integers(min_value=1), max_size=12),
        st.booleans())
-def test_blocks_and_chunks_anywhere(tmp_path, lines, crashes, extra, cuts, final_newline):
+def test_blocks_and_chunks_anywhere(tmp_path, scanner, lines, crashes, extra, cuts, final_newline):
     """Generated logs (lines of the corpus and build noise in any order, a crash or two
     anywhere), cut into blocks of any size above the longest line and into stream chunks
     anywhere: one answer."""
@@ -129,14 +149,78 @@ def test_pure_python_process_gives_the_same_answer(tmp_path):
     log = tmp_path / "job.log"
     log.write_bytes(data)
     assert len(data) > 2 * filescan.BLOCK  # the reader thread runs too
-    code = ("import sys; sys.modules['bot.diagnosis._newlines'] = None\n"
-            "from bot.diagnosis import newlines; assert newlines.NATIVE is None\n"
+    code = ("import sys; sys.modules['bot.diagnosis._newlines'] = sys.modules['bot.diagnosis._hsscan'] = None\n"
+            "from bot.diagnosis import newlines, nativescan; assert newlines.NATIVE is nativescan._hsscan is None\n"
             "from bot.cli import main; main(['diagnose', '--json', sys.argv[1]])")
     pure = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True,
                           cwd=ROOT, check=True).stdout
     native = subprocess.run([sys.executable, "-m", "bot", "diagnose", "--json", str(log)],
                             capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert '"qemu-' in native and pure == native
+
+
+def python_hits(data: bytes, block: int) -> tuple[list[tuple[int, int, int]], int]:
+    """What the python-hyperscan path finds in ``data``: (line start, line end, newlines before)
+    of each line a match ended in, and all newlines, one line-aligned block at a time."""
+    scan, hits, newlines_seen, origin = HEADLESS_PREFILTER.scanner(), [], 0, 0
+    with tempfile.NamedTemporaryFile() as log:
+        log.write(data)
+        log.flush()
+        for buffer, low, high, count in filescan.blocks(log.name, block):
+            with memoryview(buffer) as whole, whole[low:high] as region:
+                ends = scan(region)[1]
+            lines, _ = newlines.hit_lines(buffer, low, high, ends, newlines_seen)
+            hits += [(origin + a - low, origin + b - low, n) for a, b, n in lines]
+            newlines_seen += count
+            origin += high - low
+    return hits, newlines_seen
+
+
+def native_hits(data: bytes, block: int) -> tuple[list[tuple[int, int, int]], int]:
+    assert nativescan._hsscan is not None, "install libhyperscan-dev (.ci/run does), then pip install -e ."
+    with tempfile.TemporaryFile() as log:
+        log.write(data)
+        log.flush()
+        return HEADLESS_PREFILTER.file_scanner()(log.fileno(), len(data), block)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(LINES), st.sampled_from(NOISE), st.sampled_from(CRASHES)),
+                max_size=200),
+       st.integers(min_value=0, max_value=3000), st.booleans())
+def test_native_hits_are_python_hyperscans(lines, extra, final_newline):
+    """The C scan's lines and line numbers are exactly those of python-hyperscan + hit_lines,
+    for blocks of any size above the longest line (many blocks, so both threads take some)."""
+    data = b"".join(lines)
+    if not final_newline:
+        data = data.rstrip(b"\n")
+    block = (longest_line(data) if data else 1) + extra
+    assert native_hits(data, block) == python_hits(data, block)
+
+
+def test_native_scan_of_a_large_log_on_two_threads(tmp_path):
+    """Hundreds of 4 KB blocks taken by two threads in any order, matches in many of them."""
+    data = b"".join(NOISE + CRASHES) * 60
+    hits, count = native_hits(data, 4096)
+    assert count == data.count(b"\n") and len(hits) >= 180
+    assert (hits, count) == python_hits(data, 4096)
+
+
+def test_native_scan_cuts_a_line_longer_than_a_block():
+    """A line longer than a block is cut where a block ends (as the Python path cuts it), and
+    a file without any newline still scans."""
+    crash = CRASHES[0].rstrip(b"\n")
+    for data in (b"x" * 9000 + crash + b"\n" + crash, crash * 300, b"y" * 20000):
+        hits, count = native_hits(data, 4096)
+        assert count == data.count(b"\n")
+        assert [a for a, _, _ in hits] == sorted({a for a, _, _ in hits})
+        assert bool(hits) == (crash in data)
+
+
+def test_the_file_scan_is_native_where_ci_runs():
+    """CI installs libhyperscan-dev (.ci/run), so there the C file scan must be the one in use."""
+    if NATIVE_SCAN_EXPECTED:
+        assert nativescan._hsscan is not None and HEADLESS_PREFILTER.file_scanner() is not None
 
 
 def test_a_mapped_block_counts_without_the_extension(tmp_path, monkeypatch):
@@ -211,3 +295,29 @@ def test_a_pipe_is_streamed(tmp_path):
         writer.join()
     assert from_pipe and [dict(f, file=None) for f in from_pipe] == [
         dict(f.to_json(), file=None) for f in diagnose_file(str(log))]
+
+
+def test_the_scan_begun_early_is_the_one_used(tmp_path):
+    """`diagnose LOG` begins the C scan before diagnosis is imported (bot/cli.py): the engine
+    takes that result, with the findings of a scan of its own; a file that changed since the
+    scan began (another size or inode) is scanned again."""
+    data = wrap((CORPUS / corpus_rows()[0]["file"]).read_text(), seed=5, noise=45000)[0]
+    log = tmp_path / "job.log"
+    log.write_bytes(data)
+    expected = [f.to_json() for f in diagnose_file(str(log))]
+    assert expected and not nativescan._pending
+    nativescan.start(str(log))
+    assert str(log) in nativescan._pending
+    assert [f.to_json() for f in diagnose_file(str(log))] == expected
+    assert not nativescan._pending
+    nativescan.start(str(log))
+    nativescan._pending[str(log)].result()  # (rewriting a file being mapped would be SIGBUS)
+    log.write_bytes(b"".join(NOISE) + CRASHES[2])  # rewritten since
+    assert [f.to_json()["signature"] for f in diagnose_file(str(log))] == ["docker-driver-multiplatform"]
+    assert not nativescan._pending
+
+
+def test_nothing_is_begun_early_for_what_is_not_a_log_file(tmp_path):
+    nativescan.start(str(tmp_path))  # a directory
+    nativescan.start(str(tmp_path / "missing.log"))
+    assert not nativescan._pending

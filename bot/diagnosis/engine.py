@@ -26,7 +26,7 @@ from .logline import (
     seconds_between,
     split_step,
 )
-from . import filescan, newlines
+from . import filescan, nativescan, newlines
 from .headers import MAX_STEPS, collect_headers, headers_before, last_header
 from .legs import leg_stamp, leg_stamps
 from .prefilter import Prefilter
@@ -112,7 +112,8 @@ class Diagnoser:
         self._buf = bytearray()
         self._pos = 0  # index in _buf of the first unscanned byte (always a line start)
         self._line = 1  # line number at _pos
-        self._scan_fn = (PREFILTER if source is None else HEADLESS_PREFILTER).scanner()
+        # Made on first use: a file scanned by ``nativescan`` needs no python-hyperscan at all.
+        self._scan_fn = None
         # Step headers are frequent (buildx re-prints them whenever output switches legs), so
         # only their raw text is kept while streaming; they are parsed when a finding needs one.
         self._raw_headers: dict[int, tuple[int, bytes]] = {}  # step -> (where in the log, text)
@@ -173,7 +174,7 @@ class Diagnoser:
         if end <= start:
             return
         with memoryview(buf) as whole, whole[start:end] as region:
-            header_ends, ends = self._scan_fn(region)
+            header_ends, ends = self._scanner()(region)
         self._keep_headers(start, end, header_ends)
         lines, self._line = newlines.hit_lines(buf, start, end, ends, self._line)
         for line_start, line_end, line_no in lines:
@@ -184,6 +185,11 @@ class Diagnoser:
             del buf[:cut]
             self._pos -= cut
             self._trimmed += cut
+
+    def _scanner(self):
+        if self._scan_fn is None:
+            self._scan_fn = (PREFILTER if self._source is None else HEADLESS_PREFILTER).scanner()
+        return self._scan_fn
 
     def _look_at(self, line_no: int, start: int, end: int) -> None:
         """Look at the line ``_buf[start:end]``, seeing only its window: from the first line
@@ -204,12 +210,15 @@ class Diagnoser:
         of the file around it, as ``_look_at`` would have seen it in the stream."""
         if self._source is None or self.bytes_read:
             raise RuntimeError("scan_file() needs a Diagnoser made with source= and nothing fed")
+        native = HEADLESS_PREFILTER.file_scanner()
+        if native is not None:
+            return self._scan_file_native(native, block)
         windows = filescan.Windows(self._source)
         try:
             read = 0  # where in the file the block starts
             for buffer, low, high, count in filescan.blocks(self._source, block):
                 with memoryview(buffer) as whole, whole[low:high] as region:
-                    _, ends = self._scan_fn(region)  # no header patterns: looked up later
+                    _, ends = self._scanner()(region)  # no header patterns: looked up later
                 if ends:
                     origin = read - low  # where in the file buffer[0] is
                     for line_start, line_end, line_no in newlines.hit_lines(buffer, low, high, ends, self._line)[0]:
@@ -219,6 +228,25 @@ class Diagnoser:
                 self._line += count
                 read += high - low
                 self.bytes_read = read
+        finally:
+            windows.close()
+            self._buf, self._trimmed, self._pos = bytearray(), self.bytes_read, 0
+
+    def _scan_file_native(self, scan, block: int) -> None:
+        """``scan_file`` with the system Hyperscan: the whole file scanned on two threads in C,
+        which returns the lines found with their numbers; each is then looked at as above."""
+        windows = filescan.Windows(self._source)
+        try:
+            st = os.fstat(windows.fd)
+            size = st.st_size
+            # Begun by the command line before diagnosis was imported, or scanned now.
+            early = nativescan.take(self._source, block, st)
+            hits, newlines_total = early if early is not None else scan(windows.fd, size, block)
+            for at, end, newlines_before in hits:
+                self._trimmed, self._buf = windows.get(max(0, at - KEEP_BEHIND - 1), end + LOOKAHEAD)
+                self._look_at(self._line + newlines_before, at - self._trimmed, end - self._trimmed)
+            self._line += newlines_total
+            self.bytes_read = size
         finally:
             windows.close()
             self._buf, self._trimmed, self._pos = bytearray(), self.bytes_read, 0

@@ -91,15 +91,15 @@ class Windows:
     for the next line (hits cluster)."""
 
     def __init__(self, path: str):
-        self._fd = os.open(path, os.O_RDONLY)
+        self.fd = os.open(path, os.O_RDONLY)
         self._start, self._data = 0, b""
 
     def get(self, start: int, end: int) -> tuple[int, bytes]:
         """(offset of the bytes, bytes) covering the file's ``[start, end)`` (less at its end)."""
         if not (self._start <= start and end <= self._start + len(self._data)) or not self._data:
             self._start = start
-            self._data = os.pread(self._fd, max(end - start, WINDOW), start)
+            self._data = os.pread(self.fd, max(end - start, WINDOW), start)
         return self._start, self._data
 
     def close(self) -> None:
-        os.close(self._fd)
+        os.close(self.fd)

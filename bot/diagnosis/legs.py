@@ -43,6 +43,7 @@ def leg_stamps(path: str, upto: int) -> dict[bytes, list[bytes]]:
     """platform -> [first, last] header timestamp, in the first ``upto`` bytes of the file.
     Literal searches (``bytes.find``), not a regex over megabytes: this runs after the scan."""
     stamps: dict[bytes, list[bytes]] = {}
+    seen_as: list[bytes] = []  # b"linux/arm64 " of each platform found
     try:
         with open(path, "rb") as handle:
             read, extra = 0, None
@@ -55,9 +56,13 @@ def leg_stamps(path: str, upto: int) -> dict[bytes, list[bytes]]:
                 handle.seek(read)
                 at = block.find(b" [linux/")
                 while at >= 0:
+                    if any(block.startswith(known, at + 2) for known in seen_as):  # its first is known
+                        at = block.find(b" [linux/", at + 8)
+                        continue
                     platform, stamp = _header_at(block, at + 1)
                     if platform is not None and platform not in stamps:
                         stamps[platform] = [stamp, stamp]
+                        seen_as.append(platform + b" ")
                     at = block.find(b" [linux/", at + 8)
                 if stamps:
                     extra = 1 if extra is None else extra - 1

@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import re
 
-from . import dbcache
+from . import dbcache, nativescan
 
-try:  # pragma: no cover - which branch runs depends on the machine
-    import hyperscan
-except ImportError:  # pragma: no cover
-    hyperscan = None
+_UNLOADED = object()
+_hyperscan = _UNLOADED
+
+
+def python_hyperscan():
+    """python-hyperscan, or None where it is not installed; imported on first use (tens of
+    milliseconds), which a log file scanned by ``nativescan`` never needs."""
+    global _hyperscan
+    if _hyperscan is _UNLOADED:
+        try:  # pragma: no cover - which branch runs depends on the machine
+            import hyperscan
+        except ImportError:  # pragma: no cover
+            hyperscan = None
+        _hyperscan = hyperscan
+    return _hyperscan
 
 
 class Prefilter:
@@ -26,13 +37,17 @@ class Prefilter:
     def __init__(self, first: list[bytes], rest: list[bytes]):
         self._first, self._rest = first, rest
         self._group = [0] * len(first) + [1] * len(rest)
-        self.engine = "hyperscan" if hyperscan is not None else "re"
         self.loaded_from_cache: bool | None = None  # set when the hyperscan database is built
         self._db = None
         self._regexes = None
 
+    @property
+    def engine(self) -> str:
+        return "hyperscan" if python_hyperscan() is not None else "re"
+
     def _database(self):
         if self._db is None:
+            hyperscan = python_hyperscan()
             patterns = self._first + self._rest
             path = dbcache.cache_path(patterns, f"hyperscan-{getattr(hyperscan, '__version__', '?')}")
             data = dbcache.load(path)
@@ -49,8 +64,14 @@ class Prefilter:
                 self._db, self.loaded_from_cache = db, False
         return self._db
 
+    def file_scanner(self):
+        """``nativescan.scanner`` for the patterns of ``rest`` (``first`` is not scanned): the
+        whole file in C on two threads, where the system Hyperscan extension is built; else None."""
+        return nativescan.scanner(self._rest)
+
     def scanner(self):
         """A scan function with its own scratch space (hyperscan needs one per concurrent scan)."""
+        hyperscan = python_hyperscan()
         if hyperscan is None:
             if self._regexes is None:
                 self._regexes = tuple(re.compile(b"|".join(b"(?:" + p + b")" for p in group)) if group else None
