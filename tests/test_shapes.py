@@ -51,6 +51,10 @@ def shapes(draw):
     crlf = draw(st.booleans())
     platforms = draw(st.sampled_from(["linux/amd64,linux/arm64", "linux/amd64, linux/arm64/v8",
                                       "linux/arm64,linux/amd64,linux/arm/v7"]))
+    # A second build step in the job: another image, a test build, a single-platform build, a
+    # variant built FROM the first image, under a condition or not.
+    second = draw(st.sampled_from([None, None, "push", "no-push", "single", "uses-first", "other-meta"]))
+    second_if = draw(st.sampled_from([None, "github.event_name != 'pull_request'", "${{ github.ref == 'refs/heads/main' }}"]))
 
     steps_col = unit * 3 if dash_in else unit * 2
     dash = " " * steps_col
@@ -115,6 +119,21 @@ def shapes(draw):
         else:
             steps += step(["name: Build" + comment, "uses: docker/build-push-action@v6", "with:"]
                           + [f"{i}{k}: {v}" for k, v in inputs])
+        if second:
+            second_platforms = "linux/amd64" if second == "single" else value
+            fields = ["name: Build second" + comment] + ([f"if: {second_if}"] if second_if else []) + [
+                "uses: docker/build-push-action@v6", "with:", f"{i}platforms: {second_platforms}"]
+            if second in ("push", "uses-first", "other-meta"):
+                fields += [f"{i}push: true", f"{i}tags: " + ("${{ steps.meta2.outputs.tags }}" if second == "other-meta"
+                                                           else "ghcr.io/acme/app:alpine")]
+            if second == "uses-first":
+                fields.append(f"{i}build-args: BASE=ghcr.io/acme/app:latest")
+            if second in ("no-push", "single"):
+                fields.append(f"{i}push: false")
+            if second == "other-meta":
+                steps += step(["id: meta2", "uses: docker/metadata-action@v5", "with:",
+                               f"{i}images: ghcr.io/acme/web"])
+            steps += step(fields)
     elif kind == "bake":
         steps += step(["name: Bake", "uses: docker/bake-action@v6", "with:", f"{i}targets: image",
                        f"{i}push: {push or 'false'}", f"{i}set: |", f"{i}{i}*.platform={platforms.replace(' ', '')}"])

@@ -21,9 +21,10 @@ from ..workflows.model import BAKE, SETUP_QEMU, Build, Workflow, reusable_call
 from ..workflows.yamldoc import plain
 from .base import Change, Decline, Situation
 from .references import image_names, moved_steps, refers
-from .restructure import (METADATA, Tags, _change, _dependents, _digest_steps, _drop_step, _image_name,
-                          _insert_after_key, _legs, _merge_job, _metadata_tags, _push, _scoped_cache, _unique_id,
-                          merged_tags)
+from .images import Image, Tags
+from .merge_job import insert_after_key, merge_job, merged_tags
+from .restructure import (METADATA, _change, _dependents, _digest_steps, _drop_step, _image_name, _legs,
+                          _metadata_tags, _push, _scoped_cache, _unique_id)
 
 _SET_LINE = re.compile(r"^(?P<target>[\w*.-]+?)\.(?P<attr>[\w-]+)=(?P<value>.*)$")
 _BAKE_FILE = re.compile(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.bake-file(?:-tags)?\s*\}\}")
@@ -150,8 +151,8 @@ def split_bake(s: Situation, mode: str) -> Change:
     push_value = f"${{{{ {condition} }}}}" if condition else "true"
     edits: list[wedit.Edit] = []
     if pushes:
-        edits += _merge_job(workflow, job_id, merge_id, build_id, tags, condition, moved, False, unit, dash, {},
-                            key_col, step_dash, steps_col)
+        edits += merge_job(workflow, job_id, merge_id, [Image(build_id, tags, condition)], moved, False, unit, dash,
+                           {}, key_col, step_dash, steps_col)
         edits += _dependents(workflow, job_id, merge_id, False)
         for st in reversed(moved):
             edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), f"move step {st.index + 1}"))
@@ -192,7 +193,7 @@ def split_bake(s: Situation, mode: str) -> Change:
     anchor = "runs-on" if "runs-on" in job else next(iter(job))
     edits.append(wedit.insert_block_after(
         ("jobs", job_id, anchor), lambda d: wedit.block_lines("strategy", strategy, key_col, unit, dash),
-        lambda data: _insert_after_key(data["jobs"][job_id], anchor, "strategy", strategy), "one leg per platform"))
+        lambda data: insert_after_key(data["jobs"][job_id], anchor, "strategy", strategy), "one leg per platform"))
     if mode == "native-runners":
         edits.append(wedit.set_value(("jobs", job_id, "runs-on"), "${{ matrix.runner }}",
                                      "run each leg on its platform's runner", keep_comment=False))

@@ -19,6 +19,8 @@ from ..workflows.model import Build, Workflow
 from ..workflows.yamldoc import Doc, plain
 from . import restructure as rs
 from .base import Change, Decline, Situation
+from .images import Image
+from .merge_job import merge_job, merged_tags
 from .references import LOGIN, moved_steps
 
 # One shell word as written: unquoted characters and quoted runs, side by side.
@@ -186,8 +188,8 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
     platform_var = rs._unique_id(taken, "BUILD_PLATFORM")
     output_var = rs._unique_id(taken | {platform_var}, "BUILD_OUTPUT")
 
-    edits: list[wedit.Edit] = rs._merge_job(workflow, job_id, merge_id, build_id, tags, None, moved, False, unit, dash,
-                                            {}, key_col, step_dash, steps_col)
+    edits: list[wedit.Edit] = merge_job(workflow, job_id, merge_id, [Image(build_id, tags, None)], moved, False, unit,
+                                        dash, {}, key_col, step_dash, steps_col)
     edits += rs._dependents(workflow, job_id, merge_id, False)
     for st in reversed(moved):
         edits.append(wedit.remove_entry(st.path, rs._drop_step(job_id, st.index), f"move step {st.index + 1}"))
@@ -257,5 +259,5 @@ def _check(workflow: Workflow, job_id: str, merge_id: str, legs: list, tags: rs.
         raise ValidationError("a leg pushes a tag instead of a digest")
     if "push-by-digest=true" not in step["env"][leg.all("--output")[0].lstrip("$")]:
         raise ValidationError("a leg does not push by digest")
-    if rs.merged_tags(plain(workflow.jobs[merge_id])) != tags.literal:
+    if merged_tags(plain(workflow.jobs[merge_id])) != tags.literal:
         raise ValidationError("the merge job's tags differ from the original's")
