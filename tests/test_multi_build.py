@@ -40,7 +40,7 @@ def artifacts(jobs: dict, job_id: str, merge_id: str = "merge") -> tuple[dict, d
     steps = job["steps"]
     uploads: dict[str, list[str]] = {}
     for i, step in enumerate(steps):
-        if _uses(step, "actions/upload-artifact"):
+        if _uses(step, "actions/upload-artifact") and step["with"]["name"].startswith(f"digests-{job_id}-"):
             export = steps[i - 1]
             build_id = export["env"]["DIGEST"].split("steps.")[1].split(".outputs")[0]
             name = step["with"]["name"]
@@ -223,3 +223,13 @@ def test_a_matrix_of_mappings_with_several_digest_builds_gets_native_runners():
     assert job["strategy"] == plain(load(OBJECT_MATRIX_DIGESTS))["jobs"]["build"]["strategy"]  # as written
     with pytest.raises(NoFix, match="already builds each platform on its native runner"):
         run({WF: result.files[WF]}, DOCKERFILES, sigill_log(), remedy="native-runners")
+
+
+def test_other_artifacts_of_the_job_are_not_taken_for_digests():
+    text = TWO_METADATA.replace("      - name: Show digest\n", "      - name: Upload report\n"
+                                "        uses: actions/upload-artifact@v4\n        with:\n          name: report\n"
+                                "          path: report.txt\n      - name: Show digest\n")
+    result = fixed(text)
+    jobs = plain(load(result.files[WF]))["jobs"]
+    assert "Upload report" in [s.get("name") for s in jobs["publish"]["steps"]]
+    assert_each_pattern_picks_its_own(jobs, "publish")

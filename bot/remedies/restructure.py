@@ -250,10 +250,11 @@ def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg
         return
     merge = plain(workflow.jobs[merge_id])
     by_id = {b.get("id"): b for b in builds}
-    uploads = [str((s.get("with") or {}).get("name", "")) for s in job["steps"]
-               if str(s.get("uses", "")).startswith("actions/upload-artifact")]
-    patterns = [str((s.get("with") or {}).get("pattern", "")) for s in merge["steps"]
-                if str(s.get("uses", "")).startswith("actions/download-artifact")]
+    ours = f"digests-{job_id}-"  # the job's other artifacts are not the digests
+    uploads = [name for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")
+               for name in [str((s.get("with") or {}).get("name", ""))] if name.startswith(ours)]
+    patterns = [pattern for s in merge["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact")
+                for pattern in [str((s.get("with") or {}).get("pattern", ""))] if pattern.startswith(ours)]
     if len(uploads) != len(images) or len(patterns) != len(images):
         raise ValidationError("each image needs one digest upload per leg and one download")
     for image, upload, pattern in zip(images, uploads, patterns):
