@@ -233,3 +233,15 @@ def test_other_artifacts_of_the_job_are_not_taken_for_digests():
     jobs = plain(load(result.files[WF]))["jobs"]
     assert "Upload report" in [s.get("name") for s in jobs["publish"]["steps"]]
     assert_each_pattern_picks_its_own(jobs, "publish")
+
+
+@pytest.mark.parametrize("name", ["TWO_METADATA", "ENV_VERSION_VARIANTS", "TEST_THEN_PUSH"])
+def test_platform_matrix_splits_several_builds_the_same_way_with_qemu_kept(name):
+    from . import realworld_shapes
+    text = getattr(realworld_shapes, name)
+    result = fixed(text, remedy="platform-matrix")
+    jobs = plain(load(result.files[WF]))["jobs"]
+    job_id = next(iter(plain(load(text))["jobs"]))
+    assert jobs[job_id]["runs-on"] == plain(load(text))["jobs"][job_id]["runs-on"]
+    assert any(_uses(s, "docker/setup-qemu-action") for s in jobs[job_id]["steps"])
+    assert_each_pattern_picks_its_own(jobs, job_id)
