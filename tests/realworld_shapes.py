@@ -759,3 +759,49 @@ jobs:
           (cd digests/backend && docker buildx imagetools create -t acme/backend:latest $(printf 'acme/backend@sha256:%s ' *))
           (cd digests/frontend && docker buildx imagetools create -t acme/frontend:latest $(printf 'acme/frontend@sha256:%s ' *))
 """
+
+# A script computes each registry's whole tag list (commas between tags) and the builds read
+# its outputs; the second build, for the other registry, runs only in the upstream repository.
+COMPUTED_TAG_LISTS = """\
+name: images
+on:
+  push:
+    tags: ["v*.*.*"]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      packages: write
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - name: Log into GHCR
+        uses: docker/login-action@v3
+        with:
+          registry: ghcr.io
+          username: ${{ github.actor }}
+          password: ${{ secrets.GITHUB_TOKEN }}
+      - name: Compute version tags
+        id: compute
+        env:
+          REF_NAME: ${{ github.ref_name }}
+        run: |
+          VERSION="${REF_NAME#v}"
+          echo "ghcr_tags=ghcr.io/acme/stats:$VERSION,ghcr.io/acme/stats:latest" >> "$GITHUB_OUTPUT"
+          echo "hub_tags=acme/stats:$VERSION,acme/stats:latest" >> "$GITHUB_OUTPUT"
+      - name: Build and push to GHCR
+        uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ${{ steps.compute.outputs.ghcr_tags }}
+      - name: Build and push to Docker Hub
+        if: github.repository == 'acme/stats'
+        uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ${{ steps.compute.outputs.hub_tags }}
+"""

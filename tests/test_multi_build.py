@@ -245,3 +245,46 @@ def test_platform_matrix_splits_several_builds_the_same_way_with_qemu_kept(name)
     assert jobs[job_id]["runs-on"] == plain(load(text))["jobs"][job_id]["runs-on"]
     assert any(_uses(s, "docker/setup-qemu-action") for s in jobs[job_id]["steps"])
     assert_each_pattern_picks_its_own(jobs, job_id)
+
+
+def test_tag_lists_a_script_computes_give_the_names_at_run_time():
+    import subprocess
+
+    from .realworld_shapes import COMPUTED_TAG_LISTS
+    result = fixed(COMPUTED_TAG_LISTS)
+    golden("multi-computed-tag-lists-native-runners", result.diff)
+    jobs = plain(load(result.files[WF]))["jobs"]
+    assert_each_pattern_picks_its_own(jobs, "build")
+    steps = jobs["build"]["steps"]
+    names = [s.get("name") for s in steps]
+    # each build reads the names its own step derives, just before it, under the build's condition
+    for build, tags, condition in (("Build and push to GHCR", "ghcr_tags", None),
+                                   ("Build and push to Docker Hub", "hub_tags", "github.repository == 'acme/stats'")):
+        build_step = steps[names.index(build)]
+        derive = steps[names.index(build) - 1]
+        assert derive["env"] == {"TAGS": f"${{{{ steps.compute.outputs.{tags} }}}}"}
+        assert derive.get("if") == (f"${{{{ {condition} }}}}" if condition else None)
+        assert build_step["with"]["outputs"] == (f'type=image,"name=${{{{ steps.{derive["id"]}.outputs.names }}}}",'
+                                                  "push-by-digest=true,name-canonical=true,push=true")
+        # the script, run for real: each tag's repository, once
+        out = subprocess.run(["bash", "-c", derive["run"].replace('>> "$GITHUB_OUTPUT"', "")], capture_output=True,
+                             text=True, check=True, env={"TAGS": "ghcr.io/acme/stats:1.2, ghcr.io/acme/stats:latest\n"
+                                                                 "localhost:5000/stats:1.2", "PATH": "/usr/bin:/bin"})
+        assert out.stdout == "names=ghcr.io/acme/stats,localhost:5000/stats\n"
+    merge = {s.get("name"): s for s in jobs["merge"]["steps"]}
+    create = merge["Create the multi-platform image (Build and push to Docker Hub)"]
+    assert create["env"] == {"TAGS": "${{ steps.compute.outputs.hub_tags }}"}
+    assert create["if"] == "${{ github.repository == 'acme/stats' }}"
+    assert "Compute version tags" in merge  # the merge job computes the same lists
+    # the create script's tag list, run for real up to the docker call
+    lines = create["run"].split("\n")
+    out = subprocess.run(["bash", "-c", lines[0] + '\nsed "s/^/-t /" <<< "$tags"'], capture_output=True, text=True,
+                         check=True, env={"TAGS": "acme/stats:1.2,acme/stats:latest", "PATH": "/usr/bin:/bin"})
+    assert out.stdout == "-t acme/stats:1.2\n-t acme/stats:latest\n"
+
+
+def test_a_step_after_builds_with_run_time_names_is_declined_naming_it():
+    from .realworld_shapes import COMPUTED_TAG_LISTS
+    text = COMPUTED_TAG_LISTS + "      - name: Smoke test\n        run: docker run --rm acme/stats:latest --version\n"
+    with pytest.raises(NoFix, match=r"step `Smoke test` runs after a build whose image names a script computes"):
+        run({WF: text}, DOCKERFILES, sigill_log(), remedy="native-runners")

@@ -42,7 +42,7 @@ def shapes(draw):
     platforms_from = draw(st.sampled_from(["literal", "flow-list", "workflow-env", "job-env", "matrix",
                                            "matrix-include", "input", "anchor"]))
     other_axis = draw(st.booleans())
-    tags = draw(st.sampled_from(["literal", "meta", "computed", "block"]))
+    tags = draw(st.sampled_from(["literal", "meta", "computed", "block", "script-list"]))
     push = draw(st.sampled_from(["true", "${{ github.event_name != 'pull_request' }}", "false", None]))
     with_flow = draw(st.booleans())
     job_if = draw(st.booleans())
@@ -98,7 +98,7 @@ def shapes(draw):
     steps += step(["uses: docker/setup-buildx-action@v3"])
     if tags == "meta":
         steps += step(["id: meta", "uses: docker/metadata-action@v5", "with:", f"{i}images: ghcr.io/acme/app"])
-    if tags == "computed":
+    if tags in ("computed", "script-list"):
         steps += step(["id: version", "run: echo \"tag=$(date +%s)\" >> \"$GITHUB_OUTPUT\""])
     value = {"literal": "${{ env.PLATFORMS }}", "workflow-env": "${{ env.PLATFORMS }}",
              "job-env": "${{ env.PLATFORMS }}", "anchor": "*plat", "matrix": "${{ matrix.platform }}",
@@ -108,6 +108,7 @@ def shapes(draw):
         value = platforms
     tag_value = {"literal": "ghcr.io/acme/app:latest", "meta": "${{ steps.meta.outputs.tags }}",
                  "computed": "ghcr.io/acme/app:${{ steps.version.outputs.tag }}",
+                 "script-list": "${{ steps.version.outputs.tag }}",
                  "block": "|\n" + "\n".join(f"{dash}  {i}{i}ghcr.io/acme/app:{t}" for t in ("latest", "edge"))}[tags]
     if kind == "build-push":
         inputs = [("context", "."), ("platforms", value), ("tags", tag_value)] + (

@@ -35,6 +35,9 @@ class Tags:
     # Steps before the build that compute the tags (or the metadata step's inputs): every leg runs
     # them to the same result, and the merge job repeats them under the same ids.
     computing: list[StepRef] = field(default_factory=list)
+    # The expression that holds the whole tag list when a script computes it (the names are then
+    # known only at run time: the legs and the merge job derive them from the tags).
+    runtime: str | None = None
 
 
 @dataclass
@@ -46,6 +49,13 @@ class Image:
     condition: str | None  # when it pushes: the step's `if:` and its `push:` expression
     key: str | None = None  # its part of the artifact names; None when the job builds one image
     label: str = ""  # the build step's name, for step names and explanations
+    names_id: str | None = None  # the leg's step that derives the names from run-time tags
+
+
+# A tag list (commas or lines) one tag a line, and its repositories (each tag without `:tag`).
+TAG_LINES = "tr ',' '\\n' <<< \"$TAGS\" | sed -E -e 's/^[[:space:]]+//' -e 's/[[:space:]]+$//' -e '/^$/d'"
+NAMES_SCRIPT = (f"names=\"$({TAG_LINES} | sed -E 's/:[^:/]*$//' | sort -u | paste -sd, -)\"\n"
+                "echo \"names=$names\" >> \"$GITHUB_OUTPUT\"\n")
 
 
 def label(step: StepRef) -> str:

@@ -21,7 +21,7 @@ from ..workflows import edit as wedit
 from ..workflows.model import SETUP_BUILDX, StepRef, Workflow
 from ..workflows.yamldoc import Doc, plain
 from . import permissions_down
-from .images import Image, Tags, artifact_prefix, either
+from .images import TAG_LINES, Image, Tags, artifact_prefix, either
 from .references import LOGIN, image_names, installers, reads_workspace
 
 X64_LABELS = versions.runner_labels("x64")
@@ -52,6 +52,18 @@ def merge_script(tags: Tags, own_metadata: bool = False) -> MergeScript:
     """``own_metadata``: read the metadata step's `json` output rather than the variable
     metadata-action exports, which the job's next metadata step overwrites."""
     env: dict[str, str] = {}
+    if tags.runtime is not None:
+        # The tag list a script computed: the digests went to each tag's repository; the first's is
+        # the source.
+        env["TAGS"] = tags.runtime
+        lines = f"tags=\"$({TAG_LINES})\"\n"
+        first = "\"$(head -n 1 <<< \"$tags\")\""
+        create = (lines + "name=\"$(head -n 1 <<< \"$tags\" | sed -E 's/:[^:/]*$//')\"\n"
+                  "docker buildx imagetools create $(sed 's/^/-t /' <<< \"$tags\") \\\n"
+                  "  $(printf \"$name@sha256:%s \" *)\n")
+        digest = (f"echo \"digest=$(docker buildx imagetools inspect {first} --format '{{{{json .Manifest}}}}' "
+                  "| jq -r .digest)\" >> \"$GITHUB_OUTPUT\"\n")
+        return MergeScript(create + digest, lines + f"docker buildx imagetools inspect {first}\n", env, [])
     image = shell_value(tags.names[0], "MERGED_IMAGE", env)
     image_word = image[1:-1] if image.startswith('"') else image
     sources = f"$(printf '{image_word}@sha256:%s ' *)" if image == tags.names[0] else \
@@ -76,7 +88,7 @@ def merge_script(tags: Tags, own_metadata: bool = False) -> MergeScript:
 
 
 def permissions(workflow: Workflow, job_id: str, names: list[str], moved: list[StepRef],
-                moved_down: bool = False) -> dict | None:
+                moved_down: bool = False, computed: tuple[str, ...] = ()) -> dict | None:
     """The merge job's `permissions:`: the build job's, less what merging does not need. Where
     neither the job nor the workflow sets any (GitHub's defaults, possibly write-all), the least
     it needs: read the repository, write GHCR packages when it pushes there, and OIDC and
@@ -93,7 +105,9 @@ def permissions(workflow: Workflow, job_id: str, names: list[str], moved: list[S
     least = {"contents": "read"}
     job = workflow.jobs[job_id]
     # Names as they resolve: `${{ env.IMAGE }}` may be a GHCR image too.
-    if any(n.startswith("ghcr.io/") for n in image_names(workflow.root.get("env"), job.get("env"), names)):
+    # ``computed``: the scripts that compute tag lists, which may name GHCR images.
+    if any(n.startswith("ghcr.io/") for n in image_names(workflow.root.get("env"), job.get("env"), names)) or any(
+            "ghcr.io/" in text for text in computed):
         least["packages"] = "write"
     if any((st.action or "").startswith(ATTEST_ACTIONS) for st in moved):
         least.update({"id-token": "write", "attestations": "write"})
@@ -160,7 +174,8 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
         data["strategy"] = {"matrix": other}
         lines += wedit.block_lines("strategy", {"matrix": other}, key_col, unit, dash)
     moved_down = permissions_down.applies(workflow)
-    grant = permissions(workflow, job_id, [n for image in images for n in image.tags.names], moved, moved_down)
+    computed = tuple(str(plain(st.node)) for image in images if image.tags.runtime for st in image.tags.computing)
+    grant = permissions(workflow, job_id, [n for image in images for n in image.tags.names], moved, moved_down, computed)
     if grant:
         data["permissions"] = grant
         lines += wedit.block_lines("permissions", grant, key_col, unit, dash)

@@ -76,8 +76,14 @@ def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False) -> Tags:
     raw = build.step.input("tags")
     if raw is None:
         raise Decline("the build pushes without `tags`, so there is no name for the merged image")
-    m = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}", raw.strip())
-    if m:
+    m = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}", raw.strip())
+    script = next((st for st in workflow.steps(build.job_id)[:build.step.index]
+                   if m and st.node.get("id") == m.group(1) and isinstance(st.node.get("run"), str)), None)
+    if script is not None:
+        # A script computes the whole tag list (`a/b:1.2,a/b:latest`): every leg computes the same
+        # list, the merge job repeats the script; the names are known only at run time.
+        return Tags([], [], None, _computing_steps(workflow, build, raw), runtime=raw.strip())
+    if m and m.group(2) == "tags":
         return _metadata_tags(workflow, build, m.group(1))
     contexts = {c for expr in _EXPR.findall(raw) for c in re.findall(r"(?<![\w.-])([a-z_]+)\.", expr)}
     allowed = ANYWHERE_CONTEXTS | {"steps"} | ({"matrix"} if matrix_ok else set())
@@ -228,8 +234,8 @@ def _unique_id(taken: set[str], wanted: str) -> str:
     return candidate
 
 
-def _outputs(names: list[str], push: str) -> str:
-    name = f'"name={",".join(names)}"' if len(names) > 1 else f"name={names[0]}"
+def _outputs(names: list[str], push: str, quote: bool = False) -> str:
+    name = f'"name={",".join(names)}"' if len(names) > 1 or quote else f"name={names[0]}"
     return f"type=image,{name},push-by-digest=true,name-canonical=true,push={push}"
 
 
@@ -261,6 +267,12 @@ def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg
         leg = by_id.get(image.build_id)
         if leg is None or "tags" in leg["with"] or "push-by-digest=true" not in leg["with"].get("outputs", ""):
             raise ValidationError("a leg pushes a tag instead of a digest")
+        if image.tags.runtime:
+            create = next((s for s in merge["steps"] if s.get("id") == image.build_id), {})
+            if f"steps.{image.names_id}.outputs.names" not in leg["with"]["outputs"] or \
+                    (create.get("env") or {}).get("TAGS") != image.tags.runtime:
+                raise ValidationError("the merge job's tags differ from the original's")
+            continue
         if not upload.startswith(pattern.rstrip("*")) or any(
                 other.startswith(pattern.rstrip("*")) for other in uploads if other != upload):
             raise ValidationError("a download pattern picks another image's digests")
@@ -299,8 +311,10 @@ def _build_edits(build: Build, build_id: str, job_id: str, image: Image | None, 
         edits.append(wedit.remove_key(with_path, "tags"))
         if build.step.input("push") is not None:
             edits.append(wedit.remove_key(with_path, "push"))
-        edits.append(wedit.set_key(with_path, "outputs", _outputs(image.tags.names, f"${{{{ {push_value} }}}}"
-                                                                  if push_value else "true"),
+        # Names computed at run time may be several: quoted, as a list is.
+        names = [f"${{{{ steps.{image.names_id}.outputs.names }}}}"] if image.tags.runtime else image.tags.names
+        edits.append(wedit.set_key(with_path, "outputs", _outputs(names, f"${{{{ {push_value} }}}}" if push_value
+                                                                  else "true", quote=bool(image.tags.runtime)),
                                    describe="push the leg by digest"))
     for cache in ("cache-from", "cache-to"):
         value = build.step.input(cache)
@@ -383,6 +397,10 @@ def _restructure(s: Situation, mode: str) -> Change:
             raise Decline(f"the push condition `{condition}` reads the matrix, which a merge job's `if:` cannot")
         image_of[b.step.index] = _image(workflow, b, ids[b.step.index], condition, other)
     images = list(image_of.values())
+    for image in images:
+        if image.tags.runtime:
+            image.names_id = _unique_id(taken, f"{image.build_id}-names")
+            taken.add(image.names_id)
     resolved = {i: image_names(workflow.root.get("env"), job.get("env"), image.tags.names)
                 for i, image in image_of.items()}
     if several:
@@ -408,6 +426,12 @@ def _restructure(s: Situation, mode: str) -> Change:
     moved = moved_steps(steps, first, tuple(image.build_id for image in images), metas, computing, names,
                         tuple(other), tuple(b.step.index for b in builds)) if images else []
     moved_ids = {image.build_id for image in images} | {str(st.node["id"]) for st in moved if st.node.get("id")}
+    if any(image.tags.runtime for image in images):
+        staying = [st for st in steps[first + 1:] if st.index not in ids and st not in moved]
+        if staying:
+            raise Decline(f"step `{multi.label(staying[0])}` runs after a build whose image names a script computes "
+                          "at run time, so whether it uses the pushed image (which exists only once the merge job "
+                          "tags it) cannot be told")
     for b in builds:  # a build that stays in the legs cannot read a step that moved
         read = next((i for i in moved_ids - {ids[b.step.index]} if refers(b.step.node, f"steps.{i}.")), None)
         if read:
@@ -437,6 +461,11 @@ def _restructure(s: Situation, mode: str) -> Change:
                                f"${{{{ steps.{image.build_id}.outputs.digest }}}}",
                                multi.artifact_prefix(job_id, image.key, legs_suffix), image.key,
                                image.label if image.key else None)
+        if image.names_id:  # in front of the build, which reads it
+            edits.append(wedit.insert_step(workflow, job_id, at, [
+                ("name", "Image names" + (f" ({image.label})" if image.key else ""))]
+                + ([("if", f"${{{{ {image.condition} }}}}")] if image.condition else [])
+                + [("id", image.names_id), ("env", [("TAGS", image.tags.runtime)]), ("run", multi.NAMES_SCRIPT)]))
 
     edits += _qemu_edits(steps[:first], job_id, legs, mode)
 
@@ -615,7 +644,15 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
     return _change(s, mode, workflow, job_id, None, legs, None, None, [], result, in_place=True)
 
 
+def _names_text(tags: Tags) -> str:
+    if tags.runtime:
+        return f"the repositories of the tags in `{tags.runtime}` (found at run time)"
+    return ", ".join(f"`{n}`" for n in tags.names)
+
+
 def _tag_text(tags: Tags) -> str:
+    if tags.runtime:
+        return f"the tags of `{tags.runtime}`"
     return "the tags of the metadata step" + (f" `{tags.meta.node.get('id')}`" if tags.meta.node.get("id") else "") \
         if tags.meta is not None else ", ".join(f"`{t}`" for t in tags.literal)
 
@@ -633,7 +670,7 @@ def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: 
         summary = [f"`{workflow.path}` job `{job_id}`: one leg per platform (`fail-fast: false`): {runners}."]
         if merge_id and len(images) == 1:
             image = images[0]
-            summary.append(f"Each leg pushes its image by digest to {', '.join(f'`{n}`' for n in image.tags.names)} "
+            summary.append(f"Each leg pushes its image by digest to {_names_text(image.tags)} "
                            "and uploads the digest; "
                            f"job `{merge_id}` creates the multi-platform image with {_tag_text(image.tags)}"
                            + (f", when `{image.condition}`" if image.condition else "") + ", and inspects it.")
@@ -641,7 +678,7 @@ def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: 
             summary.append(f"Each leg runs every build step of the job for its platform; the {len(images)} images "
                            f"are pushed by digest, each uploads its digest as an artifact of its own, and job "
                            f"`{merge_id}` creates each multi-platform image with its own tags, and inspects it.")
-            summary += [f"Step `{image.label}`: {', '.join(f'`{n}`' for n in image.tags.names)} with "
+            summary += [f"Step `{image.label}`: {_names_text(image.tags)} with "
                         f"{_tag_text(image.tags)}" + (f", when `{image.condition}`" if image.condition else "") + "."
                         for image in images]
         else:
