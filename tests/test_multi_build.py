@@ -283,8 +283,25 @@ def test_tag_lists_a_script_computes_give_the_names_at_run_time():
     assert out.stdout == "-t acme/stats:1.2\n-t acme/stats:latest\n"
 
 
-def test_a_step_after_builds_with_run_time_names_is_declined_naming_it():
+def test_a_step_after_builds_with_run_time_names_moves_or_is_declined_naming_it():
     from .realworld_shapes import COMPUTED_TAG_LISTS
+    # one that names a repository the script writes out uses the image: it moves to the merge job
     text = COMPUTED_TAG_LISTS + "      - name: Smoke test\n        run: docker run --rm acme/stats:latest --version\n"
+    jobs = plain(load(fixed(text).files[WF]))["jobs"]
+    assert [s.get("name") for s in jobs["merge"]["steps"]][-1] == "Smoke test"
+    # one that may use it by a name the engine cannot see is declined
+    text = COMPUTED_TAG_LISTS + "      - name: Smoke test\n        run: ./smoke-test.sh\n"
     with pytest.raises(NoFix, match=r"step `Smoke test` runs after a build whose image names a script computes"):
         run({WF: text}, DOCKERFILES, sigill_log(), remedy="native-runners")
+
+
+def test_a_variant_built_from_an_image_with_run_time_tags_is_declined():
+    from .realworld_shapes import COMPUTED_TAG_LISTS
+    # the second build now makes a variant FROM the first image (named in the tag-computing script)
+    text = COMPUTED_TAG_LISTS.replace("          tags: ${{ steps.compute.outputs.hub_tags }}\n",
+                                      "          tags: ${{ steps.compute.outputs.hub_tags }}\n"
+                                      "          file: variant.Dockerfile\n")
+    dockerfiles = DOCKERFILES | {"variant.Dockerfile": "FROM ghcr.io/acme/stats:latest\nRUN npm ci\n"}
+    with pytest.raises(NoFix, match=r"step `Build and push to Docker Hub` uses `ghcr.io/acme/stats`, which step "
+                                    r"`Build and push to GHCR` pushes before it"):
+        run({WF: text}, dockerfiles, sigill_log(), remedy="native-runners")

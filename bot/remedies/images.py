@@ -175,6 +175,15 @@ def check_independent(builds: list[Build], names_of: dict[int, tuple[str, ...]],
                           "whether it builds on an image an earlier step pushes cannot be checked")
 
 
+_REPOSITORY = re.compile(r"(?<![\w./$-])((?:[\w.-]+|\$\{\{[^}]*\}\})(?:/(?:[\w.-]+|\$\{\{[^}]*\}\}))+)(?=:)")
+
+
+def script_names(steps: list[StepRef]) -> tuple[str, ...]:
+    """Repositories a tag-computing script writes out (`acme/app:$VERSION`): what a later build
+    would name to use its image, for ``check_independent``."""
+    return tuple(dict.fromkeys(m.group(1) for st in steps for m in _REPOSITORY.finditer(str(st.node.get("run") or ""))))
+
+
 def env_writers(workflow: Workflow, job_id: str, before: int, text: str) -> list[StepRef]:
     """Steps before step ``before`` that write an ``env.X`` that ``text`` reads to
     `$GITHUB_ENV` (a version read from a file): the merge job must repeat them, since the

@@ -402,6 +402,7 @@ def _restructure(s: Situation, mode: str) -> Change:
             image.names_id = _unique_id(taken, f"{image.build_id}-names")
             taken.add(image.names_id)
     resolved = {i: image_names(workflow.root.get("env"), job.get("env"), image.tags.names)
+                + (multi.script_names(image.tags.computing) if image.tags.runtime else ())
                 for i, image in image_of.items()}
     if several:
         multi.check_independent(builds, resolved, {i: image.tags.meta.node.get("id") if image.tags.meta else None
