@@ -192,6 +192,9 @@ DECLINES = {
     "shell-build": (
         "      - name: Script\n        run: docker buildx build --platform linux/amd64,linux/arm64 .\n" + PUSH_STEP,
         r"also builds with step `Script` \(shell\)"),
+    "condition-on-job-status": (
+        PUSH_STEP + "        if: ${{ !cancelled() }}\n",
+        r"step `Build and push` runs on `!cancelled\(\)`, a job status the merge job does not share"),
     "condition-reads-the-matrix": (
         PUSH_STEP + "        if: matrix.os == 'linux'\n",
         r"the condition of step `Build and push` \(`matrix.os == 'linux'`\) reads the matrix"),

@@ -102,7 +102,8 @@ def check_condition(image_condition: str | None, step: StepRef) -> None:
     if "matrix." in image_condition:
         raise Decline(f"the condition of step `{label(step)}` (`{image_condition}`) reads the matrix, which the "
                       "merge job does not have")
-    if re.search(r"\b(failure|cancelled)\s*\(", image_condition):
+    if re.search(r"\b(always|failure|cancelled)\s*\(", image_condition):
+        # In the merge job's `if:` it would run it after a failed leg, from part of the digests.
         raise Decline(f"step `{label(step)}` runs on `{image_condition}`, a job status the merge job does not "
                       "share")
 
