@@ -569,6 +569,15 @@ def _already_native(job: Any) -> bool:
     return bool(re.search(r"arm", str(plain(strategy.get("matrix", ""))), re.IGNORECASE))
 
 
+def _runner_expression(platform: str, legs: list[Leg]) -> str:
+    """`runs-on` that picks each leg's runner from its platform (``platform``: the expression that
+    reads it): the Arm label for the platforms Arm runs natively, the x64 one for the others."""
+    arm = [leg for leg in legs if native_on_arm64(leg.platform)]
+    x64 = next((leg.runner for leg in legs if not native_on_arm64(leg.platform)), DEFAULT_X64)
+    chosen = " || ".join(f"{platform} == '{leg.platform}'" for leg in arm)
+    return f"${{{{ {f'({chosen})' if len(arm) > 1 else chosen} && '{arm[0].runner}' || '{x64}' }}}}"
+
+
 def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str) -> Change:
     """An existing per-platform matrix with digest merge: only the runner per leg changes."""
     if mode == "platform-matrix":
@@ -602,15 +611,8 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
         # runner from the platform.
         if m is not None:
             raise Decline(f"job `{job_id}` chooses its runner with `{runs_on}`, which is not edited automatically")
-        read = f"matrix.{key}.{field.group(1)}"
-        arm = [leg.platform for leg in legs if native_on_arm64(leg.platform)]
-        arm_label = runner_of[arm[0]]
-        x64 = next((leg.runner for leg in legs if not native_on_arm64(leg.platform)), DEFAULT_X64)
-        chosen = " || ".join(f"{read} == '{p}'" for p in arm)
-        expression = f"${{{{ ({chosen}) && '{arm_label}' || '{x64}' }}}}" if len(arm) > 1 else \
-            f"${{{{ {chosen} && '{arm_label}' || '{x64}' }}}}"
-        edits.append(wedit.set_value(("jobs", job_id, "runs-on"), expression, "run each leg on its platform's runner"))
-        m = True  # runs-on is set
+        edits.append(wedit.set_value(("jobs", job_id, "runs-on"), _runner_expression(f"matrix.{key}.{field.group(1)}", legs),
+                                     "run each leg on its platform's runner"))
     elif entries:
         for i in entries:
             platform, current = str(includes[i][key]), includes[i].get(runner_key)
@@ -633,7 +635,7 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
             "give each leg its runner"))
     else:
         raise Decline(f"the matrix key `{key}` is not a list of platforms this app can extend")
-    if m is None:
+    if m is None and not field:
         edits.append(wedit.set_value(("jobs", job_id, "runs-on"), f"${{{{ matrix.{runner_key} }}}}",
                                      "run each leg on its platform's runner"))
     if not edits:
