@@ -5,12 +5,13 @@
 DIR holds one directory per repository (``owner__name``) with its workflows, Dockerfiles,
 package.json and bake files as the maintainers wrote them (collected with the library's
 ``fetch``; not part of this repository). For each one the benchmark picks the first workflow
-build of several platforms with linux/arm64, writes a synthetic job log in which that build's
-linux/arm64 leg died of an emulated SIGILL (``qemu: uncaught target signal 4``) at the first JS
-install step of its Dockerfile (``npm ci``, ``yarn install``, ``pnpm install``...; the first
-``RUN`` when there is none), shaped like ``examples/logs/arm64-npm-ci-sigill.log``, and runs
-the same engine as ``docker-build-fixer fix`` on it. Every result is checked independently of
-the engine's own checks:
+build of several platforms with linux/arm64 (a bake step's platforms and Dockerfile as its bake
+files define them, read by the engine's own ``bot.bake``), writes a synthetic job log in which
+that build's linux/arm64 leg died of an emulated SIGILL (``qemu: uncaught target signal 4``) at
+the first JS install step of its Dockerfile (``npm ci``, ``yarn install``, ``pnpm install``...;
+the first ``RUN`` when there is none), shaped like ``examples/logs/arm64-npm-ci-sigill.log``,
+and runs the same engine as ``docker-build-fixer fix`` on it. Every result is checked
+independently of the engine's own checks:
 
   crash      an exception other than "no remedy applies" (an internal error)
   invalid    a written workflow that does not re-parse or gains a GitHub schema error, a
@@ -35,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.bake import BakeError, read_step  # noqa: E402
 from bot.config import ConfigError, parse_config  # noqa: E402
 from bot.diagnosis import diagnose_bytes  # noqa: E402
 from bot.dockerfile.model import DockerfileError  # noqa: E402
@@ -91,8 +93,31 @@ def first_install(dockerfile) -> tuple[str | None, str, str, bool]:
 # -- picking the build ----------------------------------------------------------------------
 
 
-def arm64_build(workflows: dict[str, str], bake_texts: str):
-    """The first build of several platforms with arm64, as (workflow path, build)."""
+def build_platforms(build, repo) -> list[str] | None:
+    """The build's platforms: from the workflow, else (bake) as its bake files define them; None
+    when they cannot be known."""
+    if build.platforms is not None or build.kind != "bake-action":
+        return build.platforms
+    try:
+        return read_step(build.workflow, build, repo.bake_files, repo.paths).platforms or []
+    except BakeError:
+        return None
+
+
+def build_dockerfile(build, repo) -> str | None:
+    if build.dockerfile is not None or build.kind != "bake-action":
+        return build.dockerfile
+    try:
+        found = {t.dockerfile for t in read_step(build.workflow, build, repo.bake_files, repo.paths).targets}
+    except BakeError:
+        return None
+    return found.pop() if len(found) == 1 else None
+
+
+def arm64_build(workflows: dict[str, str], repo):
+    """The first build of several platforms with arm64, as (workflow path, build). A bake step's
+    platforms are its targets' (a lint or test target of the same bake file builds the runner's
+    platform only, and is not the image build)."""
     candidates = []
     for path in sorted(workflows):
         try:
@@ -100,10 +125,10 @@ def arm64_build(workflows: dict[str, str], bake_texts: str):
         except (YamlError, ValueError):
             continue
         for build in workflow.builds:
-            if build.platforms and len(build.platforms) > 1 and any(ARM64.search(p) for p in build.platforms):
+            platforms = build_platforms(build, repo)
+            if platforms and len(platforms) > 1 and any(ARM64.search(p) for p in platforms):
                 rank = 0
-            elif build.platforms is None and (ARM64.search(str(plain(build.job)))
-                                              or build.kind == "bake-action" and ARM64.search(bake_texts)):
+            elif platforms is None and ARM64.search(str(plain(build.job))):
                 rank = 1
             else:
                 continue
@@ -229,14 +254,13 @@ def bench_repo(repo_dir: Path) -> dict:
            "why": "", "emulated": None, "js": False}
     try:
         repo = read_repo(str(repo_dir))
-        bake = "\n".join(p.read_text(errors="replace") for p in repo_dir.rglob("*")
-                         if p.is_file() and ("bake" in p.name and p.suffix in (".hcl", ".json")))
-        path, build = arm64_build(repo.workflows, bake)
+        path, build = arm64_build(repo.workflows, repo)
         if build is None:
             row["why"] = "no multi-platform arm64 build in the workflows"
             return row
         row["workflow"] = path
-        candidates = [build.dockerfile] if build.dockerfile in repo.dockerfiles else sorted(
+        dockerfile = build_dockerfile(build, repo)
+        candidates = [dockerfile] if dockerfile in repo.dockerfiles else sorted(
             repo.dockerfiles, key=lambda p: (p.count("/"), p != "Dockerfile", p))
         target = None
         for candidate in candidates:
@@ -253,7 +277,7 @@ def bench_repo(repo_dir: Path) -> dict:
         log = sigill_log(stage, instruction, index)
         request = FixRequest(findings=diagnose_bytes(log, "job.log"), workflows=repo.workflows,
                              dockerfiles=repo.dockerfiles, config=parse_config(repo.config),
-                             repo_files=repo.paths, workflow=path)
+                             repo_files=repo.paths, bake_files=repo.bake_files, workflow=path)
         try:
             result = fix(request)
         except NoFix as exc:

@@ -73,7 +73,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
         findings = diagnose_file(log)
         request = FixRequest(
             findings=findings, workflows=repo.workflows, dockerfiles=repo.dockerfiles, config=config,
-            repo_files=repo.paths, private=args.private, ghes=args.ghes, remedy=args.remedy, skip=tuple(args.skip),
+            repo_files=repo.paths, bake_files=repo.bake_files, private=args.private, ghes=args.ghes, remedy=args.remedy, skip=tuple(args.skip),
             policy=args.policy, workflow=args.workflow,
         )
         result = fix(request)

@@ -30,6 +30,7 @@ class FixRequest:
     dockerfiles: dict[str, str]  # path -> text, the repository's Dockerfiles
     config: Config
     repo_files: frozenset[str] = frozenset()
+    bake_files: dict[str, str] = field(default_factory=dict)  # path -> text, the repository's bake files
     private: bool = False
     ghes: bool = False  # GitHub Enterprise Server: native Arm runners only where the config names one
     remedy: str | None = None  # forced (--remedy)
@@ -67,6 +68,7 @@ def _situation(request: FixRequest, location: Location) -> Situation:
         private=request.private, ghes=request.ghes, workflow=location.workflow, build=location.build,
         build_ordinal=location.build_ordinal, dockerfile=location.dockerfile,
         instruction=location.instruction, repo_files=request.repo_files, dockerfiles=request.dockerfiles,
+        bake_files=request.bake_files,
     )
 
 
@@ -104,7 +106,7 @@ def fix(request: FixRequest) -> FixResult:
     if not request.config.enabled:
         raise NoFix("the app is disabled by the repository's config (`enabled: false`)")
     workflows = parse_workflows(request.workflows, request.workflow, request.config.ignore_workflows)
-    location = locate(request.findings, workflows, request.dockerfiles)
+    location = locate(request.findings, workflows, request.dockerfiles, request.bake_files, request.repo_files)
     situation = _situation(request, location)
     the_plan = plan(request.findings, request.config, request.policy, request.skip, _runner_arch(location))
     ladder = [request.remedy] if request.remedy else the_plan.ladder

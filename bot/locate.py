@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .bake import BakeError, read_step
 from .diagnosis import Finding
 from .dockerfile.model import Dockerfile, DockerfileError, Instruction
 from .dockerfile.model import parse as parse_dockerfile
@@ -80,7 +81,19 @@ def _find_instruction(df: Dockerfile, finding: Finding) -> Instruction | None:
     return found[0] if len(found) >= 1 else None
 
 
-def locate(findings: list[Finding], workflows: list[Workflow], dockerfile_texts: dict[str, str]) -> Location:
+def _bake_facts(build: Build, bake_files: dict[str, str], repo_files: frozenset[str]) -> tuple[list[str] | None, str | None]:
+    """(platforms, Dockerfile) of a bake-action step, read from its bake files where they can be
+    ([] when they set none: the runner's own platform; None when they cannot be read)."""
+    try:
+        view = read_step(build.workflow, build, bake_files, repo_files)
+    except BakeError:
+        return None, None
+    dockerfiles = {t.dockerfile for t in view.targets}
+    return view.platforms or [], dockerfiles.pop() if len(dockerfiles) == 1 else None
+
+
+def locate(findings: list[Finding], workflows: list[Workflow], dockerfile_texts: dict[str, str],
+           bake_files: dict[str, str] | None = None, repo_files: frozenset[str] = frozenset()) -> Location:
     finding = findings[0]
     notes: list[str] = []
     dockerfiles = _dockerfiles(dockerfile_texts, notes)
@@ -99,13 +112,18 @@ def locate(findings: list[Finding], workflows: list[Workflow], dockerfile_texts:
     scored = []
     for build in builds:
         score, reasons = 0, []
-        if finding.platform and build.platforms and canonical_platform(finding.platform) in map(
-                canonical_platform, build.platforms):
+        platforms, dockerfile = build.platforms, build.dockerfile
+        if build.kind == "bake-action" and platforms is None:
+            # Its platforms and Dockerfile are in the bake file: a lint or test target of the same
+            # file is not the image build that failed.
+            platforms, dockerfile = _bake_facts(build, bake_files or {}, repo_files)
+        if finding.platform and platforms and canonical_platform(finding.platform) in map(
+                canonical_platform, platforms):
             score += 4
             reasons.append(f"it builds {finding.platform}")
-        elif build.platforms is None:
+        elif platforms is None:
             score += 1
-        if build.multi_platform:
+        if platforms and len(platforms) > 1:
             score += 1
         if finding.signature == "docker-exporter-manifest-list" and build.load:
             score += 3
@@ -113,9 +131,9 @@ def locate(findings: list[Finding], workflows: list[Workflow], dockerfile_texts:
         if finding.signature == "arm-runner-unavailable" and "arm" in str(build.job.get("runs-on", "")):
             score += 4
             reasons.append("its job asks for an Arm runner")
-        df = dockerfiles.get(build.dockerfile) if build.dockerfile else None
+        df = dockerfiles.get(dockerfile) if dockerfile else None
         instruction = _find_instruction(df, finding) if df else None
-        if df is None and build.dockerfile is None:
+        if df is None and dockerfile is None:
             # bake or a computed file: the Dockerfile that has the failing instruction, if only one does
             matches = [(d, i) for d in dockerfiles.values() if (i := _find_instruction(d, finding))]
             if len(matches) == 1:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .bake.definition import bake_candidates, is_bake_file
 from .config import CONFIG_PATH
 
 WORKFLOW_DIR = ".github/workflows"
 MAX_FILE = 1 << 20  # larger "Dockerfiles" or workflows are not what they claim to be
 MAX_DOCKERFILES = 200
+MAX_BAKE_FILES = 50
 MAX_PATHS = 20_000
 SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "vendor", "__pycache__", ".tox", "dist", "target"}
 _DOCKERFILE_NAME = re.compile(r"^(?:Dockerfile(?:\..+)?|.+\.[Dd]ockerfile|Containerfile(?:\..+)?)$")
@@ -26,6 +28,7 @@ class RepoFiles:
     dockerfiles: dict[str, str]
     config: str | None
     paths: frozenset[str]
+    bake_files: dict[str, str] = field(default_factory=dict)  # what bake-action steps may read
 
 
 def _read(root: str, path: str) -> str:
@@ -56,6 +59,8 @@ def read_repo(root: str) -> RepoFiles:
     if os.path.isfile(os.path.join(root, CONFIG_PATH)):
         config = _read(root, CONFIG_PATH)
     dockerfiles: dict[str, str] = {}
+    bake_files: dict[str, str] = {}
+    bake_paths: list[str] = []
     paths: set[str] = set()
     for current, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not os.path.islink(os.path.join(current, d)))
@@ -69,7 +74,14 @@ def read_repo(root: str) -> RepoFiles:
                     dockerfiles[rel] = _read(root, rel)
                 except (OSError, RepoError):
                     continue  # an unreadable or binary "Dockerfile" is not a candidate
-    return RepoFiles(workflows, dockerfiles, config, frozenset(paths))
+            elif is_bake_file(rel):
+                bake_paths.append(rel)
+    for rel in bake_candidates(bake_paths, MAX_BAKE_FILES):
+        try:
+            bake_files[rel] = _read(root, rel)
+        except (OSError, RepoError):
+            continue  # the bake step that names it declines: "was not read"
+    return RepoFiles(workflows, dockerfiles, config, frozenset(paths), bake_files)
 
 
 def write_files(root: str, files: dict[str, str]) -> None:

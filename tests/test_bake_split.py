@@ -168,9 +168,9 @@ def test_the_result_is_settled():
 
 DECLINES = {
     "platforms-in-bake-file": (BAKE_TAGS.replace("            *.platform=linux/amd64,linux/arm64\n", ""),
-                               "platforms are in the bake file"),
+                               "platforms are not in its `set:` lines, and its bake file cannot be read"),
     "tags-in-bake-file": (BAKE_TAGS.replace("            *.tags=ghcr.io/acme/app:latest\n", ""),
-                          "tags are in the bake file"),
+                          "tags are not in its `set:` lines or a docker/metadata-action step, and its bake file"),
     "two-targets": (BAKE_NO_PUSH.replace("targets: app", "targets: app,worker"), "builds 2 targets"),
     "computed-platforms": (BAKE_TAGS.replace("linux/amd64,linux/arm64", "${{ inputs.platforms }}"),
                            "computed at run time"),
@@ -178,7 +178,7 @@ DECLINES = {
                    "sets its own `*.output`"),
     "matrix": (BAKE_TAGS.replace("    runs-on: ubuntu-latest\n",
                                  "    runs-on: ubuntu-latest\n    strategy:\n      matrix:\n        v: [1, 2]\n"),
-               "already has a `strategy`"),
+               "all with the same tags"),
     "not-a-set-line": (BAKE_TAGS.replace("*.tags=ghcr.io/acme/app:latest", "nonsense"), "is not `<target>."),
 }
 

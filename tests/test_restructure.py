@@ -246,7 +246,7 @@ DECLINES = {
     "node-matrix-include": (WORKFLOWS["node-matrix"].replace(
         "        node: [20, 22]\n", "        node: [20, 22]\n        include:\n          - node: 22\n            latest: true\n"),
         "native-runners", "with `include`, `exclude` or computed values"),
-    "bake": (WORKFLOWS["bake"], "native-runners", "platforms are in the bake file, not in its `set:` lines"),
+    "bake": (WORKFLOWS["bake"], "native-runners", "platforms are not in its `set:` lines, and its bake file cannot be read"),
     "shell": (WORKFLOWS["shell-buildx"], "platform-matrix", "logs in without docker/login-action"),
     "computed": (WORKFLOWS["computed-platforms"], "native-runners", "is computed at run time"),
     "loads": (WORKFLOWS["load-multi"], "platform-matrix", "loads the image into the job"),

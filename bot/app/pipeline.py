@@ -2,7 +2,7 @@
 
 The order keeps GitHub calls few: the workflow file first (stop unless it builds an image),
 then the failed jobs' logs (streamed) and annotations, then the repository's files at the base
-branch in one GraphQL query, then the fix engine (pure), then one commit, one branch, one pull
+branch (workflows, Dockerfiles, bake files, config) in one GraphQL query, then the fix engine (pure), then one commit, one branch, one pull
 request and its labels.
 """
 
@@ -18,7 +18,8 @@ from ..diagnosis import NETWORK_FAMILY, Diagnoser, Finding
 from ..fix import FixRequest, NoFix, fix
 from ..github.api import RepoAPI
 from ..locate import LocateError
-from ..repo import MAX_DOCKERFILES
+from ..bake import bake_candidates, is_bake_file
+from ..repo import MAX_BAKE_FILES, MAX_DOCKERFILES
 from ..workflows.model import Workflow
 from . import publish, texts
 
@@ -160,6 +161,7 @@ async def propose(api: RepoAPI, ctx: RunContext, findings: list[Finding], job: d
     paths = await api.tree_paths(ctx.head_tree or (await api.read_branch(base, [])).tree)
     wanted = [p for p in paths if p.startswith(".github/workflows/") and p.endswith((".yml", ".yaml"))]
     wanted += [p for p in paths if _DOCKERFILE.search(p)][:MAX_DOCKERFILES]
+    wanted += bake_candidates(paths, MAX_BAKE_FILES)  # in the same query
     if CONFIG_PATH in paths:
         wanted.append(CONFIG_PATH)
     snapshot = await api.read_branch(base, wanted)
@@ -186,6 +188,7 @@ async def propose(api: RepoAPI, ctx: RunContext, findings: list[Finding], job: d
         findings=findings,
         workflows={p: t for p, t in files.items() if p.startswith(".github/workflows/")},
         dockerfiles={p: t for p, t in files.items() if _DOCKERFILE.search(p)},
+        bake_files={p: t for p, t in files.items() if is_bake_file(p)},
         config=config, repo_files=frozenset(paths), private=ctx.private, ghes=api.settings.ghes,
         workflow=ctx.workflow_path,
         skip=tuple(dict.fromkeys(past.skip + extra_skip)),

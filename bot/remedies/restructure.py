@@ -553,7 +553,10 @@ def _dependents(workflow: Workflow, job_id: str, merge_id: str, outputs_moved: b
 
 def _matrix_key(build: Build) -> str:
     """The matrix key the build's platforms come from (``platform``, ``platforms``, ``arch``...)."""
-    m = re.search(r"matrix\.([A-Za-z_][A-Za-z0-9_-]*)", build.step.input("platforms") or "")
+    # build-push-action's `platforms:`, or bake-action's `*.platform=` line of `set:`
+    source = build.step.input("platforms") or "".join(
+        line for line in (build.step.input("set") or "").splitlines() if ".platform=" in line)
+    m = re.search(r"matrix\.([A-Za-z_][A-Za-z0-9_-]*)", source)
     return m.group(1) if m else "platform"
 
 
