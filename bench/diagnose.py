@@ -7,7 +7,8 @@ near the end), then, in the same run and on the same file (from the page cache):
     when they are there, else from the copy vendored beside this file, taken verbatim from it)
   - ``docker-build-fixer diagnose LOG``: the whole process, cold start included
 each the best of N runs (wall time, and CPU time of the process); then the CPU time of the
-parts of a diagnosis (start, imports, reading, scanning, counting newlines); then the wall time of
+parts of a diagnosis (start, imports, mapping the file and counting its newlines in C,
+scanning; for comparison reading it and counting with ``bytes.count``); then the wall time of
 ``diagnose`` on a tiny log (the README's example), with the prefilter cache warm and, once,
 empty; and the peak RSS of ``diagnose`` on a 20 MB and a 200 MB log (1 GB with --gigabyte).
 
@@ -82,17 +83,19 @@ def peak_rss_mib(log: Path) -> float:
 # interpreter's start), to show where the CPU goes and what no change to the rules can remove.
 PARTS = {  # name: (the part it adds to, code)
     "python start": (None, "pass"),
-    "imports": ("python start", "import bot.diagnosis.engine as e; e.HEADLESS_PREFILTER.scanner()"),
-    "reading the file": ("imports", "import bot.diagnosis.engine as e\nfor c in e.read_chunks(LOG): pass"),
-    "Hyperscan scan": ("reading the file", (
-        "import bot.diagnosis.engine as e; scan = e.HEADLESS_PREFILTER.scanner()\n"
-        "for c in e.read_chunks(LOG): scan(c)")),
-    "counting newlines": ("reading the file", (
+    "imports": ("python start", "import bot.cli, bot.diagnosis.engine as e; e.HEADLESS_PREFILTER.scanner()"),
+    # What the reader thread does (bot/diagnosis/filescan.py): map each block, count its lines.
+    "mapping the file + counting newlines": ("imports", (
+        "import bot.cli, bot.diagnosis.engine as e\n"
+        "for b, lo, hi, n in e.filescan.blocks(LOG): pass")),
+    "Hyperscan scan": ("mapping the file + counting newlines", (
+        "import bot.cli, bot.diagnosis.engine as e; scan = e.HEADLESS_PREFILTER.scanner()\n"
+        "for b, lo, hi, n in e.filescan.blocks(LOG):\n"
+        "    with memoryview(b) as v, v[lo:hi] as r: scan(r)")),
+    # For comparison: the same count with bytes.count, over the file read into a buffer.
+    "reading the file (readinto)": ("imports", "import bot.diagnosis.engine as e\nfor c in e.read_chunks(LOG): pass"),
+    "counting newlines, bytes.count": ("reading the file (readinto)", (
         "import bot.diagnosis.engine as e\nfor c in e.read_chunks(LOG): c.obj.count(b'\\n', 0, len(c))")),
-    # What any diagnosis must do, with no rule applied: its floor, as a whole process.
-    "floor: all of the above": (None, (
-        "import bot.diagnosis.engine as e; scan = e.HEADLESS_PREFILTER.scanner()\n"
-        "for c in e.read_chunks(LOG): scan(c); c.obj.count(b'\\n', 0, len(c))")),
 }
 
 
@@ -152,7 +155,11 @@ def main() -> None:
             rss_gb = peak_rss_mib(huge)
 
     mb = size / 1e6
-    print(f"log: {mb:.0f} MB generated job log, matcher: {PREFILTER.engine}, best of {args.runs}")
+    from bot.diagnosis.newlines import NATIVE
+
+    print(f"log: {mb:.0f} MB generated job log, matcher: {PREFILTER.engine}, newline counter: "
+          f"{'C (' + NATIVE + ')' if NATIVE else 'bytes.count'}, best of {args.runs}, load average "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(f"grep -E -c        wall {grep_wall:6.3f} s ({mb / grep_wall:5.0f} MB/s)  cpu {grep_cpu:6.3f} s"
           f"  (matching lines: {grep_count})")
     print(f"diagnose (cold)   wall {wall:6.3f} s ({mb / wall:5.0f} MB/s)  cpu {cpu:6.3f} s"
@@ -160,10 +167,10 @@ def main() -> None:
     print(f"ratio diagnose/grep: wall {wall / grep_wall:.2f}x, cpu {cpu / grep_cpu:.2f}x (target: 0.50x or less)")
     print(f"prefilter matches (Python callbacks): {file_hits:,} for the file, {stream_hits:,} for it streamed"
           " (the app: step headers included)")
-    print("where the CPU goes (each part timed as a fresh process, minus the part it adds to):")
+    print("where the CPU goes (each part timed as a fresh process, minus the part it adds to; both threads):")
     for name, (base, _) in PARTS.items():
         alone = parts[name] - (parts[base] if base else 0)
-        print(f"  {name:24s} cpu {alone:6.3f} s = {alone / grep_cpu:.2f}x grep's cpu")
+        print(f"  {name:38s} cpu {alone:6.3f} s = {alone / grep_cpu:.2f}x grep's cpu")
     print(f"tiny log ({TINY.name}): wall min {tiny_wall * 1000:.0f} ms, median "
           f"{statistics.median(tiny_walls) * 1000:.0f} ms (python -c pass: {python_wall * 1000:.0f} ms); "
           f"first run with an empty prefilter cache {first_wall * 1000:.0f} ms")

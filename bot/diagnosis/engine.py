@@ -26,12 +26,16 @@ from .logline import (
     seconds_between,
     split_step,
 )
+from . import filescan, newlines
 from .headers import MAX_STEPS, collect_headers, headers_before, last_header
 from .legs import leg_stamp, leg_stamps
 from .prefilter import Prefilter
 from .record import Record, field
 from .rules import HEADER_PATTERN, SIGNATURE_PATTERNS, STRUCTURE_PATTERNS, classify, foreign_platform
 
+# What the engine may look at around a line it found: the lines that start at most KEEP_BEHIND
+# bytes before it, and LOOKAHEAD bytes after it. Fixed windows, not whatever happens to be in
+# memory, so that the findings do not depend on how the log was cut into chunks or blocks.
 LOOKAHEAD = 16 * 1024  # bytes kept unscanned so that excerpts can show the lines after a hit
 KEEP_BEHIND = 16 * 1024  # bytes kept before the scan position for the lines before a hit
 MAX_LINE = 64 * 1024  # longer lines are classified on their first 64 KB
@@ -113,6 +117,8 @@ class Diagnoser:
         # only their raw text is kept while streaming; they are parsed when a finding needs one.
         self._raw_headers: dict[int, tuple[int, bytes]] = {}  # step -> (where in the log, text)
         self._trimmed = 0  # bytes dropped from the front of _buf so far
+        # The window of _buf the line being looked at may see (see KEEP_BEHIND).
+        self._floor, self._ceil = 0, 0
         self._parsed: dict[bytes, Step | None] = {}
         self._steps: dict[int, Step] = {}  # what output lines told about a step
         self._summaries: deque[Step] = deque(maxlen=64)
@@ -169,24 +175,53 @@ class Diagnoser:
         with memoryview(buf) as whole, whole[start:end] as region:
             header_ends, ends = self._scan_fn(region)
         self._keep_headers(start, end, header_ends)
-        line_no, counted_to, last_line_start = self._line, start, -1
-        for offset in ends:
-            at = start + offset
-            line_start = buf.rfind(b"\n", start, at) + 1 or start
-            if line_start == last_line_start:
-                continue
-            last_line_start = line_start
-            line_no += buf.count(b"\n", counted_to, line_start)
-            counted_to = line_start
-            line_end = buf.find(b"\n", line_start, end)
-            self._on_line(line_no, line_start, end if line_end < 0 else line_end)
-        self._line = line_no + buf.count(b"\n", counted_to, end)
+        lines, self._line = newlines.hit_lines(buf, start, end, ends, self._line)
+        for line_start, line_end, line_no in lines:
+            self._look_at(line_no, line_start, line_end)
         self._pos = end
         if self._pos > 2 * KEEP_BEHIND:
-            cut = buf.find(b"\n", self._pos - KEEP_BEHIND, self._pos) + 1 or self._pos - KEEP_BEHIND
+            cut = self._pos - KEEP_BEHIND - 1  # what a window can reach back to (_look_at)
             del buf[:cut]
             self._pos -= cut
             self._trimmed += cut
+
+    def _look_at(self, line_no: int, start: int, end: int) -> None:
+        """Look at the line ``_buf[start:end]``, seeing only its window: from the first line
+        that starts KEEP_BEHIND bytes or less before it to LOOKAHEAD bytes after its end.
+        ``_buf`` holds the byte before the window's earliest start, and the window's end."""
+        reach = self._trimmed + start - KEEP_BEHIND
+        if reach <= 0:
+            self._floor = 0  # the log's first byte (nothing was trimmed yet)
+        else:
+            newline = self._buf.find(b"\n", reach - 1 - self._trimmed, start)
+            self._floor = start if newline < 0 else newline + 1
+        self._ceil = min(len(self._buf), end + LOOKAHEAD)
+        self._on_line(line_no, start, end)
+
+    def scan_file(self, block: int = filescan.BLOCK) -> None:
+        """Diagnose the whole file ``source``: the same findings as feeding it, faster. Blocks
+        are scanned where they were read; the engine then looks at each line found in a window
+        of the file around it, as ``_look_at`` would have seen it in the stream."""
+        if self._source is None or self.bytes_read:
+            raise RuntimeError("scan_file() needs a Diagnoser made with source= and nothing fed")
+        windows = filescan.Windows(self._source)
+        try:
+            read = 0  # where in the file the block starts
+            for buffer, low, high, count in filescan.blocks(self._source, block):
+                with memoryview(buffer) as whole, whole[low:high] as region:
+                    _, ends = self._scan_fn(region)  # no header patterns: looked up later
+                if ends:
+                    origin = read - low  # where in the file buffer[0] is
+                    for line_start, line_end, line_no in newlines.hit_lines(buffer, low, high, ends, self._line)[0]:
+                        at, end = origin + line_start, origin + line_end
+                        self._trimmed, self._buf = windows.get(max(0, at - KEEP_BEHIND - 1), end + LOOKAHEAD)
+                        self._look_at(line_no, at - self._trimmed, end - self._trimmed)
+                self._line += count
+                read += high - low
+                self.bytes_read = read
+        finally:
+            windows.close()
+            self._buf, self._trimmed, self._pos = bytearray(), self.bytes_read, 0
 
     def _keep_headers(self, start: int, end: int, header_ends: list[int]) -> None:
         """``#N [linux/arm64 build 3/5] RUN npm ci``: remember the bracket and instruction of N."""
@@ -272,9 +307,9 @@ class Diagnoser:
         of a legacy "requested image's platform" warning printed in between."""
         buf, cursor, foreign = self._buf, start, None
         for _ in range(LOOKBACK_LINES):
-            if cursor <= 0:
+            if cursor <= self._floor:
                 break
-            prev = buf.rfind(b"\n", 0, cursor - 1) + 1
+            prev = self._line_before(cursor)
             text = clean(bytes(buf[prev:min(cursor - 1, prev + MAX_LINE)]))[1]
             cursor = prev
             if text.startswith("#"):
@@ -386,17 +421,17 @@ class Diagnoser:
 
         before: list[str] = []
         cursor, looked = start, 0
-        while len(before) < CONTEXT_BEFORE and cursor > 0 and looked < 4 * CONTEXT_BEFORE:
-            prev = buf.rfind(b"\n", 0, cursor - 1) + 1
+        while len(before) < CONTEXT_BEFORE and cursor > self._floor and looked < 4 * CONTEXT_BEFORE:
+            prev = self._line_before(cursor)
             text = keep(bytes(buf[prev:cursor - 1]))
             if text is not None:
                 before.insert(0, text)
             cursor, looked = prev, looked + 1
         after: list[str] = []
-        cursor, looked = end + 1, 0
-        while len(after) < CONTEXT_AFTER and cursor < len(buf) and looked < 4 * CONTEXT_AFTER:
-            nxt = buf.find(b"\n", cursor)
-            nxt = len(buf) if nxt < 0 else nxt
+        cursor, looked, ceil = end + 1, 0, self._ceil
+        while len(after) < CONTEXT_AFTER and cursor < ceil and looked < 4 * CONTEXT_AFTER:
+            nxt = buf.find(b"\n", cursor, ceil)
+            nxt = ceil if nxt < 0 else nxt
             text = keep(bytes(buf[cursor:nxt]))
             if text is not None:
                 after.append(text)
@@ -405,13 +440,18 @@ class Diagnoser:
         return [t if len(t) <= EXCERPT_WIDTH else t[:EXCERPT_WIDTH] + " …"
                 for t in before + [hit] + after]
 
+    def _line_before(self, cursor: int) -> int:
+        """Where the line before the one starting at ``cursor`` starts, within the window."""
+        newline = self._buf.rfind(b"\n", self._floor, cursor - 1)
+        return self._floor if newline < 0 else newline + 1
+
     def _silent_step_before(self, start: int) -> str | None:
         """The platform of a step whose header is the last thing printed before ``start``."""
         buf, cursor = self._buf, start
         for _ in range(4):
-            if cursor <= 0:
+            if cursor <= self._floor:
                 return None
-            prev = buf.rfind(b"\n", 0, cursor - 1) + 1
+            prev = self._line_before(cursor)
             text = clean(bytes(buf[prev:min(cursor - 1, prev + MAX_LINE)]))[1]
             cursor = prev
             if not text.strip():
@@ -423,9 +463,9 @@ class Diagnoser:
 
     def _silence_before(self, start: int, stamp: str | None) -> float | None:
         """Seconds between this line and the one before, when both carry timestamps."""
-        if start == 0 or stamp is None:
+        if start <= self._floor or stamp is None:
             return None
-        prev = self._buf.rfind(b"\n", 0, start - 1) + 1
+        prev = self._line_before(start)
         prev_stamp = clean(bytes(self._buf[prev:start - 1])[:256])[0]
         return seconds_between(prev_stamp, stamp)
 
@@ -610,7 +650,8 @@ def read_chunks(path: str, size: int = 4 << 20) -> Iterable[memoryview]:
 
 
 def diagnose_file(path: str) -> list[Finding]:
+    if not filescan.is_regular(path):  # a pipe or a device: read once, streamed as the app does
+        return diagnose_chunks(read_chunks(path), path)
     engine = Diagnoser(path, source=path)
-    for chunk in read_chunks(path):
-        engine.feed(chunk)
+    engine.scan_file()
     return engine.finish()
