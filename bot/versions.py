@@ -72,6 +72,12 @@ def runner(kind: str) -> str:
     return data()["runners"][kind]
 
 
+def runner_commands() -> frozenset[str]:
+    """Commands a fresh hosted Linux runner has (shell builtins, coreutils, git, jq, curl): a step
+    that runs only these computes the same in any job of the workflow."""
+    return frozenset(data()["runners"]["commands"])
+
+
 def runner_labels(kind: str) -> frozenset[str]:
     """Hosted labels of ``x64`` or ``arm64`` runners."""
     return frozenset(data()["runners"][f"{kind}-labels"])

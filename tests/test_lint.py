@@ -99,3 +99,13 @@ def test_every_fixture_lints_and_every_remedy_adds_nothing(shape):
             if path.startswith(".github/workflows/"):
                 assert lint.new_findings(path, result.originals[path], new, BOTH) == [], (shape, remedy)
     assert applied or shape in ("bake", "shell-buildx", "reusable-remote", "script-only", "computed-platforms")
+
+
+def test_an_invalid_id_finding_for_a_valid_id_is_a_corrupted_module_and_is_linted_again():
+    # a real finding for a really invalid id is kept
+    bad_id = "on: push\njobs:\n  1st:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n"
+    real = [f for f in lint.actionlint(WF, bad_id) if f.rule == "id"]
+    assert real and 'invalid job ID "1st"' in real[0].message
+    assert not lint.corrupted([{"kind": "id", "message": real[0].message}])
+    # the same message naming a valid id is what a corrupted WebAssembly module answers
+    assert lint.corrupted([{"kind": "id", "message": real[0].message.replace('"1st"', '"merge"')}])

@@ -185,22 +185,6 @@ def script_names(steps: list[StepRef]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.group(1) for st in steps for m in _REPOSITORY.finditer(str(st.node.get("run") or ""))))
 
 
-def env_writers(workflow: Workflow, job_id: str, before: int, text: str) -> list[StepRef]:
-    """Steps before step ``before`` that write an ``env.X`` that ``text`` reads to
-    `$GITHUB_ENV` (a version read from a file): the merge job must repeat them, since the
-    workflow's and the job's `env:` do not set it."""
-    names = set(re.findall(r"\benv\.([A-Za-z_][\w]*)", text))
-    declared = {str(k) for scope in (workflow.root.get("env"), workflow.jobs[job_id].get("env"))
-                if isinstance(scope, dict) for k in scope}
-    wanted = names - declared
-    found = []
-    for step in workflow.steps(job_id)[:before]:
-        script = str(step.node.get("run") or "")
-        if "GITHUB_ENV" in script and any(re.search(rf"\b{re.escape(n)}(=|<<)", script) for n in wanted):
-            found.append(step)
-    return found
-
-
 def artifact_keys(build_ids: list[str], job_id: str, pairs: list[str], other_values: list[str]) -> list[str]:
     """Each image's part of the artifact names (`digests-<job>-<key>-<leg>`): its step id,
     unless a download pattern would then also pick another image's digests (`build` and

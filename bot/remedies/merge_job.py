@@ -165,8 +165,16 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
     condition = either([image.condition for image in images])
     alone = doc.dash_alone(steps[0].path)  # new steps follow the file's list style
     pad = " " * key_col
-    data: dict[str, Any] = {"runs-on": x64, "needs": job_id}
-    lines = [" " * doc.start(("jobs", job_id))[1] + f"{merge_id}:", f"{pad}runs-on: {x64}", f"{pad}needs: {job_id}"]
+    # Repeated or moved steps (and the copied env) may read the outputs of the jobs the build job
+    # needs: the merge job needs them too, or `needs.<job>` would not resolve there.
+    read = str([plain(st.node) for st in copied + moved] + [plain(job.get(k)) for k in ("env", "environment")]
+               + [condition or ""])
+    upstream = [str(n) for n in ([job.get("needs")] if isinstance(job.get("needs"), str) else job.get("needs") or [])
+                if re.search(rf"\bneeds\.{re.escape(str(n))}\.", read)]
+    needs: Any = upstream + [job_id] if upstream else job_id
+    data: dict[str, Any] = {"runs-on": x64, "needs": needs}
+    lines = [" " * doc.start(("jobs", job_id))[1] + f"{merge_id}:", f"{pad}runs-on: {x64}",
+             f"{pad}needs: " + (f"[{', '.join(needs)}]" if upstream else job_id)]
     if condition:
         data["if"] = f"${{{{ {condition} }}}}"
         lines.append(f"{pad}if: ${{{{ {condition} }}}}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..workflows.model import SETUP_BUILDX, StepRef
+from ..workflows.model import SETUP_BUILDX, StepRef, split_platforms
 from ..workflows.yamldoc import plain
 from .base import Decline
 
@@ -129,12 +129,14 @@ def moved_steps(steps: list[StepRef], b: int, build_id: str | tuple, meta: StepR
 OWN_MATRIX_KEYS = ("pair", "runner", "qemu")
 
 
-def kept_matrix_keys(matrix: Any, mode: str) -> dict[str, dict]:
-    """Keys the existing per-platform matrix gives each platform (`include` entries), kept on the
-    new legs: the job's steps may read them. One of ours already there would mean something else."""
+def kept_matrix_keys(matrix: Any, mode: str, key: str = "platform") -> dict[str, dict]:
+    """Keys the existing matrix gives each platform (`include` entries that set ``key``, the key
+    the build's platforms come from), kept on the new legs: the job's steps may read them. An
+    entry that lists several platforms gives its keys to each. One of ours already there would
+    mean something else."""
     kept: dict[str, dict] = {}
     for entry in (plain(matrix).get("include") or []) if isinstance(matrix, dict) else []:
-        if not isinstance(entry, dict) or "platform" not in entry:
+        if not isinstance(entry, dict) or key not in entry:
             continue
         extra = {k: v for k, v in entry.items() if k != "platform"}
         clash = [k for k in extra if k in OWN_MATRIX_KEYS and (k != "runner" or mode == "platform-matrix")]
@@ -142,5 +144,6 @@ def kept_matrix_keys(matrix: Any, mode: str) -> dict[str, dict]:
             raise Decline(f"the matrix already has a `{clash[0]}` key, which the per-platform legs would use "
                           "for something else")
         extra.pop("runner", None)  # replaced by the leg's own runner
-        kept[str(entry["platform"])] = extra
+        for platform in split_platforms(str(entry[key])):
+            kept[platform] = extra
     return kept

@@ -20,10 +20,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .. import versions
 from ..validate import ValidationError
 from ..workflows import edit as wedit
 from ..workflows.model import BAKE, BUILD_PUSH, SETUP_QEMU, Build, StepRef, Workflow, canonical_platform, reusable_call
-from ..workflows.yamldoc import plain
+from ..workflows.yamldoc import Doc, comment_of, plain
 from . import images as multi
 from .base import Change, Decline, Situation
 from .images import Image, Tags
@@ -91,10 +92,30 @@ def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False) -> Tags:
         raise Decline(f"the tags are computed by this job at run time (`{raw.strip()}`), so the merge job "
                       "cannot know them")
     literal = [t.strip() for t in re.split(r"[,\n]", raw) if t.strip()]
-    names = list(dict.fromkeys(_image_name(t) for t in literal))
+    names = list(dict.fromkeys(_tag_image_name(workflow, build.job_id, t) for t in literal))
     if any("steps." in n for n in names):
         raise Decline("the image names depend on other steps of the job")
     return Tags(names, literal, None, _computing_steps(workflow, build, raw))
+
+
+_ENV_EXPR = re.compile(r"\$\{\{\s*env\.([A-Za-z_][\w-]*)\s*\}\}")
+
+
+def _tag_image_name(workflow: Workflow, job_id: str, tag: str) -> str:
+    """The image name of one tag, which the legs push their digests to. A tag that is an
+    expression as a whole (``${{ env.IMAGE }}``) may hold its own ``:tag`` at run time, and a
+    tagged name cannot be pushed by digest: the value is read from the workflow's or the job's
+    `env:`; one set at run time is declined."""
+    name = _image_name(tag)
+    if name != tag.split("@", 1)[0]:
+        return name  # the tag is written after a literal `:`
+    resolved = _ENV_EXPR.sub(lambda m: workflow.env_value(m.group(1), job_id)[0] or m.group(0), tag)
+    unknown = any(re.search(r"(?<![\w.-])(?:env|steps)\.", expr) for expr in _EXPR.findall(resolved))
+    shape = _EXPR.sub("x", resolved)
+    if unknown or ("${{" in resolved and _image_name(shape) != shape):
+        raise Decline(f"the tag `{tag}` is computed at run time as a whole, so the image name the legs would "
+                      "push by digest is not known (a name with a tag cannot be pushed by digest)")
+    return _image_name(resolved) if _image_name(resolved) != resolved else name
 
 
 def _metadata_tags(workflow: Workflow, build: Build, step_id: str) -> Tags:
@@ -104,10 +125,7 @@ def _metadata_tags(workflow: Workflow, build: Build, step_id: str) -> Tags:
         raise Decline(f"the tags come from step `{step_id}`, which is not a docker/metadata-action step "
                       "with `images`")
     names = []
-    for item in re.split(r"[\n]", meta.input("images")):
-        item = item.strip()
-        if not item:
-            continue
+    for item in _image_items(meta.input("images")):
         fields = _image_fields(item)
         if fields.get("enable", "true").strip() != "false":
             names.append(fields["name"].strip())
@@ -136,10 +154,15 @@ def _computing_steps(workflow: Workflow, build: Build, node: Any) -> list[StepRe
     steps = workflow.steps(build.job_id)
     by_id = {str(st.node.get("id")): st for st in steps if st.node.get("id") is not None}
     build_id = build.step.node.get("id")
+    # `env.X` that neither the workflow nor the job sets is written to $GITHUB_ENV by a step: the
+    # merge job, a job of its own, has it only when it repeats that step.
+    known = {str(k) for scope in (workflow.root.get("env"), workflow.jobs[build.job_id].get("env"))
+             if isinstance(scope, dict) for k in scope}
     found: dict[int, StepRef] = {}
     pending = [node]
     while pending:
-        text = str(plain(pending.pop()))
+        item = pending.pop()
+        text = str(plain(item))
         for ref in re.findall(r"steps\.([A-Za-z_][\w-]*)\.", text):
             step = by_id.get(ref)
             if step is None or ref == build_id or step.index >= build.step.index:
@@ -148,12 +171,76 @@ def _computing_steps(workflow: Workflow, build: Build, node: Any) -> list[StepRe
                 continue
             found[step.index] = step
             pending.append(step.node)
-        # `env.X` that a step writes to $GITHUB_ENV (the workflow's and the job's env are copied).
-        for step in multi.env_writers(workflow, build.job_id, build.step.index, text):
-            if step.index not in found:
-                found[step.index] = step
-                pending.append(step.node)
+        own = {str(k) for k in item.get("env") or {}} if isinstance(item, dict) and isinstance(item.get("env"), dict) \
+            else set()
+        for name in sorted(set(re.findall(r"(?<![\w.-])env\.([A-Za-z_][\w-]*)", text)) - known - own):
+            writers = [st for st in steps[:build.step.index] if _writes_env(st, name)]
+            if not writers:
+                raise Decline(f"the tags read `env.{name}`, which neither the workflow's nor the job's `env:` sets "
+                              "(it is set at run time), so the merge job cannot know it")
+            for step in writers:
+                if step.index not in found:
+                    found[step.index] = step
+                    pending.append(step.node)
+    for step in found.values():
+        _self_contained(step)
     return sorted(found.values(), key=lambda st: st.index)
+
+
+_SHELL_WORDS = {"if", "then", "else", "elif", "fi", "for", "in", "do", "done", "while", "until", "case", "esac",
+                "function", "{", "}", "(", ")", "!", "time"}
+
+
+def _commands(script: str) -> list[str]:
+    """The commands a `run:` script runs: the first word of each pipeline part, after variable
+    assignments and shell keywords (`$(...)` substitutions included)."""
+    text = re.sub(r"\\\n", " ", script)
+    text = re.sub(r"(?m)(^|\s)#.*$", "", text)  # comments
+    text = re.sub(r"'[^']*'", "''", _EXPR.sub("x", text))  # single-quoted words and expressions run nothing
+    found = []
+    for part in re.split(r"\$\(|`|&&|\|\||[;|&\n]|\bthen\b|\bdo\b|\belse\b", text):
+        # leading assignments (`VERSION="a b"`), then shell keywords
+        part = re.sub(r'^\s*(?:[A-Za-z_]\w*(?:\[[^]]*\])?\+?=(?:"[^"]*"?|\S*)\s*)+', "", part)
+        words = [w for w in part.replace(")", " ").split() if w]
+        while words and words[0] in _SHELL_WORDS:
+            words.pop(0)
+        if words and not words[0].startswith(("\"", "$", "'", ">", "<", "-")) and not words[0].isdigit():
+            found.append(words[0])
+    return found
+
+
+def _self_contained(step: StepRef) -> None:
+    """A step the merge job repeats must compute the same there: a `run:` step that runs a command
+    a fresh runner lacks (`npm run`, a tool an earlier step installed) is declined."""
+    script = step.node.get("run")
+    if not isinstance(script, str):
+        return  # an action: it brings what it runs
+    missing = [c for c in _commands(script) if c not in versions.runner_commands()]
+    if missing:
+        raise Decline(f"step `{step.node.get('name') or step.node.get('id')}` computes the tags with `{missing[0]}`, "
+                      "which a fresh runner may not have (an earlier step of the job may install it); the merge job "
+                      "would repeat it without them")
+
+
+def _writes_env(step: StepRef, name: str) -> bool:
+    """Does the `run:` script of ``step`` write ``name`` to $GITHUB_ENV?"""
+    script = str(step.node.get("run") or "")
+    return "GITHUB_ENV" in script and bool(re.search(rf"(?<![\w-]){re.escape(name)}=", script))
+
+
+def _image_items(images: str) -> list[str]:
+    """The entries of docker/metadata-action's ``images``: one per line; a single line of bare
+    names separated by commas (``a/b,ghcr.io/a/b``, the action's older format) is several; a
+    line that starts with ``#`` is a comment to the action."""
+    lines = [line.strip() for line in images.split("\n") if line.strip() and not line.strip().startswith("#")]
+    if len(lines) != 1:
+        return lines
+    # Commas inside an expression (`${{ format('{0},{1}', ...) }}`) do not separate names.
+    parts = [p.strip() for p in _EXPR.sub(lambda m: m.group(0).replace(",", "\0"), lines[0]).split(",")]
+    parts = [p.replace("\0", ",") for p in parts if p]
+    if len(parts) > 1 and not any(re.match(r"^[a-z-]+=", p) for p in parts):
+        return parts
+    return lines
 
 
 def _image_fields(item: str) -> dict[str, str]:
@@ -294,6 +381,12 @@ def _image(workflow: Workflow, build: Build, build_id: str, push_condition: str 
     multi.check_condition(step_if, build.step)
     condition = multi.both(step_if, push_condition)
     tags = _tags(workflow, build, matrix_ok=bool(other))
+    # The merge job repeats these steps; its matrix has only the other dimension's keys.
+    for st in ([tags.meta] if tags.meta else []) + tags.computing:
+        reads = sorted(set(re.findall(r"\bmatrix\.([\w-]+)", str(plain(st.node)))) - set(other))
+        if reads:
+            raise Decline(f"step `{st.node.get('name') or st.node.get('id') or st.uses}` names the tags from "
+                          f"`matrix.{reads[0]}`, which the merge job, a job without that matrix, does not have")
     if condition:
         tags.computing = sorted({st.index: st for st in tags.computing + _computing_steps(workflow, build, condition)}
                                 .values(), key=lambda st: st.index)
@@ -473,7 +566,12 @@ def _restructure(s: Situation, mode: str) -> Change:
     if outputs_moved:
         edits.append(wedit.remove_entry(("jobs", job_id, "outputs"),
                                         lambda data: data["jobs"][job_id].pop("outputs"), "move the job outputs"))
-    edits += _leg_edits(workflow, job_id, legs, mode, kept_matrix_keys(matrix, mode), other, key_col, unit, dash)
+    key = _matrix_key(build) if build.matrix_platform else "platform"
+    kept = kept_matrix_keys(matrix, mode, key)
+    if len(re.findall(rf"\bmatrix\.{re.escape(key)}(?![\w-])", str(plain(job)))) == 1:
+        # Only the build read the key that listed the platforms: each leg now has its own `platform`.
+        kept = {p: {k: v for k, v in extra.items() if k != key} for p, extra in kept.items()}
+    edits += _leg_edits(workflow, job_id, legs, mode, kept, other, key_col, unit, dash)
     try:
         result = wedit.apply(workflow, edits)
         _check(result, job_id, merge_id, legs, images)
@@ -512,8 +610,15 @@ def _leg_edits(workflow: Workflow, job_id: str, legs: list[Leg], mode: str, kept
     new_strategy = {"fail-fast": False, "matrix": (
         {**other, "platform": [leg.platform for leg in legs], "include": include} if other else {"include": include})}
     if "strategy" in job:
+        def strategy_lines(d: Doc) -> list[str]:
+            # Comments inside the old strategy describe its matrix: they stay, above the new one.
+            path = ("jobs", job_id, "strategy")
+            inside = [c for j in range(d.start(path)[0], d.end_line(path) + 1) if (c := comment_of(d.lines[j]))]
+            new_lines = wedit.block_lines("strategy", new_strategy, key_col, unit, dash)
+            return [" " * key_col + c for c in inside] + new_lines
+
         edits.append(wedit.replace_entry(
-            ("jobs", job_id, "strategy"), lambda d: wedit.block_lines("strategy", new_strategy, key_col, unit, dash),
+            ("jobs", job_id, "strategy"), strategy_lines,
             lambda data: data["jobs"][job_id].__setitem__("strategy", new_strategy), "one leg per platform"))
     else:
         anchor = "runs-on" if "runs-on" in job else next(iter(job))
