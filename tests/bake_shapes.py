@@ -342,3 +342,147 @@ jobs:
 PER_PLATFORM_REPO = {"dockerfiles": {"Dockerfile": DOCKERFILES["copies-node-modules"]},
                      "workflows": {".github/workflows/docker.yml": PER_PLATFORM_WORKFLOW},
                      "bake": {"docker-bake.hcl": 'target "image" {}\n'}}
+
+# docker/github-builder's bake.yml (issue 11): shapes whose one target maps to its inputs.
+# The bake files sit in `docker/` (bake-action's `workdir`), with an override file found under
+# bake's default name; the job's environment sets a variable of the bake file; the tags are a
+# `set:` line; the cache is GitHub's; linux/riscv64 has no native runner.
+WORKDIR_WORKFLOW = """\
+name: release
+on:
+  push:
+    tags: ["v*"]
+permissions:
+  contents: read
+env:
+  NODE_VERSION: "22"
+jobs:
+  release:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@v5
+        with:
+          persist-credentials: false
+      - uses: docker/setup-qemu-action@v4
+      - uses: docker/setup-buildx-action@v4
+      - uses: docker/login-action@v4
+        with:
+          username: ${{ vars.DOCKERHUB_USERNAME }}
+          password: ${{ secrets.DOCKERHUB_TOKEN }}
+      - name: Bake
+        uses: docker/bake-action@v7
+        env:
+          CHANNEL: ${{ github.ref_name }}
+        with:
+          workdir: docker
+          targets: release
+          set: |
+            *.args.BUILD_REF=${{ github.sha }}
+            *.tags=docker.io/acme/tool:${{ github.ref_name }},docker.io/acme/tool:latest
+            *.cache-from=type=gha,scope=tool
+            *.cache-to=type=gha,scope=tool,mode=max
+          push: true
+"""
+
+WORKDIR_BAKE = """\
+variable "NODE_VERSION" {
+  default = "20"
+}
+
+variable "CHANNEL" {
+  default = "dev"
+}
+
+target "release" {
+  dockerfile = "Dockerfile"
+  args = {
+    NODE_VERSION = NODE_VERSION
+    CHANNEL = CHANNEL
+  }
+}
+"""
+
+WORKDIR_OVERRIDE = """\
+target "release" {
+  platforms = ["linux/amd64", "linux/arm64", "linux/riscv64"]
+}
+"""
+
+WORKDIR_REPO = {"dockerfiles": {"docker/Dockerfile": DOCKERFILES["copies-node-modules"]},
+                "workflows": {".github/workflows/docker.yml": WORKDIR_WORKFLOW},
+                "bake": {"docker/docker-bake.hcl": WORKDIR_BAKE, "docker/docker-bake.override.hcl": WORKDIR_OVERRIDE}}
+
+# tonistiigi/xx's shape: the metadata step's own bake target (`bake-target`), its tags and
+# annotations files, a `set:` line for the release build, the Git context's subdirectory.
+META_TARGET_WORKFLOW = """\
+name: build
+on:
+  push:
+    branches: [master]
+  pull_request:
+permissions:
+  contents: read
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read # same as global permissions
+    steps:
+      -
+        name: Docker meta
+        id: meta
+        uses: docker/metadata-action@v6
+        with:
+          images: |
+            acme/xx
+          tags: |
+            type=ref,event=branch
+            type=ref,event=pr
+          bake-target: meta-helper
+      -
+        name: Set up QEMU
+        uses: docker/setup-qemu-action@v4
+      -
+        name: Set up Docker Buildx
+        uses: docker/setup-buildx-action@v4
+      -
+        name: Login to DockerHub
+        if: github.event_name != 'pull_request'
+        uses: docker/login-action@v4
+        with:
+          username: ${{ secrets.DOCKERHUB_USERNAME }}
+          password: ${{ secrets.DOCKERHUB_TOKEN }}
+      -
+        name: Build
+        uses: docker/bake-action@v7
+        with:
+          source: "{{defaultContext}}:src"
+          files: |
+            ./docker-bake.hcl
+            cwd://${{ steps.meta.outputs.bake-file-tags }}
+            cwd://${{ steps.meta.outputs.bake-file-annotations }}
+          targets: all
+          set: |
+            *.args.release=1
+          push: ${{ github.event_name != 'pull_request' }}
+"""
+
+META_TARGET_BAKE = """\
+target "meta-helper" {}
+
+group "all" {
+  targets = ["xx-all"]
+}
+
+target "xx-all" {
+  inherits = ["meta-helper"]
+  platforms = ["linux/amd64", "linux/arm64", "linux/arm/v7"]
+}
+"""
+
+META_TARGET_REPO = {"dockerfiles": {"src/Dockerfile": DOCKERFILES["copies-node-modules"]},
+                    "workflows": {".github/workflows/docker.yml": META_TARGET_WORKFLOW},
+                    "bake": {"src/docker-bake.hcl": META_TARGET_BAKE}}
+
+BUILDER_SHAPES = {"hcl-meta": HCL_REPO, "json-tags": JSON_REPO, "workdir-vars-set-cache": WORKDIR_REPO,
+                  "meta-bake-target": META_TARGET_REPO}

@@ -145,7 +145,7 @@ DECLINES = {
     "step-output-tags": (BASIC.replace("ghcr.io/acme/app:latest", "ghcr.io/acme/app:${{ steps.v.outputs.tag }}"),
                          "the tags are computed by the job at run time"),
     "matrix": (WORKFLOWS["node-matrix"], "sets `strategy`"),
-    "bake": (WORKFLOWS["bake"], "only docker/build-push-action builds are mapped"),
+    "bake-without-its-file": (WORKFLOWS["bake"], "the bake definition cannot be read before the run: no bake file"),
 }
 
 

@@ -35,6 +35,7 @@ class BakeTarget:
     output: list[str] = field(default_factory=list)
     inherits: set[str] = field(default_factory=set)  # every target it inherits, directly or not
     unread: str = ""  # why its bake files could not be read (then only the step's `set:` lines are known)
+    attributes: frozenset[str] = frozenset()  # the attributes its bake files set (with `inherits` applied)
 
 
 @dataclass
@@ -187,7 +188,7 @@ def _target(resolver: Resolver, name: str, sets: list, workdir: str, legs: list[
     except Unknown as exc:
         raise BakeError(f"the output of bake target `{name}` is not known before the run: {exc}") from None
     return BakeTarget(name, platforms or None, _dockerfile(resolver, attrs, overrides, workdir), tags, unknown, output,
-                      attrs.get("__inherits__", set()))
+                      attrs.get("__inherits__", set()), attributes=frozenset(a for a in attrs if a != "__inherits__"))
 
 
 def _dockerfile(resolver: Resolver, attrs: dict, overrides: dict, workdir: str) -> str | None:

@@ -1,5 +1,6 @@
 """``github-builder``: the build job becomes a call of Docker's reusable workflow
-``docker/github-builder/.github/workflows/build.yml``, which builds each platform on its native
+``docker/github-builder/.github/workflows/build.yml`` (``bake.yml`` for a docker/bake-action
+build, mapped in ``github_builder_bake``), which builds each platform on its native
 runner (linux/arm64 and linux/arm on ``ubuntu-24.04-arm``, QEMU off) and merges by digest.
 
 Only where the job fits the workflow's limits (its README and ``build.yml`` at the pinned
@@ -21,6 +22,8 @@ from ..workflows import edit as wedit
 from ..workflows.model import SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, reusable_call
 from ..workflows.yamldoc import plain
 from .base import Change, Decline, Situation
+from .github_builder_bake import bake_inputs
+from .github_builder_values import CALL_CONTEXTS, EXPRESSION, METADATA_INPUTS, call_value, contexts_in, literal_tags
 from .job_comments import carried_comments
 from .references import LOGIN
 from .restructure import METADATA
@@ -28,6 +31,7 @@ from .restructure import _push as restructure_push
 from .runners import arm_runner_note, native_on_arm64
 
 WORKFLOW = "docker/github-builder/.github/workflows/build.yml"
+BAKE_WORKFLOW = "docker/github-builder/.github/workflows/bake.yml"
 CHECKOUT = "actions/checkout"
 BEFORE_THE_BUILD = {CHECKOUT, SETUP_QEMU, SETUP_BUILDX, LOGIN, METADATA}
 # build-push-action inputs and the build.yml input each becomes (None: handled below).
@@ -37,41 +41,11 @@ SAME_INPUTS = {"context": "context", "file": "file", "platforms": "platforms", "
 HANDLED_INPUTS = {"push", "tags", "cache-from", "cache-to", "sbom", "provenance", "github-token"}
 LIMITS = {"secrets": "build secrets", "secret-files": "build secrets", "secret-envs": "build secrets",
           "ssh": "SSH", "outputs": "custom outputs", "load": "loading the image into the job"}
-METADATA_INPUTS = {"images": "meta-images", "tags": "meta-tags", "flavor": "meta-flavor",
-                   "labels": "meta-labels", "annotations": "meta-annotations"}
 LOGIN_INPUTS = {"registry", "username", "password"}
-# Contexts a reusable workflow call's `with:` may use (no `env`, no `secrets`, no `steps`).
-CALL_CONTEXTS = {"github", "needs", "strategy", "matrix", "inputs", "vars"}
 CALL_JOB_KEYS = {"name", "needs", "if", "permissions", "concurrency"}
 # What the caller grants (docker/github-builder README: "to fetch the repository content" and
 # "for signing attestations and cache entries with GitHub OIDC").
 PERMISSIONS = {"contents": "read", "id-token": "write"}
-_EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-
-
-def _contexts(value: str) -> set[str]:
-    return {c for expr in _EXPR.findall(value) for c in re.findall(r"(?<![\w.-])([a-z_]+)\.", expr)}
-
-
-def _callable(value: str, what: str, workflow: Workflow, job_id: str, step: StepRef | None) -> str:
-    """A value for the call's `with:`: `env.X` set literally in the file is written out; other
-    contexts a reusable workflow call cannot see decline."""
-    def resolve(m: re.Match) -> str:
-        env = re.fullmatch(r"env\.([A-Za-z_][A-Za-z0-9_]*)", m.group(1))
-        if env:
-            value, _ = workflow.env_value(env.group(1), job_id, step)
-            if value is not None and "${{" not in value:
-                return value
-        return m.group(0)
-
-    value = _EXPR.sub(resolve, value)
-    bad = _contexts(value) - CALL_CONTEXTS
-    if bad:
-        raise Decline(f"{what} uses `{', '.join(sorted(bad))}` at run time (`{value.strip()}`), which a reusable "
-                      "workflow call cannot pass on")
-    return value
-
-
 def _registry_auths(workflow: Workflow, job_id: str, logins: list[StepRef], push_condition: str | None) -> str:
     entries = []
     for login in logins:
@@ -87,7 +61,7 @@ def _registry_auths(workflow: Workflow, job_id: str, logins: list[StepRef], push
         for key in ("username", "password"):
             if key in inputs:
                 value = inputs[key]
-                bad = _contexts(value) - (CALL_CONTEXTS | {"secrets"})
+                bad = contexts_in(value) - (CALL_CONTEXTS | {"secrets"})
                 if bad:
                     raise Decline(f"the login's {key} uses `{', '.join(sorted(bad))}` at run time")
                 entry.append(f"  {key}: {value}")
@@ -109,19 +83,9 @@ def _tags(build: Build, meta: StepRef | None) -> tuple[dict[str, str], bool]:
         if extra:
             raise Decline(f"the metadata step sets {', '.join(sorted(extra))}, which github-builder does not take")
         return {METADATA_INPUTS[k]: v for k, v in inputs.items()}, True
-    if _contexts(raw) - CALL_CONTEXTS - {"env"}:
+    if contexts_in(raw) - CALL_CONTEXTS - {"env"}:
         raise Decline(f"the tags are computed by the job at run time (`{raw.strip()}`)")
-    tags = [t.strip() for t in re.split(r"[,\n]", raw) if t.strip()]
-    by_image: dict[str, set[str]] = {}
-    for tag in tags:
-        last = tag.rsplit("/", 1)[-1]
-        image, version = (tag[:tag.rfind(":")], tag[tag.rfind(":") + 1:]) if ":" in last else (tag, "latest")
-        by_image.setdefault(image, set()).add(version)
-    if len({frozenset(v) for v in by_image.values()}) > 1:
-        raise Decline("the images are tagged differently, which github-builder's one tag list cannot express")
-    versions_ = sorted(next(iter(by_image.values())), key=[t.rsplit(":", 1)[-1] for t in tags].index)
-    return {"meta-images": "\n".join(by_image) + ("\n" if len(by_image) > 1 else ""),
-            "meta-tags": "\n".join(f"type=raw,value={v}" for v in versions_) + ("\n" if len(versions_) > 1 else "")}, False
+    return literal_tags([t.strip() for t in re.split(r"[,\n]", raw) if t.strip()]), False
 
 
 def _cache(build: Build) -> dict[str, Any]:
@@ -156,9 +120,9 @@ def _check_job(s: Situation, workflow: Workflow, build: Build) -> list[StepRef]:
         raise Decline("the config prefers the written-out matrix (`restructure: matrix`)")
     if reusable_call(job):
         raise Decline(f"job `{job_id}` calls another workflow; the build is not in this file")
-    if build.kind != "build-push-action":
-        raise Decline(f"the build is a {build.kind} step; only docker/build-push-action builds are mapped to "
-                      "github-builder's build.yml")
+    if build.kind not in ("build-push-action", "bake-action"):
+        raise Decline(f"the build is a {build.kind} step; only docker/build-push-action and docker/bake-action "
+                      "builds are mapped to github-builder")
     runs_on = job.get("runs-on")
     hosted = versions.runner_labels("x64") | versions.runner_labels("arm64")
     if not isinstance(runs_on, str) or runs_on not in hosted:
@@ -166,9 +130,9 @@ def _check_job(s: Situation, workflow: Workflow, build: Build) -> list[StepRef]:
     for key in ("strategy", "container", "services", "environment", "continue-on-error", "defaults"):
         if key in job:
             raise Decline(f"job `{job_id}` sets `{key}`, which a reusable workflow call cannot keep")
-    if build.platforms is None:
+    if build.kind == "build-push-action" and build.platforms is None:
         raise Decline(f"the build's platforms are not known from the workflow: {build.platforms_note}")
-    if len(build.platforms) < 2:
+    if build.kind == "build-push-action" and len(build.platforms) < 2:
         raise Decline("the build has a single platform")
     steps = workflow.steps(job_id)
     after = [st for st in steps if st.index > build.step.index]
@@ -184,14 +148,16 @@ def _check_job(s: Situation, workflow: Workflow, build: Build) -> list[StepRef]:
         if st.action == CHECKOUT and st.with_ and set(st.with_) - {"persist-credentials"}:
             raise Decline("the checkout step sets " + ", ".join(sorted(set(st.with_) - {"persist-credentials"}))
                           + "; github-builder builds the commit of the run")
+    if build.step.node.get("if") is not None:
+        raise Decline("the build step is conditional")
+    if build.kind == "bake-action":
+        return before
     inputs = build.step.with_ or {}
     for key in inputs:
         if key in LIMITS:
             raise Decline(f"the build uses {LIMITS[key]} (`{key}`), which github-builder does not take")
         if key not in SAME_INPUTS and key not in HANDLED_INPUTS:
             raise Decline(f"the build sets `{key}`, which github-builder's build.yml has no input for")
-    if build.step.node.get("if") is not None:
-        raise Decline("the build step is conditional")
     return before
 
 
@@ -203,23 +169,16 @@ def _outputs(workflow: Workflow, job_id: str, build: Build, meta: StepRef | None
     build_id, meta_id = build.step.node.get("id"), meta.node.get("id") if meta else None
     for name, value in plain(outputs).items():
         wanted = {"digest": f"steps.{build_id}.outputs.digest", "meta-json": f"steps.{meta_id}.outputs.json"}
-        m = _EXPR.fullmatch(str(value).strip())
+        m = EXPRESSION.fullmatch(str(value).strip())
         if name not in wanted or not m or m.group(1) != wanted[name]:
             raise Decline(f"job `{job_id}` has the output `{name}` (`{value}`); github-builder's outputs are `digest` "
                           "and `meta-json`")
 
 
-def github_builder(s: Situation) -> Change:
-    workflow, build = s.require_workflow()
+def _build_inputs(workflow: Workflow, build: Build, meta: StepRef | None, push: Any) -> tuple[dict[str, Any], set[str]]:
+    """build.yml's `with:` from a docker/build-push-action step, and the step's inputs it keeps by name."""
     job_id = build.job_id
-    job = workflow.jobs[job_id]
-    before = _check_job(s, workflow, build)
-    meta = next((st for st in before if st.action == METADATA), None)
-    logins = [st for st in before if st.action == LOGIN]
-    _outputs(workflow, job_id, build, meta)
-    push, condition = _push(build)
     meta_inputs, meta_labels = _tags(build, meta)
-
     with_: dict[str, Any] = {"output": "image"}
     for key, target in SAME_INPUTS.items():
         value = build.step.input(key)
@@ -233,19 +192,37 @@ def github_builder(s: Situation) -> Change:
                                                  value.strip()):
             with_["set-meta-annotations"] = True
             continue
-        with_[target] = _callable(value, f"the build's `{key}`", workflow, job_id, build.step)
+        with_[target] = call_value(value, f"the build's `{key}`", workflow, job_id, build.step)
     if push is not False:
-        with_["push"] = True if push is True else _callable(push, "the build's `push`", workflow, job_id, build.step)
+        with_["push"] = True if push is True else call_value(push, "the build's `push`", workflow, job_id, build.step)
     for key in ("sbom",):
         if (build.step.input(key) or "").strip().lower() == "true":
             with_[key] = True
     with_.update(_cache(build))
     for key, value in meta_inputs.items():
-        with_[key] = _callable(value, f"the metadata's `{key.removeprefix('meta-')}`", workflow, job_id, meta)
+        with_[key] = call_value(value, f"the metadata's `{key.removeprefix('meta-')}`", workflow, job_id, meta)
+    return with_, {k for k in SAME_INPUTS if SAME_INPUTS[k] in with_}
+
+
+def github_builder(s: Situation) -> Change:
+    workflow, build = s.require_workflow()
+    job_id = build.job_id
+    job = workflow.jobs[job_id]
+    before = _check_job(s, workflow, build)
+    meta = next((st for st in before if st.action == METADATA), None)
+    logins = [st for st in before if st.action == LOGIN]
+    _outputs(workflow, job_id, build, meta)
+    push, condition = _push(build)
+    if build.kind == "bake-action":
+        with_, kept, platforms = bake_inputs(s, workflow, build, meta, push)
+        workflow_file = BAKE_WORKFLOW
+    else:
+        with_, kept = _build_inputs(workflow, build, meta, push)
+        platforms, workflow_file = build.platforms, WORKFLOW
     arm = s.config.arm_label(s.ghes)
     if arm != versions.runner("arm64"):
         with_["runner"] = f"default={versions.runner('x64')}\nlinux/arm={arm}\nlinux/arm64={arm}\n"
-    emulated = [p for p in build.platforms if p not in ("linux/amd64", "linux/386") and not native_on_arm64(p)]
+    emulated = [p for p in platforms if p not in ("linux/amd64", "linux/386") and not native_on_arm64(p)]
     if emulated:
         with_["setup-qemu"] = True
 
@@ -255,7 +232,7 @@ def github_builder(s: Situation) -> Change:
             "ghcr.io" in v for k, v in with_.items() if k == "meta-images"):
         permissions["packages"] = "write"
 
-    pin = versions.pin(WORKFLOW)
+    pin = versions.pin(workflow_file)
     new_job: dict[str, Any] = {k: plain(job[k]) for k in job if k in CALL_JOB_KEYS - {"permissions"}}
     new_job["permissions"] = permissions
     new_job["uses"] = pin.uses
@@ -267,8 +244,8 @@ def github_builder(s: Situation) -> Change:
     doc = workflow.doc
     col = doc.start(("jobs", job_id))[1]
     unit, dash = doc.indent_unit(), wedit.dash_offset(doc)
-    comments = carried_comments(doc, job_id, job, set(new_job) & set(job), build.step.index,
-                                {k for k in SAME_INPUTS if SAME_INPUTS[k] in with_}, "github-builder's call replaces")
+    comments = carried_comments(doc, job_id, job, set(new_job) & set(job), build.step.index, kept,
+                                "github-builder's call replaces", set(permissions))
 
     def lines_for(_doc) -> list[str]:
         lines = wedit.block_lines(job_id, new_job, col, unit, dash)
@@ -285,11 +262,11 @@ def github_builder(s: Situation) -> Change:
         raise Decline(str(exc)) from None
 
     runners = ", ".join(f"{p} on `{arm if native_on_arm64(p) else versions.runner('x64')}`"
-                        + (" (QEMU)" if p in emulated else "") for p in build.platforms)
-    summary = [f"`{workflow.path}` job `{job_id}` now calls Docker's reusable workflow `{WORKFLOW}` "
+                        + (" (QEMU)" if p in emulated else "") for p in platforms)
+    summary = [f"`{workflow.path}` job `{job_id}` now calls Docker's reusable workflow `{workflow_file}` "
                f"({pin.version}, pinned to its commit), which builds each platform on its own runner ({runners}), "
                "pushes by digest and merges the multi-platform image.",
-               "Its inputs come from the build and metadata steps ("
+               f"Its inputs come from the {'bake' if build.kind == 'bake-action' else 'build'} and metadata steps ("
                + ", ".join(f"`{k}`" for k in with_) + ")"
                + (", the logins became its `registry-auths` secret" if auths else "")
                + "; the job grants what the workflow documents: "

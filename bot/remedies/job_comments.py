@@ -27,7 +27,7 @@ class Carried:
 
     def place(self, lines: list[str], col: int, unit: int) -> list[str]:
         """The new job's lines with the carried comments put back next to what they describe."""
-        out, under_with = [], False
+        out, parent = [], ""
         for i, line in enumerate(lines):
             if i == 0 and self.header:
                 line += f" {self.header}"
@@ -35,9 +35,10 @@ class Carried:
             if m:
                 depth = (len(m.group(1)) - col) // unit
                 if depth == 1:
-                    under_with = m.group(2) == "with"
-                where = (depth, m.group(2))
-                if (depth == 1 or depth == 2 and under_with) and len(m.group(1)) == col + depth * unit:
+                    parent = m.group(2)
+                where = (depth, m.group(2) if depth == 1 or parent == "with" else f"{parent}.{m.group(2)}")
+                if (depth == 1 or depth == 2 and parent in ("with", "permissions")) \
+                        and len(m.group(1)) == col + depth * unit:
                     out += [m.group(1) + c for c in self.above.get(where, [])]
                     if where in self.trailing:
                         line += f" {self.trailing[where]}"
@@ -50,10 +51,12 @@ def _comments_between(lines: list[str], after: int, before: int) -> list[str]:
 
 
 def carried_comments(doc: Doc, job_id: str, job: Any, kept: set[str], build_index: int, inputs: set[str],
-                     why: str) -> Carried:
+                     why: str, permissions: set[str] = frozenset()) -> Carried:
     """What the comments inside job ``job_id`` become when it is replaced by a job keeping only the
-    keys ``kept`` and, of the build step ``build_index``, the inputs ``inputs``; a decline (``why``
-    says what replaces the job) when one would be lost."""
+    keys ``kept``, of its block ``permissions:`` the scopes ``permissions`` (Docker's own callers
+    comment each scope: ``packages: write # required to push to GHCR``) and, of the build step
+    ``build_index``, the inputs ``inputs``; a decline (``why`` says what replaces the job) when one
+    would be lost."""
     lines = doc.lines
     first, last = doc.start(("jobs", job_id))[0], doc.end_line(("jobs", job_id))
     carried = Carried(header=comment_of(lines[first]))
@@ -73,6 +76,14 @@ def carried_comments(doc: Doc, job_id: str, job: Any, kept: set[str], build_inde
         if key in kept:
             keep(("jobs", job_id, key), job, (1, key),
                  first if i == 0 else doc.end_line(("jobs", job_id, keys[i - 1])))
+    scopes = job.get("permissions") if "permissions" in kept else None
+    if hasattr(scopes, "lc") and hasattr(scopes, "keys") and not scopes.fa.flow_style():
+        names = list(scopes.keys())
+        for i, name in enumerate(names):
+            if name in permissions:
+                keep(("jobs", job_id, "permissions", name), scopes, (2, f"permissions.{name}"),
+                     job.lc.key("permissions")[0] if i == 0 else doc.end_line(("jobs", job_id, "permissions",
+                                                                                  names[i - 1])))
     step_path = ("jobs", job_id, "steps", build_index)
     dash = doc.start(step_path)[0]
     since = doc.end_line(step_path[:-1] + (build_index - 1,)) if build_index else job.lc.key("steps")[0]
