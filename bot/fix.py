@@ -67,7 +67,7 @@ def _situation(request: FixRequest, location: Location) -> Situation:
         finding=request.findings[0], findings=request.findings, config=request.config,
         private=request.private, ghes=request.ghes, workflow=location.workflow, build=location.build,
         build_ordinal=location.build_ordinal, dockerfile=location.dockerfile,
-        instruction=location.instruction, repo_files=request.repo_files,
+        instruction=location.instruction, repo_files=request.repo_files, dockerfiles=request.dockerfiles,
         bake_files=request.bake_files,
     )
 

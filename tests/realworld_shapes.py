@@ -513,3 +513,295 @@ jobs:
           push: true
           tags: ghcr.io/acme/web:latest
 """
+
+# Two images in one job, each with its own metadata step and both under a condition (a `:dev`
+# image from the default branch, a release image from a published release); a step after the
+# builds reads the first build's digest.
+TWO_METADATA = """\
+name: containers
+on:
+  push:
+    branches: [main]
+  release:
+    types: [published]
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      packages: write
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/login-action@v3
+        with:
+          registry: ghcr.io
+          username: ${{ github.actor }}
+          password: ${{ secrets.GITHUB_TOKEN }}
+      # default branch -> :dev
+      - name: Docker meta dev
+        if: github.event_name != 'release'
+        id: meta_dev
+        uses: docker/metadata-action@v5
+        with:
+          images: ghcr.io/acme/watch
+          tags: type=raw,value=dev
+      - name: Build dev
+        id: build_dev
+        if: ${{ github.event_name != 'release' }}
+        uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ${{ steps.meta_dev.outputs.tags }}
+          cache-from: type=gha
+          cache-to: type=gha,mode=max
+      - name: Docker meta release
+        if: github.event_name == 'release'
+        id: meta
+        uses: docker/metadata-action@v5
+        with:
+          images: ghcr.io/acme/watch
+          tags: |
+            type=semver,pattern={{version}}
+            type=raw,value=latest
+      - name: Build release
+        id: build_release
+        if: github.event_name == 'release'
+        uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ${{ steps.meta.outputs.tags }}
+      - name: Show digest
+        env:
+          DIGEST: ${{ steps.build_dev.outputs.digest }}
+        run: echo "$DIGEST"
+"""
+
+# Several variants of one image (default and alpine Dockerfiles) built one after the other,
+# the version read from a file into $GITHUB_ENV, tags written out with `${{ env.VERSION }}`,
+# registry caches shared by variants.
+ENV_VERSION_VARIANTS = """\
+name: build
+on: workflow_dispatch
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - name: Checkout
+        uses: actions/checkout@v5
+
+      - name: Read version from file
+        run: echo "VERSION=$(cat version.txt)" >> "$GITHUB_ENV"
+
+      - name: Login to Docker Hub
+        uses: docker/login-action@v3
+        with:
+          username: ${{ vars.DOCKERHUB_USERNAME }}
+          password: ${{ secrets.DOCKERHUB_TOKEN }}
+
+      - name: Set up QEMU
+        uses: docker/setup-qemu-action@v3
+
+      - name: Set up Docker Buildx
+        uses: docker/setup-buildx-action@v3
+
+      - name: Build latest
+        uses: docker/build-push-action@v6
+        with:
+          file: ./docker/default.Dockerfile
+          platforms: linux/amd64,linux/arm64,linux/arm/v7
+          tags: |
+            acme/bookmarks:latest
+            acme/bookmarks:${{ env.VERSION }}
+          push: true
+          cache-from: type=registry,ref=acme/bookmarks:buildcache
+          cache-to: type=registry,ref=acme/bookmarks:buildcache,mode=max
+
+      - name: Build latest-alpine
+        uses: docker/build-push-action@v6
+        with:
+          file: ./docker/alpine.Dockerfile
+          platforms: linux/amd64,linux/arm64,linux/arm/v7
+          tags: |
+            acme/bookmarks:latest-alpine
+            acme/bookmarks:${{ env.VERSION }}-alpine
+          push: true
+          cache-from: type=registry,ref=acme/bookmarks:buildcache-alpine
+          cache-to: type=registry,ref=acme/bookmarks:buildcache-alpine,mode=max
+"""
+
+# A base image and a variant built FROM it in the same job: the variant reads the base's tag
+# (through a build argument here; through its Dockerfile's FROM in the second test).
+BASE_AND_VARIANT = """\
+name: images
+on: push
+jobs:
+  images:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - name: Build base
+        uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ghcr.io/acme/base:latest
+      - name: Build variant
+        uses: docker/build-push-action@v6
+        with:
+          file: variant.Dockerfile
+          platforms: linux/amd64,linux/arm64
+          push: true
+          build-args: BASE=ghcr.io/acme/base:latest
+          tags: ghcr.io/acme/variant:latest
+"""
+
+# A test build that does not push (every platform must build) before the build that pushes.
+TEST_THEN_PUSH = """\
+name: image
+on:
+  push:
+    branches: [main]
+  pull_request:
+jobs:
+  image:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - name: Test build
+        uses: docker/build-push-action@v6
+        with:
+          target: test
+          platforms: linux/amd64,linux/arm64
+          push: false
+          cache-from: type=gha,scope=test
+      - name: Build and push
+        uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: ${{ github.event_name != 'pull_request' }}
+          tags: ghcr.io/acme/app:edge
+"""
+
+# A per-platform matrix whose values are mappings (a flow list of flow mappings across lines),
+# two images each pushed by digest in every leg, and the job's own merge job: only the runner
+# of each leg changes.
+OBJECT_MATRIX_DIGESTS = """\
+name: release
+on:
+  push:
+    tags: ['*.*.*']
+jobs:
+  build:
+    strategy:
+      matrix:
+        platform: [
+          { platform: linux/amd64, cache: release-amd64, suffix: amd64 },
+          { platform: linux/arm64, cache: release-arm64, suffix: arm64 },
+        ]
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - name: Setup QEMU
+        uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - name: Build the backend by digest
+        id: backend
+        uses: docker/build-push-action@v6
+        with:
+          target: backend
+          cache-from: type=gha,scope=${{ matrix.platform.cache }}
+          platforms: |
+            ${{ matrix.platform.platform }}
+          tags: |
+            acme/backend
+          outputs: type=image,push-by-digest=true,name-canonical=true,push=true
+      - name: Build the frontend by digest
+        id: frontend
+        uses: docker/build-push-action@v6
+        with:
+          target: app
+          platforms: |
+            ${{ matrix.platform.platform }}
+          tags: |
+            acme/frontend
+          outputs: type=image,push-by-digest=true,name-canonical=true,push=true
+      - name: Make digest files
+        env:
+          BACKEND: ${{ steps.backend.outputs.digest }}
+          FRONTEND: ${{ steps.frontend.outputs.digest }}
+        run: |
+          mkdir -p digests/backend digests/frontend
+          touch "digests/backend/${BACKEND#sha256:}" "digests/frontend/${FRONTEND#sha256:}"
+      - uses: actions/upload-artifact@v4
+        with:
+          name: digests-${{ matrix.platform.suffix }}
+          path: digests/*
+  merge:
+    runs-on: ubuntu-latest
+    needs: build
+    steps:
+      - uses: actions/download-artifact@v4
+        with:
+          path: digests
+          pattern: digests-*
+          merge-multiple: true
+      - uses: docker/setup-buildx-action@v3
+      - name: Create the manifest lists
+        run: |
+          (cd digests/backend && docker buildx imagetools create -t acme/backend:latest $(printf 'acme/backend@sha256:%s ' *))
+          (cd digests/frontend && docker buildx imagetools create -t acme/frontend:latest $(printf 'acme/frontend@sha256:%s ' *))
+"""
+
+# A script computes each registry's whole tag list (commas between tags) and the builds read
+# its outputs; the second build, for the other registry, runs only in the upstream repository.
+COMPUTED_TAG_LISTS = """\
+name: images
+on:
+  push:
+    tags: ["v*.*.*"]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      packages: write
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - name: Log into GHCR
+        uses: docker/login-action@v3
+        with:
+          registry: ghcr.io
+          username: ${{ github.actor }}
+          password: ${{ secrets.GITHUB_TOKEN }}
+      - name: Compute version tags
+        id: compute
+        env:
+          REF_NAME: ${{ github.ref_name }}
+        run: |
+          VERSION="${REF_NAME#v}"
+          echo "ghcr_tags=ghcr.io/acme/stats:$VERSION,ghcr.io/acme/stats:latest" >> "$GITHUB_OUTPUT"
+          echo "hub_tags=acme/stats:$VERSION,acme/stats:latest" >> "$GITHUB_OUTPUT"
+      - name: Build and push to GHCR
+        uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ${{ steps.compute.outputs.ghcr_tags }}
+      - name: Build and push to Docker Hub
+        if: github.repository == 'acme/stats'
+        uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: true
+          tags: ${{ steps.compute.outputs.hub_tags }}
+"""

@@ -42,7 +42,7 @@ def shapes(draw):
     platforms_from = draw(st.sampled_from(["literal", "flow-list", "workflow-env", "job-env", "matrix",
                                            "matrix-include", "input", "anchor"]))
     other_axis = draw(st.booleans())
-    tags = draw(st.sampled_from(["literal", "meta", "computed", "block"]))
+    tags = draw(st.sampled_from(["literal", "meta", "computed", "block", "script-list"]))
     push = draw(st.sampled_from(["true", "${{ github.event_name != 'pull_request' }}", "false", None]))
     with_flow = draw(st.booleans())
     job_if = draw(st.booleans())
@@ -51,6 +51,10 @@ def shapes(draw):
     crlf = draw(st.booleans())
     platforms = draw(st.sampled_from(["linux/amd64,linux/arm64", "linux/amd64, linux/arm64/v8",
                                       "linux/arm64,linux/amd64,linux/arm/v7"]))
+    # A second build step in the job: another image, a test build, a single-platform build, a
+    # variant built FROM the first image, under a condition or not.
+    second = draw(st.sampled_from([None, None, "push", "no-push", "single", "uses-first", "other-meta"]))
+    second_if = draw(st.sampled_from([None, "github.event_name != 'pull_request'", "${{ github.ref == 'refs/heads/main' }}"]))
 
     steps_col = unit * 3 if dash_in else unit * 2
     dash = " " * steps_col
@@ -94,7 +98,7 @@ def shapes(draw):
     steps += step(["uses: docker/setup-buildx-action@v3"])
     if tags == "meta":
         steps += step(["id: meta", "uses: docker/metadata-action@v5", "with:", f"{i}images: ghcr.io/acme/app"])
-    if tags == "computed":
+    if tags in ("computed", "script-list"):
         steps += step(["id: version", "run: echo \"tag=$(date +%s)\" >> \"$GITHUB_OUTPUT\""])
     value = {"literal": "${{ env.PLATFORMS }}", "workflow-env": "${{ env.PLATFORMS }}",
              "job-env": "${{ env.PLATFORMS }}", "anchor": "*plat", "matrix": "${{ matrix.platform }}",
@@ -104,6 +108,7 @@ def shapes(draw):
         value = platforms
     tag_value = {"literal": "ghcr.io/acme/app:latest", "meta": "${{ steps.meta.outputs.tags }}",
                  "computed": "ghcr.io/acme/app:${{ steps.version.outputs.tag }}",
+                 "script-list": "${{ steps.version.outputs.tag }}",
                  "block": "|\n" + "\n".join(f"{dash}  {i}{i}ghcr.io/acme/app:{t}" for t in ("latest", "edge"))}[tags]
     if kind == "build-push":
         inputs = [("context", "."), ("platforms", value), ("tags", tag_value)] + (
@@ -115,6 +120,21 @@ def shapes(draw):
         else:
             steps += step(["name: Build" + comment, "uses: docker/build-push-action@v6", "with:"]
                           + [f"{i}{k}: {v}" for k, v in inputs])
+        if second:
+            second_platforms = "linux/amd64" if second == "single" else value
+            fields = ["name: Build second" + comment] + ([f"if: {second_if}"] if second_if else []) + [
+                "uses: docker/build-push-action@v6", "with:", f"{i}platforms: {second_platforms}"]
+            if second in ("push", "uses-first", "other-meta"):
+                fields += [f"{i}push: true", f"{i}tags: " + ("${{ steps.meta2.outputs.tags }}" if second == "other-meta"
+                                                           else "ghcr.io/acme/app:alpine")]
+            if second == "uses-first":
+                fields.append(f"{i}build-args: BASE=ghcr.io/acme/app:latest")
+            if second in ("no-push", "single"):
+                fields.append(f"{i}push: false")
+            if second == "other-meta":
+                steps += step(["id: meta2", "uses: docker/metadata-action@v5", "with:",
+                               f"{i}images: ghcr.io/acme/web"])
+            steps += step(fields)
     elif kind == "bake":
         steps += step(["name: Bake", "uses: docker/bake-action@v6", "with:", f"{i}targets: image",
                        f"{i}push: {push or 'false'}", f"{i}set: |", f"{i}{i}*.platform={platforms.replace(' ', '')}"])

@@ -25,9 +25,11 @@ from ..workflows.model import BAKE, Build, Workflow, reusable_call
 from ..workflows.yamldoc import plain
 from .base import Change, Decline, Situation
 from .references import image_names, moved_steps, refers
-from .restructure import (METADATA, Tags, _change, _dependents, _digest_steps, _drop_step, _image_name, _leg_edits,
-                          _legs, _matrix_key, _merge_job, _metadata_tags, _other_axes, _push, _qemu_edits, _runners_in_place,
-                          _scoped_cache, _unique_id, merged_tags)
+from .images import Image, Tags
+from .merge_job import merge_job, merged_tags
+from .restructure import (METADATA, _change, _dependents, _digest_steps, _drop_step, _image_name, _leg_edits, _legs,
+                          _matrix_key, _metadata_tags, _other_axes, _push, _qemu_edits, _runners_in_place,
+                          _scoped_cache, _unique_id)
 
 _BAKE_FILE = re.compile(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.bake-file(?:-tags)?\s*\}\}")
 # Outputs that leave nothing in the job's workspace for later steps to read.
@@ -228,8 +230,8 @@ def split_bake(s: Situation, mode: str) -> Change:
     push_value = f"${{{{ {condition} }}}}" if condition else "true"
     edits: list[wedit.Edit] = []
     if pushes:
-        edits += _merge_job(workflow, job_id, merge_id, build_id, tags, condition, moved, False, unit, dash, other,
-                            key_col, step_dash, steps_col)
+        edits += merge_job(workflow, job_id, merge_id, [Image(build_id, tags, condition)], moved, False, unit, dash,
+                           other, key_col, step_dash, steps_col)
         edits += _dependents(workflow, job_id, merge_id, False)
         for st in reversed(moved):
             edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), f"move step {st.index + 1}"))

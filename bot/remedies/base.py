@@ -39,6 +39,8 @@ class Situation:
     dockerfile: Dockerfile | None = None
     instruction: Instruction | None = None
     repo_files: frozenset[str] = frozenset()
+    # Every Dockerfile of the repository (path -> text): whether one build uses another's image.
+    dockerfiles: dict[str, str] = field(default_factory=dict)
     bake_files: dict[str, str] = field(default_factory=dict)  # path -> text: what bake-action steps read
 
     @property

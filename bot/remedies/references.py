@@ -21,15 +21,22 @@ def refers(node: Any, text: str) -> bool:
 _STEP_REF = re.compile(r"\bsteps\.([A-Za-z_][\w-]*)\.")
 
 
-def copied_ids(steps: list[StepRef], meta: StepRef | None, also: tuple = ()) -> set[str]:
-    """Ids of the steps the merge job copies (logins, Buildx, the metadata step, and ``also``:
+def _metas(meta: StepRef | list | None) -> list[StepRef]:
+    return [m for m in (meta if isinstance(meta, list) else [meta]) if m is not None]
+
+
+def copied_ids(steps: list[StepRef], meta: StepRef | list | None, also: tuple = ()) -> set[str]:
+    """Ids of the steps the merge job copies (logins, Buildx, the metadata steps, and ``also``:
     the steps that compute the tags)."""
-    copied = [st for st in steps if st.action in (LOGIN, SETUP_BUILDX)] + ([meta] if meta else []) + list(also)
+    copied = [st for st in steps if st.action in (LOGIN, SETUP_BUILDX)] + _metas(meta) + list(also)
     return {str(st.node["id"]) for st in copied if st.node.get("id")}
 
 
-def resolvable(node: Any, what: str, ids: set[str]) -> None:
-    missing = sorted(set(_STEP_REF.findall(str(plain(node)))) - ids)
+def resolvable(node: Any, what: str, ids: set[str], existing: set[str] | None = None) -> None:
+    """Every `steps.<id>` ``node`` reads is in ``ids`` (the merge job's steps). A step id that is
+    not in the job at all (``existing``) reads as empty in either job, as it did before."""
+    missing = set(_STEP_REF.findall(str(plain(node)))) - ids
+    missing = sorted(missing & existing if existing is not None else missing)
     if missing:
         raise Decline(f"{what} would move to the merge job but read{'s' if what.startswith('step') else ''} "
                       + ", ".join(f"`steps.{m}`" for m in missing)
@@ -48,13 +55,13 @@ def image_names(workflow_env: Any, job_env: Any, names: list[str]) -> tuple[str,
     return tuple(dict.fromkeys(list(names) + [n for n in resolved if "${{" not in n]))
 
 
-def uses_tags(step: StepRef, meta: StepRef | None, names: tuple = ()) -> bool:
-    """Whether ``step`` uses the pushed image by its tags: it reads the metadata step's tags,
+def uses_tags(step: StepRef, meta: StepRef | list | None, names: tuple = ()) -> bool:
+    """Whether ``step`` uses the pushed image by its tags: it reads a metadata step's tags,
     version or json, or writes out one of the pushed image names with a tag or a digest. The legs
     push by digest only, so the tags exist only once the merge job has created them."""
     text = str(plain(step.node))
-    if meta is not None and meta.node.get("id") and re.search(
-            rf"\bsteps\.{re.escape(str(meta.node['id']))}\.outputs\.(tags|version|json)\b", text):
+    if any(m.node.get("id") and re.search(rf"\bsteps\.{re.escape(str(m.node['id']))}\.outputs\.(tags|version|json)\b",
+                                          text) for m in _metas(meta)):
         return True
     return any(re.search(rf"(?<![\w./-]){re.escape(n)}[:@]", text) for n in names if n)
 
@@ -85,24 +92,30 @@ def installers(steps: list[StepRef], b: int, moved: list[StepRef]) -> list[StepR
 _BUILD_OUTPUT = r"\bsteps\.{}\.outputs\.([\w-]+)"
 
 
-def moved_steps(steps: list[StepRef], b: int, build_id: str, meta: StepRef | None,
-                also: tuple = (), names: tuple = (), matrix_keys: tuple = ()) -> list[StepRef]:
+def moved_steps(steps: list[StepRef], b: int, build_id: str | tuple, meta: StepRef | list | None,
+                also: tuple = (), names: tuple = (), matrix_keys: tuple = (), builds: tuple = ()) -> list[StepRef]:
     """Steps after the build that use the pushed digest or the pushed tags (``names``: the image
     names) move to the merge job, and so do the steps that read theirs (a reference to a step in
     another job would not resolve). In the merge job the build's id names the step that creates
-    the image, whose only output is the digest; the job's matrix has only ``matrix_keys``."""
-    moved, ids = [], {build_id}
+    the image, whose only output is the digest; the job's matrix has only ``matrix_keys``. A job
+    with several builds passes their ids (``build_id``), metadata steps (``meta``) and step
+    indices (``builds``: build steps stay in the legs)."""
+    build_ids = (build_id,) if isinstance(build_id, str) else tuple(build_id)
+    moved, ids = [], set(build_ids)
     for st in steps[b + 1:]:
+        if st.index in builds:
+            continue
         if any(refers(st.node, f"steps.{i}.") for i in ids) or uses_tags(st, meta, names):
             moved.append(st)
             if st.node.get("id"):
                 ids.add(str(st.node["id"]))
     available = ids | copied_ids(steps, meta, also)
+    existing = {str(st.node["id"]) for st in steps if st.node.get("id")}
     for st in moved:
         what = f"step `{st.node.get('name') or st.uses or 'run'}`"
-        resolvable(st.node, what, available)
+        resolvable(st.node, what, available, existing)
         text = str(plain(st.node))
-        other = sorted(set(re.findall(_BUILD_OUTPUT.format(re.escape(build_id)), text)) - {"digest"})
+        other = sorted({o for i in build_ids for o in re.findall(_BUILD_OUTPUT.format(re.escape(i)), text)} - {"digest"})
         if other:
             raise Decline(f"{what} uses the pushed image and reads the build's `{other[0]}` output, which only "
                           "the per-platform legs have; it cannot move to the merge job")

@@ -5,34 +5,38 @@ platform and, where the original pushed, pushes it by digest and uploads the dig
 job downloads the digests and creates the multi-platform image with exactly the original tags.
 A matrix whose legs push the same tag would overwrite itself (docker/build-push-action#671).
 
+A job that builds several images has each leg run every build step for its platform, each
+pushing build upload its digest to an artifact of its own, and the merge job create each image
+(images.py, merge_job.py).
+
 The job is rewritten with the same splice edits as every other remedy (each checked against
 the intended data change); steps that move to the merge job are copied as written.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .. import versions
 from ..validate import ValidationError
 from ..workflows import edit as wedit
-from ..workflows.model import (BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow, canonical_platform,
-                               reusable_call)
+from ..workflows.model import BAKE, BUILD_PUSH, SETUP_QEMU, Build, StepRef, Workflow, canonical_platform, reusable_call
 from ..workflows.yamldoc import Doc, comment_of, plain
+from . import build_outputs
+from . import images as multi
 from .base import Change, Decline, Situation
-from . import build_outputs, merge_logins, permissions_down
-from .references import (copied_ids, image_names, installers, kept_matrix_keys, moved_steps, reads_workspace,
-                         refers, resolvable)
+from .images import Image, Tags
+from .merge_job import DEFAULT_X64, X64_LABELS, insert_after_key, merge_job, merged_tags
+from .references import copied_ids, image_names, kept_matrix_keys, moved_steps, refers, resolvable
 from .runners import arm_runner_note, native_on_arm64
 
+__all__ = ["Tags", "merged_tags", "native_runners", "platform_matrix"]
+
 METADATA = "docker/metadata-action"
-X64_LABELS = versions.runner_labels("x64")
-DEFAULT_X64 = versions.runner("x64")
 NATIVE_ON_X64 = {"linux/amd64", "linux/386"}
-MERGE_PERMISSIONS = ("contents", "packages", "id-token", "attestations")
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 # Expression contexts that mean the same in the merge job as in the build job.
 ANYWHERE_CONTEXTS = {"github", "env", "vars", "inputs", "secrets"}
@@ -47,25 +51,6 @@ class Leg:
     @property
     def pair(self) -> str:
         return self.platform.replace("/", "-")
-
-
-@dataclass
-class Tags:
-    names: list[str]  # image names the legs push their digests to
-    literal: list[str]  # the tags, when written out in the workflow
-    meta: StepRef | None  # the metadata-action step, when the tags come from it
-    # Steps before the build that compute the tags (or the metadata step's inputs): every leg runs
-    # them to the same result, and the merge job repeats them under the same ids.
-    computing: list[StepRef] = field(default_factory=list)
-    # Annotations of the build's own exporter for the merged index (`index:key=value`).
-    annotations: list[str] = field(default_factory=list)
-    # Tags computed at run time (runtime_tags): the tag list the merge job splits when it runs,
-    # the tags the legs derive their push-by-digest names from when the names are computed too,
-    # the build job's outputs that pass the values on, and what the PR says about it.
-    runtime: str | None = None
-    names_from: str | None = None
-    job_outputs: dict[str, str] = field(default_factory=dict)
-    note: str = ""
 
 
 def _legs(s: Situation, workflow: Workflow, build: Build, platforms: list[str], mode: str) -> list[Leg]:
@@ -107,6 +92,7 @@ def _static_tags(workflow: Workflow, build: Build, matrix_ok: bool, raw: str | N
     from .runtime_tags import ComputedTags
     if raw is None:
         raise Decline("the build pushes without `tags`, so there is no name for the merged image")
+    # A tag list a step computes as a whole (a script's output, not a metadata step's): runtime_tags.
     m = re.fullmatch(r"\$\{\{\s*steps\.([\w-]+)\.outputs\.tags\s*\}\}", raw.strip())
     if m:
         return _metadata_tags(workflow, build, m.group(1))
@@ -304,20 +290,23 @@ def _push(build: Build) -> tuple[bool, str | None]:
 
 
 def _digest_steps(workflow: Workflow, job_id: str, b: int, steps_left: int, condition: str | None,
-                  digest: str, artifact: str) -> list[wedit.Edit]:
+                  digest: str, artifact: str, key: str | None = None, label: str | None = None) -> list[wedit.Edit]:
     """After each leg's build (step ``b``): export the digest to a file and upload it as the
     leg's artifact (``<artifact><pair>``), which the merge job downloads. ``digest`` is the
-    expression that reads it; it reaches the script through env (no expression inside `run:`)."""
+    expression that reads it; it reaches the script through env (no expression inside `run:`).
+    In a job that builds several images each has its folder (``key``) and its steps' ``label``."""
     when = [("if", f"${{{{ {condition} }}}}")] if condition else []
+    folder = f"digests/{key}" if key else "digests"
+    named = f" ({label})" if label else ""
     ref, release = wedit.uses(workflow, "actions/upload-artifact")
-    upload = [("name", "Upload digest")] + when + [
+    upload = [("name", f"Upload digest{named}")] + when + [
         ("uses", ref), ("with", [("name", f"{artifact}${{{{ matrix.pair }}}}"),
-                                 ("path", "${{ runner.temp }}/digests/*"),
+                                 ("path", f"${{{{ runner.temp }}}}/{folder}/*"),
                                  ("if-no-files-found", "error"), ("retention-days", 1)])]
-    export = [("name", "Export digest")] + when + [
+    export = [("name", f"Export digest{named}")] + when + [
         ("env", [("DIGEST", digest)]),
-        ("run", "mkdir -p \"$RUNNER_TEMP/digests\"\n"
-                "touch \"$RUNNER_TEMP/digests/${DIGEST#sha256:}\"\n")]
+        ("run", f"mkdir -p \"$RUNNER_TEMP/{folder}\"\n"
+                f"touch \"$RUNNER_TEMP/{folder}/${{DIGEST#sha256:}}\"\n")]
     upload_step = (upload, {"uses": release} if release else None)
     if b + 1 < steps_left:
         # Inserted in front of the step after the build: the last insert comes first.
@@ -352,14 +341,6 @@ def _unique_id(taken: set[str], wanted: str) -> str:
     return candidate
 
 
-def _insert_after_key(data: dict, after: str, key: str, value: Any) -> None:
-    items = list(data.items())
-    position = [k for k, _ in items].index(after) + 1
-    items.insert(position, (key, value))
-    data.clear()
-    data.update(items)
-
-
 def _outputs(names: list[str], push: str, kept: list[str] = ()) -> str:
     """The leg's exporter; ``kept``: attributes of the build's own exporter that still apply."""
     name = f'"name={",".join(names)}"' if len(names) > 1 else f"name={names[0]}"
@@ -367,128 +348,100 @@ def _outputs(names: list[str], push: str, kept: list[str] = ()) -> str:
     return f"type=image,{name},push-by-digest=true,name-canonical=true,push={push}{extra}"
 
 
-@dataclass
-class MergeScript:
-    create: str  # the `run:` of the step that creates the image
-    inspect: str  # the `run:` of the step that inspects it
-    env: dict[str, str]  # values with expressions, which reach the scripts through `env:`
-    tag_words: list[str]  # how each literal tag appears after `-t` (itself, or "$VAR")
-
-
-def _shell_value(value: str, name: str, env: dict[str, str]) -> str:
-    """A value for a `run:` script: as written when it is literal; an expression goes through
-    `env:` (an expression expanded into a script is a template injection)."""
-    if "${{" not in value:
-        return value
-    env[name] = value
-    return f'"${name}"'
-
-
-def _annotation_words(annotations: list[str], env: dict[str, str]) -> str:
-    """`--annotation` options of the merged index (the build's own exporter's), one a line."""
-    words = []
-    for i, annotation in enumerate(annotations, 1):
-        value = _shell_value(annotation, f"MERGED_ANNOTATION_{i}", env)
-        words.append(f"--annotation {value if value.startswith(chr(34)) else shlex.quote(value)} \\\n  ")
-    return "".join(words)
-
-
-def _merge_script(tags: Tags) -> MergeScript:
-    if tags.runtime is not None or tags.names_from is not None:
-        from .runtime_tags import runtime_merge_script
-        return runtime_merge_script(tags)
-    env: dict[str, str] = {}
-    image = _shell_value(tags.names[0], "MERGED_IMAGE", env)
-    image_word = image[1:-1] if image.startswith('"') else image
-    sources = f"$(printf '{image_word}@sha256:%s ' *)" if image == tags.names[0] else \
-        f"$(printf \"{image_word}@sha256:%s \" *)"
-    tag_words: list[str] = []
-    sources = _annotation_words(tags.annotations, env) + sources
-    if tags.meta is not None:
-        create = ("docker buildx imagetools create "
-                  "$(jq -cr '.tags | map(\"-t \" + .) | join(\" \")' <<< \"$DOCKER_METADATA_OUTPUT_JSON\") \\\n"
-                  f"  {sources}\n")
-        first = "\"$(jq -r '.tags[0]' <<< \"$DOCKER_METADATA_OUTPUT_JSON\")\""
-    else:
-        tag_words = [_shell_value(t, f"MERGED_TAG_{i}", env) for i, t in enumerate(tags.literal, 1)]
-        create = "docker buildx imagetools create " + " ".join(f"-t {t}" for t in tag_words) + f" \\\n  {sources}\n"
-        first = tag_words[0] if tag_words[0].startswith('"') else f'"{tag_words[0]}"'
-    digest = (f"echo \"digest=$(docker buildx imagetools inspect {first} --format '{{{{json .Manifest}}}}' "
-              "| jq -r .digest)\" >> \"$GITHUB_OUTPUT\"\n")
-    return MergeScript(create + digest, f"docker buildx imagetools inspect {first}\n", env, tag_words)
-
-
-ATTEST_ACTIONS = ("actions/attest-build-provenance", "actions/attest")
-
-
-def _permissions(workflow: Workflow, job_id: str, tags: Tags, moved: list[StepRef],
-                 moved_down: bool = False) -> dict | None:
-    """The merge job's `permissions:`: the build job's, less what merging does not need. Where
-    neither the job nor the workflow sets any (GitHub's defaults, possibly write-all), the least
-    it needs: read the repository, write GHCR packages when it pushes there, and OIDC and
-    attestations for moved attestation steps. When the workflow's grant moves down into the
-    jobs (permissions_down), the build job's is that grant."""
-    job_permissions = workflow.jobs[job_id].get("permissions")
-    if job_permissions is None and moved_down:
-        job_permissions = permissions_down.grant(workflow)
-    if isinstance(job_permissions, dict):
-        kept = {k: str(v) for k, v in job_permissions.items() if k in MERGE_PERMISSIONS}
-        return kept or {"contents": "read"}
-    if job_permissions is not None or workflow.root.get("permissions") is not None:
-        return None  # inherits the workflow's (or the job's read-all/write-all), as the build job did
-    least = {"contents": "read"}
-    job = workflow.jobs[job_id]
-    # Names as they resolve: `${{ env.IMAGE }}` may be a GHCR image too.
-    if any(n.startswith("ghcr.io/") for n in image_names(workflow.root.get("env"), job.get("env"), tags.names)):
-        least["packages"] = "write"
-    # Names computed at run time: GHCR when the tags or the steps computing them say so.
-    computing = ([tags.meta] if tags.meta else []) + tags.computing
-    if tags.names_from is not None and "ghcr.io" in str(plain([tags.names_from] + [st.node for st in computing])):
-        least["packages"] = "write"
-    if any((st.action or "").startswith(ATTEST_ACTIONS) for st in moved):
-        least.update({"id-token": "write", "attestations": "write"})
-    # Keyless signing (`cosign sign` in a moved step) needs the OIDC token too.
-    if any("cosign sign" in str(plain(st.node.get("run", ""))) for st in moved):
-        least["id-token"] = "write"
-    return least
-
-
-def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], tags: Tags | None) -> None:
-    """Structure of the result: one platform per leg, no leg pushes a tag, the merge job makes
-    exactly the original tags."""
+def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], images: list[Image],
+           pairs_suffix: str = "") -> None:
+    """Structure of the result: one platform per leg, every build builds the leg's platform, no
+    leg pushes a tag, each image's download pattern picks its own digests only, and the merge
+    job makes exactly each image's original tags."""
     job = plain(workflow.jobs[job_id])
     include = job["strategy"]["matrix"]["include"]
     if sorted(e["platform"] for e in include) != sorted(leg.platform for leg in legs) or any(
             "," in e["platform"] for e in include):
         raise ValidationError("the legs do not build one platform each")
     builds = [s for s in job["steps"] if str(s.get("uses", "")).startswith(BUILD_PUSH)]
-    if len(builds) != 1 or builds[0]["with"]["platforms"] != "${{ matrix.platform }}":
+    if not builds or any((b.get("with") or {}).get("platforms") != "${{ matrix.platform }}" for b in builds):
         raise ValidationError("the build step does not build the leg's platform")
     if merge_id is None:
         return
-    if "tags" in builds[0]["with"] or "push-by-digest=true" not in builds[0]["with"].get("outputs", ""):
-        raise ValidationError("a leg pushes a tag instead of a digest")
     merge = plain(workflow.jobs[merge_id])
-    if tags.meta is not None:
-        if not any(s.get("id") == tags.meta.node.get("id") for s in merge["steps"]):
-            raise ValidationError("the merge job lost the metadata step that names the tags")
-    elif tags.runtime is not None:
-        create = next((s for s in merge["steps"] if "imagetools create" in str(s.get("run", ""))), {})
-        if (create.get("env") or {}).get("MERGED_TAGS") != tags.runtime:
-            raise ValidationError("the merge job does not read the tags the build computes")
-    elif merged_tags(merge) != tags.literal:
-        raise ValidationError("the merge job's tags differ from the original's")
+    by_id = {b.get("id"): b for b in builds}
+    ours = f"digests-{job_id}-"  # the job's other artifacts are not the digests
+    uploads = [name for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")
+               for name in [str((s.get("with") or {}).get("name", ""))] if name.startswith(ours)]
+    patterns = [pattern for s in merge["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact")
+                for pattern in [str((s.get("with") or {}).get("pattern", ""))] if pattern.startswith(ours)]
+    if len(uploads) != len(images) or len(patterns) != len(images):
+        raise ValidationError("each image needs one digest upload per leg and one download")
+    for image, upload, pattern in zip(images, uploads, patterns):
+        leg = by_id.get(image.build_id)
+        if leg is None or "tags" in leg["with"] or "push-by-digest=true" not in leg["with"].get("outputs", ""):
+            raise ValidationError("a leg pushes a tag instead of a digest")
+        if image.tags.names_from is not None and f"steps.{image.names_id}.outputs.names" not in leg["with"]["outputs"]:
+            raise ValidationError("a leg does not push to the names its tags give")
+        if not upload.startswith(pattern.rstrip("*")) or any(
+                other.startswith(pattern.rstrip("*")) for other in uploads if other != upload):
+            raise ValidationError("a download pattern picks another image's digests")
+        if image.tags.runtime is not None:
+            create = next((s for s in merge["steps"] if s.get("id") == image.build_id), {})
+            if (create.get("env") or {}).get("MERGED_TAGS") != image.tags.runtime:
+                raise ValidationError("the merge job does not read the tags the build computes")
+        elif image.tags.meta is not None:
+            if not any(s.get("id") == image.tags.meta.node.get("id") for s in merge["steps"]):
+                raise ValidationError("the merge job lost the metadata step that names the tags")
+        elif merged_tags(merge, image.build_id if len(images) > 1 else None) != image.tags.literal:
+            raise ValidationError("the merge job's tags differ from the original's")
 
 
-def merged_tags(merge_job: dict) -> list[str]:
-    """The tags the merge job's `imagetools create` writes, with `$VAR`s read from its step's env."""
-    for step in merge_job.get("steps") or []:
-        m = re.search(r"imagetools create ((?:-t \S+ )+)\\", str(step.get("run", "")))
-        if m:
-            env = step.get("env") or {}
-            words = re.findall(r"-t (\S+)", m.group(1))
-            return [str(env.get(w.strip('"').lstrip("$"), w)) if w.strip('"').startswith("$") else w for w in words]
-    return []
+def _by_digest(build: Build) -> bool:
+    return "push-by-digest=true" in (build.step.input("outputs") or "").replace(" ", "")
+
+
+def _image(workflow: Workflow, build: Build, build_id: str, push_condition: str | None, other: dict,
+           exporter: build_outputs.Exporter) -> Image:
+    """A pushing build as an image of the merge job: its tags, and when it pushes (its step's
+    `if:` and its `push:` expression, both of which the merge job must repeat)."""
+    step_if = multi.step_condition(build.step)
+    multi.check_condition(step_if, build.step)
+    condition = multi.both(step_if, push_condition)
+    tags = _tags(workflow, build, matrix_ok=bool(other), other=other)
+    tags.annotations = exporter.merge_annotations
+    # The merge job repeats these steps; its matrix has only the other dimension's keys.
+    for st in ([tags.meta] if tags.meta else []) + tags.computing:
+        reads = sorted(set(re.findall(r"\bmatrix\.([\w-]+)", str(plain(st.node)))) - set(other))
+        if reads:
+            raise Decline(f"step `{st.node.get('name') or st.node.get('id') or st.uses}` names the tags from "
+                          f"`matrix.{reads[0]}`, which the merge job, a job without that matrix, does not have")
+    if condition:
+        tags.computing = sorted({st.index: st for st in tags.computing + _computing_steps(workflow, build, condition)}
+                                .values(), key=lambda st: st.index)
+    return Image(build_id, tags, condition, None, str(build.step.node.get("name") or build_id))
+
+
+def _build_edits(build: Build, build_id: str, job_id: str, image: Image | None, add_id: bool,
+                 exporter: build_outputs.Exporter) -> list[wedit.Edit]:
+    """The build step in a leg: the leg's platform; where it pushes, by digest (no tags); its
+    own cache per leg."""
+    with_path = build.step.path + ("with",)
+    edits = [wedit.set_key(with_path, "platforms", "${{ matrix.platform }}", describe="build the leg's platform",
+                           keep_comment=False)]
+    if image is not None:
+        push_value = _push(build)[1]
+        edits.append(wedit.remove_key(with_path, "tags"))
+        if build.step.input("push") is not None:
+            edits.append(wedit.remove_key(with_path, "push"))
+        from .runtime_tags import leg_outputs
+        push = "true" if push_value is None or exporter.pushes else f"${{{{ {push_value} }}}}"
+        edits.append(wedit.set_key(with_path, "outputs", leg_outputs(image.tags, image.names_id, push, exporter),
+                                   describe="push the leg by digest"))
+    for cache in ("cache-from", "cache-to"):
+        value = build.step.input(cache)
+        if value:
+            edits.append(wedit.set_key(with_path, cache, _scoped_cache(value, job_id),
+                                       describe=f"give each leg its own {cache}"))
+    if add_id and "id" not in build.step.node:
+        edits.append(wedit.set_key(build.step.path, "id", build_id,
+                                   after="name" if "name" in build.step.node else "uses", describe="name the build step"))
+    return edits
 
 
 def _restructure(s: Situation, mode: str) -> Change:
@@ -506,10 +459,7 @@ def _restructure(s: Situation, mode: str) -> Change:
     if build.kind != "build-push-action":
         raise Decline(f"the build is a {build.kind} step; only docker/build-push-action, docker/bake-action and "
                       "one-command `docker buildx build` scripts are split per platform automatically")
-    others = [b for b in workflow.builds if b.job_id == job_id and b is not build]
-    if others:
-        raise Decline(f"job `{job_id}` has {len(others) + 1} build steps; splitting them per platform needs a "
-                      "merge for each image, which is not done automatically")
+    in_job = [b for b in workflow.builds if b.job_id == job_id]
     outputs_input = build.step.input("outputs") or ""
     strategy = job.get("strategy") if isinstance(job.get("strategy"), dict) else {}
     matrix = strategy.get("matrix") if isinstance(strategy.get("matrix"), dict) else None
@@ -517,8 +467,16 @@ def _restructure(s: Situation, mode: str) -> Change:
     if build.matrix_platform:
         # Legs that push by digest, or push nothing, are already right: only their runners can change.
         # Legs that push the same tag overwrite each other (docker/build-push-action#671): redo them.
-        if "push-by-digest=true" in outputs_input.replace(" ", "") or not _push(build)[0]:
+        if _by_digest(build) or not _push(build)[0]:
+            for b in in_job:
+                if b.kind != "build-push-action" or not b.matrix_platform or (_push(b)[0] and not _by_digest(b)):
+                    raise Decline(f"job `{job_id}` builds one platform per leg, but step `{multi.label(b.step)}` "
+                                  "does not build the leg's platform by digest; only the runners of such a job are "
+                                  "changed automatically")
             return _runners_in_place(s, workflow, build, mode)
+        if len(in_job) > 1:
+            raise Decline(f"job `{job_id}` has {len(in_job)} build steps in a per-platform matrix whose legs push "
+                          "the same tags; splitting them needs a merge for each image, which is not done automatically")
         platforms = build.platforms
         other_axes = [k for k in matrix if k not in ("platform", "include", "exclude")] if matrix else []
         if other_axes:
@@ -531,80 +489,109 @@ def _restructure(s: Situation, mode: str) -> Change:
         platforms = build.platforms
     if len(platforms) < 2:
         raise Decline("the build has a single platform")
+    # The build's own `outputs` exporter: its attributes stay on the legs (build_outputs).
     own_exporter = build_outputs.exporter(outputs_input if "push-by-digest" not in outputs_input else None)
     if build.load:
         raise Decline("the build loads the image into the job (`load: true`); a per-platform job cannot also "
                       "hand it to the job's later steps")
+    builds = sorted([build] + multi.others_in_job(workflow, build, platforms), key=lambda b: b.step.index)
+    several = len(builds) > 1
     legs = _legs(s, workflow, build, platforms, mode)
-    pushes, condition = _push(build)
-    if own_exporter.pushes:  # `type=registry` or `push=true` pushes whatever the `push` input says
-        pushes, condition = True, None
-    if other and condition and "matrix." in condition:
-        raise Decline(f"the push condition `{condition}` reads the matrix, which a merge job's `if:` cannot")
-    tags = _tags(workflow, build, matrix_ok=bool(other), other=other) if pushes else None
-    if tags:
-        tags.annotations = own_exporter.merge_annotations
-        # The merge job repeats these steps; its matrix has only the other dimension's keys.
-        for st in ([tags.meta] if tags.meta else []) + tags.computing:
-            reads = sorted(set(re.findall(r"\bmatrix\.([\w-]+)", str(plain(st.node)))) - set(other))
-            if reads:
-                raise Decline(f"step `{st.node.get('name') or st.node.get('id') or st.uses}` names the tags from "
-                              f"`matrix.{reads[0]}`, which the merge job, a job without that matrix, does not have")
-    legs_suffix = "".join(f"${{{{ matrix.{k} }}}}-" for k in other)
 
     doc = workflow.doc
     steps = workflow.steps(job_id)
-    step_ids = {str(st.node.get("id")) for st in steps if st.node.get("id")}
-    build_id = str(build.step.node.get("id") or _unique_id(step_ids, "build"))
-    merge_id = _unique_id(set(workflow.jobs), "merge") if pushes else None
+    taken = {str(st.node.get("id")) for st in steps if st.node.get("id")}
+    ids: dict[int, str] = {}
+    for b in builds:
+        ids[b.step.index] = str(b.step.node.get("id") or _unique_id(taken, "build"))
+        taken.add(ids[b.step.index])
+    image_of: dict[int, Image] = {}
+    exporter_of = {b.step.index: own_exporter if b is build else build_outputs.exporter(None) for b in builds}
+    for b in builds:
+        pushes, condition = _push(b)
+        if exporter_of[b.step.index].pushes:  # `type=registry` or `push=true` pushes whatever `push` says
+            pushes, condition = True, None
+        if not pushes:
+            continue
+        if other and condition and "matrix." in condition:
+            raise Decline(f"the push condition `{condition}` reads the matrix, which a merge job's `if:` cannot")
+        image_of[b.step.index] = _image(workflow, b, ids[b.step.index], condition, other, exporter_of[b.step.index])
+    images = list(image_of.values())
+    for image in images:
+        if image.tags.names_from is not None:  # the legs' step that derives the names (runtime_tags)
+            image.names_id = _unique_id(taken, "image-names")
+            taken.add(image.names_id)
+    build_at = {b.step.index: b for b in builds}
+    resolved = {i: image_names(workflow.root.get("env"), job.get("env"), image.tags.names)
+                + (multi.script_names(_computing_steps(workflow, build_at[i], image.tags.names_from))
+                   if image.tags.names_from is not None else ())
+                for i, image in image_of.items()}
+    if several:
+        multi.check_independent(builds, resolved, {i: image.tags.meta.node.get("id") if image.tags.meta else None
+                                                   for i, image in image_of.items()}, s.dockerfiles)
+    if len(images) > 1:
+        values = ["-".join(map(str, combo)) for combo in itertools.product(*other.values())] if other else []
+        keys = multi.artifact_keys([image.build_id for image in images], job_id, [leg.pair for leg in legs], values)
+        for image, key in zip(images, keys):
+            image.key = key
+    legs_suffix = "".join(f"${{{{ matrix.{k} }}}}-" for k in other)
+
+    merge_id = _unique_id(set(workflow.jobs), "merge") if images else None
     unit = doc.indent_unit()
     dash = wedit.dash_offset(doc)
     key_col = doc.start(("jobs", job_id, next(iter(job))))[1]
     steps_line, steps_col = doc.start(build.step.path)
     step_dash = doc._dash(steps_line, steps_col)
-    b = build.step.index
-    computing = tuple(tags.computing) if tags else ()
-    names = image_names(workflow.root.get("env"), job.get("env"), tags.names) if pushes else ()
-    moved = moved_steps(steps, b, build_id, tags.meta if tags else None, computing, names, tuple(other)) if pushes else []
-    if tags is not None:
-        from .runtime_tags import check_tag_readers
-        check_tag_readers(steps, b, moved, tags.names_from)
-    moved_ids = {build_id} | {str(st.node["id"]) for st in moved if st.node.get("id")}
-    outputs_moved = pushes and "outputs" in job and any(refers(job["outputs"], f"steps.{i}.") for i in moved_ids)
+    first = builds[0].step.index
+    computing = tuple(st for image in images for st in image.tags.computing)
+    metas = [image.tags.meta for image in images if image.tags.meta is not None]
+    names = tuple(dict.fromkeys(n for i in image_of for n in resolved[i]))
+    moved = moved_steps(steps, first, tuple(image.build_id for image in images), metas, computing, names,
+                        tuple(other), tuple(b.step.index for b in builds)) if images else []
+    moved_ids = {image.build_id for image in images} | {str(st.node["id"]) for st in moved if st.node.get("id")}
+    from .runtime_tags import check_tag_readers, pure_script
+    for index, image in image_of.items():
+        check_tag_readers(steps, index, moved, image.tags.names_from)
+    if any(image.tags.names_from is not None for image in images):
+        # A step that only echoes and reshapes its environment cannot use the image; any other may,
+        # by a name only known at run time.
+        staying = [st for st in steps[first + 1:] if st.index not in ids and st not in moved
+                   and not (st.uses is None and pure_script(str(st.node.get("run", ""))))]
+        if staying:
+            raise Decline(f"step `{multi.label(staying[0])}` runs after a build whose image names a script computes "
+                          "at run time, so whether it uses the pushed image (which exists only once the merge job "
+                          "tags it) cannot be told")
+    for b in builds:  # a build that stays in the legs cannot read a step that moved
+        read = next((i for i in moved_ids - {ids[b.step.index]} if refers(b.step.node, f"steps.{i}.")), None)
+        if read:
+            raise Decline(f"step `{multi.label(b.step)}` reads `steps.{read}`, which would move to the merge job")
+    outputs_moved = bool(images) and "outputs" in job and any(refers(job["outputs"], f"steps.{i}.") for i in moved_ids)
     if outputs_moved:
-        resolvable(plain(job["outputs"]), "the job's outputs", moved_ids | copied_ids(steps, tags.meta if tags else None, computing))
-    push_value = f"${{{{ {condition} }}}}" if condition else "true"
+        resolvable(plain(job["outputs"]), "the job's outputs", moved_ids | copied_ids(steps, metas, computing))
     edits: list[wedit.Edit] = []
 
-    if pushes:
-        edits += _merge_job(workflow, job_id, merge_id, build_id, tags, condition, moved, outputs_moved, unit, dash, other,
-                            key_col, step_dash, steps_col)
+    if images:
+        edits += merge_job(workflow, job_id, merge_id, images, moved, outputs_moved, unit, dash, other, key_col,
+                           step_dash, steps_col)
         edits += _dependents(workflow, job_id, merge_id, outputs_moved)
-        for st in reversed(moved):
-            edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), f"move step {st.index + 1}"))
-        edits += _digest_steps(workflow, job_id, b, len(steps) - len(moved), condition,
-                               f"${{{{ steps.{build_id}.outputs.digest }}}}", f"digests-{job_id}-{legs_suffix}")
+    # Each build step in place first (their positions still hold), then the steps that move go.
+    for b in builds:
+        edits += _build_edits(b, ids[b.step.index], job_id, image_of.get(b.step.index),
+                              add_id=b.step.index in image_of or not several, exporter=exporter_of[b.step.index])
+    for st in reversed(moved):
+        edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), f"move step {st.index + 1}"))
+    # Each image's digest after its build, the last build first: earlier positions do not move.
+    for b in reversed(builds):
+        image = image_of.get(b.step.index)
+        if image is None:
+            continue
+        at = b.step.index - sum(1 for st in moved if st.index < b.step.index)
+        edits += _digest_steps(workflow, job_id, at, len(steps) - len(moved), image.condition,
+                               f"${{{{ steps.{image.build_id}.outputs.digest }}}}",
+                               multi.artifact_prefix(job_id, image.key, legs_suffix), image.key,
+                               image.label if image.key else None)
 
-    with_path = build.step.path + ("with",)
-    edits.append(wedit.set_key(with_path, "platforms", "${{ matrix.platform }}",
-                               describe="build the leg's platform", keep_comment=False))
-    if pushes:
-        edits.append(wedit.remove_key(with_path, "tags"))
-        if build.step.input("push") is not None:
-            edits.append(wedit.remove_key(with_path, "push"))
-        from .runtime_tags import leg_outputs
-        edits.append(wedit.set_key(with_path, "outputs", leg_outputs(tags, step_ids, push_value, own_exporter),
-                                   describe="push the leg by digest"))
-    for cache in ("cache-from", "cache-to"):
-        value = build.step.input(cache)
-        if value:
-            edits.append(wedit.set_key(with_path, cache, _scoped_cache(value, job_id),
-                                       describe=f"give each leg its own {cache}"))
-    if "id" not in build.step.node:
-        edits.append(wedit.set_key(build.step.path, "id", build_id,
-                                   after="name" if "name" in build.step.node else "uses", describe="name the build step"))
-
-    edits += _qemu_edits(steps[:b], job_id, legs, mode)
+    edits += _qemu_edits(steps[:first], job_id, legs, mode)
 
     if outputs_moved:
         edits.append(wedit.remove_entry(("jobs", job_id, "outputs"),
@@ -615,15 +602,14 @@ def _restructure(s: Situation, mode: str) -> Change:
         # Only the build read the key that listed the platforms: each leg now has its own `platform`.
         kept = {p: {k: v for k, v in extra.items() if k != key} for p, extra in kept.items()}
     edits += _leg_edits(workflow, job_id, legs, mode, kept, other, key_col, unit, dash)
-    if tags is not None:
-        from .runtime_tags import computed_tag_edits
-        edits += computed_tag_edits(workflow, job_id, build_id, tags, step_ids, outputs_moved)
+    from .runtime_tags import computed_tag_edits
+    edits += computed_tag_edits(workflow, job_id, images, outputs_moved)
     try:
         result = wedit.apply(workflow, edits)
-        _check(result, job_id, merge_id, legs, tags)
+        _check(result, job_id, merge_id, legs, images)
     except (wedit.EditError, ValidationError) as exc:
         raise Decline(str(exc)) from None
-    return _change(s, mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
+    return _change(s, mode, workflow, job_id, merge_id, legs, None, None, moved, result, images=images)
 
 
 def _qemu_edits(before: list[StepRef], job_id: str, legs: list[Leg], mode: str) -> list[wedit.Edit]:
@@ -670,7 +656,7 @@ def _leg_edits(workflow: Workflow, job_id: str, legs: list[Leg], mode: str, kept
         anchor = "runs-on" if "runs-on" in job else next(iter(job))
         edits.append(wedit.insert_block_after(
             ("jobs", job_id, anchor), lambda d: wedit.block_lines("strategy", new_strategy, key_col, unit, dash),
-            lambda data: _insert_after_key(data["jobs"][job_id], anchor, "strategy", new_strategy),
+            lambda data: insert_after_key(data["jobs"][job_id], anchor, "strategy", new_strategy),
             "one leg per platform"))
     if mode == "native-runners":
         edits.append(wedit.set_value(("jobs", job_id, "runs-on"), "${{ matrix.runner }}",
@@ -680,96 +666,6 @@ def _leg_edits(workflow: Workflow, job_id: str, legs: list[Leg], mode: str, kept
 
 def _drop_step(job_id: str, index: int):
     return lambda data: data["jobs"][job_id]["steps"].pop(index)
-
-
-def _merge_job(workflow: Workflow, job_id: str, merge_id: str, build_id: str, tags: Tags, condition: str | None,
-               moved: list[StepRef], outputs_moved: bool, unit: int, dash: int, other: dict, key_col: int,
-               step_dash: int, step_col: int) -> list[wedit.Edit]:
-    doc: Doc = workflow.doc
-    job = workflow.jobs[job_id]
-    steps = workflow.steps(job_id)
-    runs_on = job.get("runs-on")
-    x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
-    logins = merge_logins.logins(steps, len(steps))  # docker/login-action and `docker login` scripts
-    buildx = [st for st in steps if st.action == SETUP_BUILDX][:1]
-    copied = (logins + buildx + ([tags.meta] if tags.meta is not None else []) + tags.computing
-              + installers(steps, min(st.index for st in moved) if moved else 0, moved))
-    if tags.computing or any(reads_workspace(st) for st in moved):
-        # The repeated or moved steps may read the repository (a version file, package.json).
-        copied += [st for st in steps if (st.action or "") == "actions/checkout"]
-    copied = sorted({st.index: st for st in copied}.values(), key=lambda st: st.index)
-    script = _merge_script(tags)
-    inspect_env = {k: v for k, v in script.env.items() if f"${k}" in script.inspect}
-    alone = doc.dash_alone(steps[0].path)  # new steps follow the file's list style
-    pad = " " * key_col
-    # Repeated or moved steps (and the copied env) may read the outputs of the jobs the build job
-    # needs: the merge job needs them too, or `needs.<job>` would not resolve there.
-    read = str([plain(st.node) for st in copied + moved] + [plain(job.get(k)) for k in ("env", "environment")]
-               + [condition or ""])
-    upstream = [str(n) for n in ([job.get("needs")] if isinstance(job.get("needs"), str) else job.get("needs") or [])
-                if re.search(rf"\bneeds\.{re.escape(str(n))}\.", read)]
-    needs: Any = upstream + [job_id] if upstream else job_id
-    data: dict[str, Any] = {"runs-on": x64, "needs": needs}
-    lines = [" " * doc.start(("jobs", job_id))[1] + f"{merge_id}:", f"{pad}runs-on: {x64}",
-             f"{pad}needs: " + (f"[{', '.join(needs)}]" if upstream else job_id)]
-    if condition:
-        data["if"] = f"${{{{ {condition} }}}}"
-        lines.append(f"{pad}if: ${{{{ {condition} }}}}")
-    if other:  # one merged image per value of the other dimension, with that value's tags
-        data["strategy"] = {"matrix": other}
-        lines += wedit.block_lines("strategy", {"matrix": other}, key_col, unit, dash)
-    moved_down = permissions_down.applies(workflow)
-    permissions = _permissions(workflow, job_id, tags, moved, moved_down)
-    if permissions:
-        data["permissions"] = permissions
-        lines += wedit.block_lines("permissions", permissions, key_col, unit, dash)
-    # The environment (with its secrets) and env the copied steps may read; outputs that moved.
-    for key in ("environment", "env", "outputs"):
-        if key in job and (key != "outputs" or outputs_moved):
-            data[key] = plain(job[key])
-            lines += doc.entry_text(("jobs", job_id, key))
-    lines.append(f"{pad}steps:")
-    download_ref, download_release = wedit.uses(workflow, "actions/download-artifact")
-    generated_first = {"name": "Download digests", "uses": download_ref,
-                       "with": {"path": "${{ runner.temp }}/digests", "pattern": f"digests-{job_id}-{''.join(f'${{{{ matrix.{k} }}}}-' for k in other)}*",
-                                "merge-multiple": True}}
-    first_lines = wedit.item_lines(generated_first, step_dash, unit, dash, step_col, alone)
-    if download_release:
-        first_lines = [line + f" # {download_release}" if line.strip().startswith("uses:") else line
-                       for line in first_lines]
-    lines += first_lines
-    step_data = [generated_first]
-    for st in copied:
-        lines += doc.entry_text(st.path)
-        step_data.append(plain(st.node))
-    if not buildx:
-        ref, release = wedit.uses(workflow, SETUP_BUILDX)
-        item = {"name": "Set up Docker Buildx", "uses": ref}
-        lines += [line + (f" # {release}" if release and "uses:" in line else "")
-                  for line in wedit.item_lines(item, step_dash, unit, dash, step_col, alone)]
-        step_data.append(item)
-    for item in ({"name": "Create the multi-platform image", "id": build_id,
-                  "working-directory": "${{ runner.temp }}/digests"} | ({"env": script.env} if script.env else {})
-                 | {"run": script.create},
-                 {"name": "Inspect the image"} | ({"env": inspect_env} if inspect_env else {}) | {"run": script.inspect}):
-        lines += wedit.item_lines(item, step_dash, unit, dash, step_col, alone)
-        step_data.append(item)
-    for st in moved:
-        lines += doc.entry_text(st.path)
-        step_data.append(plain(st.node))
-    data["steps"] = step_data
-
-    # Separate the new job the way this file separates its jobs.
-    after = doc.end_line(("jobs", job_id)) + 1
-    if after < len(doc.lines) and not doc.lines[after].strip():
-        lines.insert(0, "")
-
-    def expect(expected: Any) -> None:
-        _insert_after_key(expected["jobs"], job_id, merge_id, data)
-
-    # A second job would inherit the workflow's writes: they move down into the jobs first.
-    down = permissions_down.edits(workflow) if moved_down else []
-    return down + [wedit.insert_block_after(("jobs", job_id), lambda d: lines, expect, f"add the `{merge_id}` job")]
 
 
 def _dependents(workflow: Workflow, job_id: str, merge_id: str, outputs_moved: bool) -> list[wedit.Edit]:
@@ -813,6 +709,15 @@ def _already_native(job: Any) -> bool:
     return bool(re.search(r"arm", str(plain(strategy.get("matrix", ""))), re.IGNORECASE))
 
 
+def _runner_expression(platform: str, legs: list[Leg]) -> str:
+    """`runs-on` that picks each leg's runner from its platform (``platform``: the expression that
+    reads it): the Arm label for the platforms Arm runs natively, the x64 one for the others."""
+    arm = [leg for leg in legs if native_on_arm64(leg.platform)]
+    x64 = next((leg.runner for leg in legs if not native_on_arm64(leg.platform)), DEFAULT_X64)
+    chosen = " || ".join(f"{platform} == '{leg.platform}'" for leg in arm)
+    return f"${{{{ {f'({chosen})' if len(arm) > 1 else chosen} && '{arm[0].runner}' || '{x64}' }}}}"
+
+
 def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str) -> Change:
     """An existing per-platform matrix with digest merge: only the runner per leg changes."""
     if mode == "platform-matrix":
@@ -839,7 +744,16 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
     edits: list[wedit.Edit] = []
     includes = matrix.get("include") if isinstance(matrix.get("include"), list) else []
     entries = [i for i, e in enumerate(includes) if isinstance(e, dict) and key in e]
-    if entries:
+    field = re.search(rf"matrix\.{re.escape(key)}\.([A-Za-z_][A-Za-z0-9_-]*)", build.step.input("platforms") or "")
+    if field:
+        # Each value of the matrix key is a mapping (`{platform: linux/arm64, cache: ...}`), often
+        # a flow mapping inside a flow list: the matrix stays as written and `runs-on` picks the
+        # runner from the platform.
+        if m is not None:
+            raise Decline(f"job `{job_id}` chooses its runner with `{runs_on}`, which is not edited automatically")
+        edits.append(wedit.set_value(("jobs", job_id, "runs-on"), _runner_expression(f"matrix.{key}.{field.group(1)}", legs),
+                                     "run each leg on its platform's runner"))
+    elif entries:
         for i in entries:
             platform, current = str(includes[i][key]), includes[i].get(runner_key)
             wanted = runner_of.get(platform)
@@ -861,7 +775,7 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
             "give each leg its runner"))
     else:
         raise Decline(f"the matrix key `{key}` is not a list of platforms this app can extend")
-    if m is None:
+    if m is None and not field:
         edits.append(wedit.set_value(("jobs", job_id, "runs-on"), f"${{{{ matrix.{runner_key} }}}}",
                                      "run each leg on its platform's runner"))
     if not edits:
@@ -873,24 +787,43 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
     return _change(s, mode, workflow, job_id, None, legs, None, None, [], result, in_place=True)
 
 
+def _names_text(tags: Tags) -> str:
+    if not tags.names:
+        return "the image names of its tags (derived by the added step `Image names`)"
+    return ", ".join(f"`{n}`" for n in tags.names)
+
+
+def _tag_text(tags: Tags) -> str:
+    if tags.runtime is not None:
+        return f"the tags `{tags.runtime}` as they are when it runs"
+    return "the tags of the metadata step" + (f" `{tags.meta.node.get('id')}`" if tags.meta.node.get("id") else "") \
+        if tags.meta is not None else ", ".join(f"`{t}`" for t in tags.literal)
+
+
 def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], tags: Tags | None,
-            condition: str | None, moved: list[StepRef], result: Workflow, in_place: bool = False) -> Change:
+            condition: str | None, moved: list[StepRef], result: Workflow, in_place: bool = False,
+            images: list[Image] | None = None) -> Change:
     runners = ", ".join(f"{leg.platform} on `{leg.runner}`" + (" (QEMU)" if leg.qemu else "") for leg in legs)
+    if images is None:
+        images = [Image("", tags, condition)] if tags is not None else []
     if in_place:
         summary = [f"`{workflow.path}` job `{job_id}`: each leg of its per-platform matrix now runs on its "
                    f"platform's runner: {runners}."]
     else:
         summary = [f"`{workflow.path}` job `{job_id}`: one leg per platform (`fail-fast: false`): {runners}."]
-        if merge_id:
-            tag_text = ("the tags of the metadata step" if tags.meta is not None else
-                        f"the tags `{tags.runtime}` as they are when it runs" if tags.runtime is not None else
-                        ", ".join(f"`{t}`" for t in tags.literal))
-            pushed_to = (", ".join(f"`{n}`" for n in tags.names) if tags.names else
-                         "the image names of its tags (derived by the added step `Image names`)")
-            summary.append(f"Each leg pushes its image by digest to {pushed_to} "
+        if merge_id and len(images) == 1:
+            image = images[0]
+            summary.append(f"Each leg pushes its image by digest to {_names_text(image.tags)} "
                            "and uploads the digest; "
-                           f"job `{merge_id}` creates the multi-platform image with {tag_text}"
-                           + (f", when `{condition}`" if condition else "") + ", and inspects it.")
+                           f"job `{merge_id}` creates the multi-platform image with {_tag_text(image.tags)}"
+                           + (f", when `{image.condition}`" if image.condition else "") + ", and inspects it.")
+        elif merge_id:
+            summary.append(f"Each leg runs every build step of the job for its platform; the {len(images)} images "
+                           f"are pushed by digest, each uploads its digest as an artifact of its own, and job "
+                           f"`{merge_id}` creates each multi-platform image with its own tags, and inspects it.")
+            summary += [f"Step `{image.label}`: {_names_text(image.tags)} with "
+                        f"{_tag_text(image.tags)}" + (f", when `{image.condition}`" if image.condition else "") + "."
+                        for image in images]
         else:
             summary.append("The original build does not push, so there is no merge job.")
         if moved:
@@ -916,8 +849,7 @@ def _change(s: Situation, mode: str, workflow: Workflow, job_id: str, merge_id: 
     if merge_id:
         notes.append("Tags are written only by the merge job, after every leg succeeded: a failing leg no "
                      "longer leaves a half-updated tag.")
-        if tags.note:
-            notes.append(tags.note)
+        notes += list(dict.fromkeys(image.tags.note for image in images if image.tags.note))
     return Change(mode, {workflow.path: result.doc.text}, summary, notes,
                   emulated=[leg.platform for leg in legs if leg.qemu])
 

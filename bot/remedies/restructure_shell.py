@@ -19,11 +19,12 @@ from ..workflows.model import Build, Workflow
 from ..workflows.yamldoc import Doc, plain
 from . import restructure as rs
 from .base import Change, Decline, Situation
-from . import merge_logins
-from . import runtime_tags
+from . import merge_logins, runtime_tags
 from .build_outputs import Exporter
-from .runtime_tags import check_tag_readers
+from .images import Image
+from .merge_job import merge_job, merged_tags
 from .references import moved_steps
+from .runtime_tags import check_tag_readers
 
 # One shell word as written: unquoted characters and quoted runs, side by side.
 _RAW_WORD = re.compile(r"""(?:[^\s'"\\]|\\.|'[^']*'|"(?:\\.|[^"\\])*")+""")
@@ -207,8 +208,10 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
     platform_var = rs._unique_id(taken, "BUILD_PLATFORM")
     output_var = rs._unique_id(taken | {platform_var}, "BUILD_OUTPUT")
 
-    edits: list[wedit.Edit] = rs._merge_job(workflow, job_id, merge_id, build_id, tags, None, moved, False, unit, dash,
-                                            other, key_col, step_dash, steps_col)
+    image = Image(build_id, tags, None,
+                  names_id=runtime_tags.names_id(step_ids) if tags.names_from is not None else None)
+    edits: list[wedit.Edit] = merge_job(workflow, job_id, merge_id, [image], moved, False, unit,
+                                        dash, other, key_col, step_dash, steps_col)
     edits += rs._dependents(workflow, job_id, merge_id, False)
     for st in reversed(moved):
         edits.append(wedit.remove_entry(st.path, rs._drop_step(job_id, st.index), f"move step {st.index + 1}"))
@@ -229,14 +232,14 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
     edits.append(_run_edit(doc, build, command.rewritten(platform_var, output_var, "\\\n" in script)))
     edits.append(wedit.set_key(build.step.path + ("env",), platform_var, "${{ matrix.platform }}",
                                describe="the leg's platform"))
-    edits.append(wedit.set_key(build.step.path + ("env",), output_var, runtime_tags.leg_outputs(tags, step_ids, "true", Exporter()),
+    edits.append(wedit.set_key(build.step.path + ("env",), output_var, runtime_tags.leg_outputs(tags, image.names_id, "true", Exporter()),
                                describe="push the leg by digest"))
     if "id" not in build.step.node:
         edits.append(wedit.set_key(build.step.path, "id", build_id, after="name" if "name" in build.step.node else "run",
                                    describe="name the build step"))
     edits += rs._qemu_edits(steps[:b], job_id, legs, mode)
     edits += rs._leg_edits(workflow, job_id, legs, mode, {}, other, key_col, unit, dash)
-    edits += runtime_tags.computed_tag_edits(workflow, job_id, build_id, tags, step_ids, False)
+    edits += runtime_tags.computed_tag_edits(workflow, job_id, [image], False)
     try:
         result = wedit.apply(workflow, edits)
         _check(result, job_id, merge_id, legs, tags, build_id, platform_var)
@@ -284,5 +287,5 @@ def _check(workflow: Workflow, job_id: str, merge_id: str, legs: list, tags: rs.
         create = next((s for s in merge["steps"] if "imagetools create" in str(s.get("run", ""))), {})
         if (create.get("env") or {}).get("MERGED_TAGS") != tags.runtime:
             raise ValidationError("the merge job does not read the tags the build computes")
-    elif rs.merged_tags(merge) != tags.literal:
+    elif merged_tags(merge) != tags.literal:
         raise ValidationError("the merge job's tags differ from the original's")

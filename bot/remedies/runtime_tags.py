@@ -30,6 +30,8 @@ from ..workflows.yamldoc import Doc, plain
 from . import restructure as rs
 from .base import Decline
 from .build_outputs import Exporter
+from .images import Image, Tags
+from .merge_job import MergeScript, annotation_words, shell_value
 from .merge_logins import is_docker_login
 from .references import LOGIN
 
@@ -187,36 +189,39 @@ def _job_outputs(job_id: str, text: str, taken: set[str], computing: list[StepRe
     return _ENV_READ.sub(replace_env, text), outputs
 
 
-def names_step(names_id: str, tags_text: str) -> list:
+def names_step(names_id: str, tags_text: str, label: str = "", condition: str | None = None) -> list:
     """The step each leg runs before the build: the image names of its tags, for the push by
-    digest (a pushed name carries no tag)."""
-    return [("name", "Image names"), ("id", names_id), ("env", [("TAGS", one_line(tags_text))]),
-            ("run", NAMES_SCRIPT)]
+    digest (a pushed name carries no tag). ``label``: the build's, in a job of several images."""
+    return ([("name", "Image names" + (f" ({label})" if label else ""))]
+            + ([("if", f"${{{{ {condition} }}}}")] if condition else [])
+            + [("id", names_id), ("env", [("TAGS", one_line(tags_text))]), ("run", NAMES_SCRIPT)])
 
 
 def names_expression(names_id: str) -> str:
     return f"${{{{ steps.{names_id}.outputs.names }}}}"
 
 
-def tag_array(meta: bool) -> str:
-    """Shell that reads the merged image's tags into the array ``tags``."""
+def tag_array(meta: bool, json: str = "DOCKER_METADATA_OUTPUT_JSON") -> str:
+    """Shell that reads the merged image's tags into the array ``tags`` (``json``: the variable
+    that holds the metadata step's JSON)."""
     if meta:
-        return "mapfile -t tags < <(jq -r '.tags[]' <<< \"$DOCKER_METADATA_OUTPUT_JSON\")\n"
+        return f"mapfile -t tags < <(jq -r '.tags[]' <<< \"${json}\")\n"
     return "read -ra tags <<< \"$(tr ',\\n' '  ' <<< \"$MERGED_TAGS\")\"\n"
 
 
-def merge_scripts(meta: bool, static_image: str | None, annotations: str) -> tuple[str, str]:
+def merge_scripts(meta: bool, static_image: str | None, annotations: str,
+                  json: str = "DOCKER_METADATA_OUTPUT_JSON") -> tuple[str, str]:
     """(create, inspect) scripts of the merge job for tags read at run time. ``static_image``: the
     pushed name when the workflow writes it out (a `$VAR` or a literal), else derived from the
     first tag; ``annotations``: `--annotation` words, each ending in a line continuation."""
     image = static_image or "$image"
     derive = "" if static_image else "image=\"$(sed 's/:[^:/]*$//' <<< \"${tags[0]}\")\"\n"
-    create = (tag_array(meta) + derive
+    create = (tag_array(meta, json) + derive
               + "docker buildx imagetools create \"${tags[@]/#/--tag=}\" \\\n"
               + f"  {annotations}$(printf \"{image}@sha256:%s \" *)\n"
               + "echo \"digest=$(docker buildx imagetools inspect \"${tags[0]}\" --format '{{json .Manifest}}' "
               + "| jq -r .digest)\" >> \"$GITHUB_OUTPUT\"\n")
-    inspect = tag_array(meta) + "docker buildx imagetools inspect \"${tags[0]}\"\n"
+    inspect = tag_array(meta, json) + "docker buildx imagetools inspect \"${tags[0]}\"\n"
     return create, inspect
 
 
@@ -273,7 +278,7 @@ def repeat_note(computing: list[StepRef]) -> str:
             "build, so they compute the same tags there.")
 
 
-def passed_on(workflow: Workflow, build: Build, tags: rs.Tags, other: dict) -> rs.Tags:
+def passed_on(workflow: Workflow, build: Build, tags: Tags, other: dict) -> Tags:
     """Tags whose values read steps before the build: repeated in the merge job when those are
     self-contained, else passed on as the build job's outputs."""
     steps = workflow.steps(build.job_id)
@@ -288,16 +293,16 @@ def passed_on(workflow: Workflow, build: Build, tags: rs.Tags, other: dict) -> r
     if tags.meta is not None:
         text, outputs = job_outputs(build.job_id, f"${{{{ steps.{tags.meta.node['id']}.outputs.tags }}}}", taken,
                                        computing, run_env(workflow, build), chosen.why)
-        return rs.Tags(tags.names, [], None, [], tags.annotations, runtime=text, job_outputs=outputs, note=note)
+        return Tags(tags.names, [], None, [], tags.annotations, runtime=text, job_outputs=outputs, note=note)
     literal, outputs = [], {}
     for tag in tags.literal:
         text, more = job_outputs(build.job_id, tag, taken, computing, run_env(workflow, build), chosen.why)
         literal.append(text)
         outputs.update(more)
-    return rs.Tags(tags.names, literal, None, [], tags.annotations, job_outputs=outputs, note=note)
+    return Tags(tags.names, literal, None, [], tags.annotations, job_outputs=outputs, note=note)
 
 
-def computed_tags(workflow: Workflow, build: Build, matrix_ok: bool, other: dict, raw: str) -> rs.Tags:
+def computed_tags(workflow: Workflow, build: Build, matrix_ok: bool, other: dict, raw: str) -> Tags:
     """A tag list computed at run time (a step writes it, an expression chooses it): the legs
     derive their names from it, and the merge job splits it when it runs."""
     raw = raw.strip()
@@ -316,14 +321,14 @@ def computed_tags(workflow: Workflow, build: Build, matrix_ok: bool, other: dict
     if chosen.repeat:
         note = repeat_note(([meta] if meta else []) + computing)
         if meta:
-            return rs.Tags([], [], meta, computing, names_from=raw, note=note)
-        return rs.Tags([], [], None, computing, runtime=one_line(raw), names_from=raw, note=note)
+            return Tags([], [], meta, computing, names_from=raw, note=note)
+        return Tags([], [], None, computing, runtime=one_line(raw), names_from=raw, note=note)
     job = workflow.jobs[build.job_id]
     taken = {str(k) for k in job.get("outputs") or {}}
     everything = ([meta] if meta else []) + computing
     text, outputs = job_outputs(build.job_id, one_line(raw), taken, everything, run_env(workflow, build),
                                    chosen.why)
-    return rs.Tags([], [], None, [], runtime=text, names_from=raw, job_outputs=outputs,
+    return Tags([], [], None, [], runtime=text, names_from=raw, job_outputs=outputs,
                 note=job_output_note(build.job_id, everything, chosen.why))
 
 
@@ -342,45 +347,48 @@ def run_env(workflow: Workflow, build: Build) -> set[str]:
     return set(run_time_env(workflow.steps(build.job_id), build.step.index)) - static_env(workflow, build.job_id)
 
 
-def runtime_merge_script(tags: rs.Tags) -> rs.MergeScript:
-    """The merge job's scripts for a tag list read at run time (runtime_tags)."""
-    env: dict[str, str] = {}
+def runtime_merge_script(tags: Tags, env: dict[str, str], json: str) -> MergeScript:
+    """The merge job's scripts for a tag list read at run time (``env``: what the metadata JSON
+    comes from when it is not the variable metadata-action exports, ``json``)."""
     if tags.runtime is not None:
+        env.pop(json, None)
         env["MERGED_TAGS"] = tags.runtime
     image = None
     if tags.names:
-        image = rs._shell_value(tags.names[0], "MERGED_IMAGE", env).strip('"')
-    annotations = rs._annotation_words(tags.annotations, env)
-    create, inspect = merge_scripts(tags.runtime is None, image, annotations)
-    return rs.MergeScript(create, inspect, env, [])
+        image = shell_value(tags.names[0], "MERGED_IMAGE", env).strip('"')
+    annotations = annotation_words(tags.annotations, env)
+    create, inspect = merge_scripts(tags.runtime is None, image, annotations, json)
+    return MergeScript(create, inspect, env, [])
 
 
 def names_id(step_ids: set[str]) -> str:
     return rs._unique_id(step_ids, "image-names")
 
 
-def leg_outputs(tags: rs.Tags, step_ids: set[str], push: str, own: Exporter) -> str:
+def leg_outputs(tags: Tags, names_step_id: str | None, push: str, own: Exporter) -> str:
     """The leg's exporter: its names as written, or (computed) as its added step derives them."""
     if tags.names_from is None:
         return rs._outputs(tags.names, push, own.leg_attributes)
-    quoted = f'"name={names_expression(names_id(step_ids))}"'
+    quoted = f'"name={names_expression(str(names_step_id))}"'
     return rs._outputs(["-"], push, own.leg_attributes).replace("name=-", quoted, 1)
 
 
-def computed_tag_edits(workflow: Workflow, job_id: str, build_id: str, tags: rs.Tags, step_ids: set[str],
-                        outputs_moved: bool) -> list[wedit.Edit]:
-    """The build job's outputs that pass computed tags on, and the legs' step that derives the
-    image names from them. Last of the edits: the step goes in front of the build wherever the
-    other edits left it."""
+def computed_tag_edits(workflow: Workflow, job_id: str, images: list[Image], outputs_moved: bool) -> list[wedit.Edit]:
+    """The build job's outputs that pass computed tags on, and the legs' step in front of each
+    build that derives the image names from them (under the image's condition). Last of the
+    edits: the step goes in front of the build wherever the other edits left it."""
     edits: list[wedit.Edit] = []
-    if tags.job_outputs and outputs_moved:
+    passed = {name: value for image in images for name, value in image.tags.job_outputs.items()}
+    if passed and outputs_moved:
         raise Decline(f"job `{job_id}`'s outputs move to the merge job, and would also have to pass the tags to it")
-    for name, value in tags.job_outputs.items():
+    for name, value in passed.items():
         edits.append(wedit.set_key(("jobs", job_id, "outputs"), name, value,
                                    describe="pass the computed tags on to the merge job"))
-    if tags.names_from is not None:
-        fields = names_step(names_id(step_ids), tags.names_from)
-        edits.append(insert_before_step(workflow, job_id, build_id, fields))
+    for image in images:
+        if image.tags.names_from is not None:
+            fields = names_step(str(image.names_id), image.tags.names_from, image.label if image.key else "",
+                                image.condition)
+            edits.append(insert_before_step(workflow, job_id, image.build_id, fields))
     return edits
 
 

@@ -171,9 +171,9 @@ def _resolve_platforms(workflow: Workflow, job_id: str, step: StepRef) -> tuple[
                 return (split_platforms(default), None,
                         f"`{raw.strip()}` is computed at run time; its default is `{default}`", False)
             return None, None, f"`{raw.strip()}` is computed at run time", False
-        matrix = re.fullmatch(r"matrix\.([A-Za-z_][A-Za-z0-9_-]*)", expr)
+        matrix = re.fullmatch(r"matrix\.([A-Za-z_][A-Za-z0-9_-]*)(?:\.([A-Za-z_][A-Za-z0-9_-]*))?", expr)
         if matrix:
-            legs = _matrix_values(workflow.jobs[job_id], matrix.group(1))
+            legs = _matrix_values(workflow.jobs[job_id], matrix.group(1), matrix.group(2))
             if legs:
                 return legs, None, f"one per matrix leg (`{raw.strip()}`)", True
         output = re.fullmatch(r"steps\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_][\w-]*)", expr)
@@ -228,10 +228,18 @@ def input_default(workflow: Workflow, name: str) -> str | None:
     return defaults.pop() if len(defaults) == 1 else None
 
 
-def _matrix_values(job: CommentedMap, key: str) -> list[str]:
+def _matrix_values(job: CommentedMap, key: str, field: str | None = None) -> list[str]:
+    """The platforms of ``matrix.<key>`` (or ``matrix.<key>.<field>`` where each value of the
+    matrix key is a mapping, such as ``{platform: linux/arm64, cache: ...}``)."""
     matrix = (job.get("strategy") or {}).get("matrix") if isinstance(job.get("strategy"), dict) else None
     if not isinstance(matrix, dict):
         return []
+    if field is not None:
+        entries = matrix.get(key)
+        if not isinstance(entries, list) or not all(isinstance(e, dict) and field in e for e in entries) \
+                or "include" in matrix:
+            return []
+        return [p for e in entries for p in split_platforms(str(e[field]))]
     values = []
     if isinstance(matrix.get(key), list):
         values += [str(v) for v in matrix[key]]
