@@ -355,3 +355,19 @@ def test_matrix_keys_resolve_and_never_collide():
     clashing = SUFFIXED.replace("suffix: amd64", "pair: amd64").replace("suffix: arm64", "pair: arm64")
     with pytest.raises(NoFix, match="the matrix already has a `pair` key"):
         run({WF: clashing}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+
+
+@pytest.mark.parametrize("label, x64", [("self-hosted", "self-hosted"), ("ubicloud-standard-4", "ubicloud-standard-4"),
+                                        ("ubuntu-22.04", "ubuntu-22.04"), ("my-arm-box", "ubuntu-24.04")])
+def test_the_x64_leg_and_the_merge_job_keep_the_jobs_own_runner(label, x64):
+    # The arm64 leg was emulated, so the job's runner is an x64 machine the maintainer chose
+    # (self-hosted, third-party): the x64 leg and the merge job stay on it; only the Arm leg
+    # moves. An Arm-looking label cannot be that runner, so the hosted default is used.
+    text = SIGNED.replace("runs-on: ubuntu-24.04", f"runs-on: {label}", 1)
+    assert text != SIGNED
+    result = run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    assert_valid(result)
+    new = plain(load(result.files[WF]))
+    legs = {leg["platform"]: leg["runner"] for leg in new["jobs"]["image"]["strategy"]["matrix"]["include"]}
+    assert legs == {"linux/amd64": x64, "linux/arm64": "ubuntu-24.04-arm", "linux/arm/v7": "ubuntu-24.04-arm"}
+    assert new["jobs"]["merge"]["runs-on"] == x64

@@ -24,8 +24,8 @@ from ..workflows.yamldoc import Doc, plain
 from . import merge_logins, permissions_down
 from .images import Image, Tags, artifact_prefix, either
 from .references import image_names, installers, reads_workspace
+from .runners import x64_runner
 
-X64_LABELS = versions.runner_labels("x64")
 DEFAULT_X64 = versions.runner("x64")
 MERGE_PERMISSIONS = ("contents", "packages", "id-token", "attestations")
 ATTEST_ACTIONS = ("actions/attest-build-provenance", "actions/attest")
@@ -153,7 +153,7 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
     steps = workflow.steps(job_id)
     several = len(images) > 1
     runs_on = job.get("runs-on")
-    x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
+    x64 = x64_runner(runs_on)
     logins = merge_logins.logins(steps, len(steps))  # docker/login-action and `docker login` scripts
     buildx = [st for st in steps if st.action == SETUP_BUILDX][:1]
     metas = [image.tags.meta for image in images if image.tags.meta is not None]

@@ -29,9 +29,9 @@ from . import build_outputs
 from . import images as multi
 from .base import Change, Decline, Situation
 from .images import Image, Tags
-from .merge_job import DEFAULT_X64, X64_LABELS, insert_after_key, merge_job, merged_tags
+from .merge_job import DEFAULT_X64, insert_after_key, merge_job, merged_tags
 from .references import copied_ids, image_names, kept_matrix_keys, moved_steps, refers, resolvable
-from .runners import arm_runner_note, native_on_arm64
+from .runners import arm_runner_note, native_on_arm64, x64_runner
 
 __all__ = ["Tags", "merged_tags", "native_runners", "platform_matrix"]
 
@@ -63,7 +63,7 @@ def _legs(s: Situation, workflow: Workflow, build: Build, platforms: list[str], 
                       "and the config names no `arm-runner`")
     if not any(native_on_arm64(p) for p in platforms):
         raise Decline(f"none of the platforms ({', '.join(platforms)}) has a native hosted runner besides x64")
-    x64 = str(runs_on) if isinstance(runs_on, str) and runs_on in X64_LABELS else DEFAULT_X64
+    x64 = x64_runner(runs_on)
     return [Leg(p, arm if native_on_arm64(p) else x64, canonical_platform(p) not in NATIVE_ON_X64 and not native_on_arm64(p))
             for p in platforms]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .. import versions
 from ..workflows.model import canonical_platform
 from .base import Situation
@@ -12,6 +14,20 @@ def native_on_arm64(platform: str) -> bool:
     `linux/arm` platform (v6, v7) to `ubuntu-24.04-arm` with QEMU off. (`linux/arm64/v8` is arm64.)"""
     platform = canonical_platform(platform)
     return platform == "linux/arm64" or platform == "linux/arm" or platform.startswith("linux/arm/")
+
+
+def x64_runner(runs_on: object) -> str:
+    """The runner of the legs (and the merge job) that stay on x64: the job's own label when it
+    names one runner of its own, the hosted default otherwise. The arm64 leg was emulated, so
+    the job's runner is x64; a `self-hosted` or third-party label (Ubicloud, larger runners) is
+    the maintainer's choice of machine, network and bill, which a move to GitHub's would undo.
+    An expression, a list of labels or an Arm-looking label gives the hosted default."""
+    if not isinstance(runs_on, str) or "${{" in runs_on or not runs_on.strip():
+        return versions.runner("x64")
+    label = runs_on.strip()
+    if label in versions.runner_labels("arm64") or re.search(r"arm|aarch64", label, re.IGNORECASE):
+        return versions.runner("x64")
+    return label
 
 
 ARM_CONFIGURED = "The Arm legs run on `{label}`, the runner the config names."
