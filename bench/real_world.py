@@ -47,7 +47,7 @@ from bot.locate import LocateError  # noqa: E402
 from bot.repo import read_repo  # noqa: E402
 from bot.validate import workflow_errors  # noqa: E402
 from bot.workflows.model import Workflow  # noqa: E402
-from bot.workflows.yamldoc import YamlError, plain  # noqa: E402
+from bot.workflows.yamldoc import YamlError, comment_of, plain  # noqa: E402
 
 REMOVES_EMULATION = {"build-on-buildplatform", "github-builder", "native-runners"}
 JS_INSTALL = re.compile(r"\b(?:npm\s+(?:ci|install|i)\b|yarn(?:\s+install)?\b|pnpm\s+(?:install|i)\b|bun\s+install\b)")
@@ -156,17 +156,8 @@ def comments(text: str, yaml: bool) -> collections.Counter:
         if not yaml:
             if line.lstrip().startswith("#"):
                 found[line.strip()] += 1
-            continue
-        quote = None
-        for i, ch in enumerate(line):
-            if quote:
-                if ch == quote:
-                    quote = None
-            elif ch in "'\"" and (i == 0 or line[i - 1] in " :[{,-"):
-                quote = ch
-            elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
-                found[line[i:].strip()] += 1
-                break
+        elif (comment := comment_of(line)) is not None:
+            found[comment] += 1
     return found
 
 

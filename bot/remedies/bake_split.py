@@ -21,7 +21,7 @@ from ..bake import BakeError, BakeTarget, read_step
 from ..bake.step import META_TARGET, matrix_platforms, set_lines
 from ..validate import ValidationError
 from ..workflows import edit as wedit
-from ..workflows.model import BAKE, Build, Workflow, reusable_call
+from ..workflows.model import BAKE, Build, Workflow
 from ..workflows.yamldoc import plain
 from .base import Change, Decline, Situation
 from .references import image_names, moved_steps, refers
@@ -173,9 +173,7 @@ def _per_platform_matrix(s: Situation, workflow: Workflow, build: Build, sets: l
 def split_bake(s: Situation, mode: str) -> Change:
     workflow, build = s.require_workflow()
     job_id = build.job_id
-    job = workflow.jobs[job_id]
-    if reusable_call(job):
-        raise Decline(f"job `{job_id}` calls another workflow; the build is not in this file")
+    job = workflow.jobs[job_id]  # not a reusable call: _restructure, which hands bake steps here, declines those
     if [b for b in workflow.builds if b.job_id == job_id and b is not build]:
         raise Decline(f"job `{job_id}` has several build steps; splitting them per platform needs a merge for "
                       "each image, which is not done automatically")

@@ -77,7 +77,7 @@ def _image_name(tag: str) -> str:
 def _tags(workflow: Workflow, build: Build, matrix_ok: bool = False, other: dict | None = None,
           raw: str | None = None) -> Tags:
     """The tags of the build (``raw``: as a shell build's `-t` words say them, comma-separated)."""
-    from . import runtime_tags  # it builds on this module's Tags
+    from . import runtime_tags  # imported here: it builds on this module's helpers
     raw = build.step.input("tags") if raw is None else raw
     try:
         tags = _static_tags(workflow, build, matrix_ok, raw)
@@ -454,7 +454,7 @@ def _restructure(s: Situation, mode: str) -> Change:
         from .bake_split import split_bake  # it builds on this module's helpers
         return split_bake(s, mode)
     if build.kind == "shell":
-        from . import restructure_shell  # it builds on this module's merge job
+        from . import restructure_shell  # imported here: it builds on this module's helpers
         return restructure_shell.restructure(s, mode, workflow, build)
     if build.kind != "build-push-action":
         raise Decline(f"the build is a {build.kind} step; only docker/build-push-action, docker/bake-action and "

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .. import versions
 from ..workflows import edit as wedit
 from ..workflows.model import BAKE, BUILD_PUSH, SETUP_BUILDX, SETUP_QEMU, Build, StepRef, Workflow
 from ..workflows.yamldoc import Doc, plain
@@ -106,7 +107,6 @@ def _prepared_before(steps: list[StepRef], step: StepRef, computing: set[int]) -
 
 def _runner_commands_only(script: str) -> bool:
     """Whether every command the script runs is on a fresh runner (so the merge job has it too)."""
-    from .. import versions
     return all(c in versions.runner_commands() for c in rs._commands(script))
 
 
