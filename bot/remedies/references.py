@@ -102,13 +102,20 @@ def moved_steps(steps: list[StepRef], b: int, build_id: str | tuple, meta: StepR
     indices (``builds``: build steps stay in the legs)."""
     build_ids = (build_id,) if isinstance(build_id, str) else tuple(build_id)
     moved, ids = [], set(build_ids)
+    # A moved step that edits files in a directory of its own (another repository checked out
+    # beside the workspace) is followed by the steps that work there (commit and push the edit):
+    # they move with it, or the legs would commit nothing.
+    dirs: set[str] = set()
     for st in steps[b + 1:]:
         if st.index in builds:
             continue
-        if any(refers(st.node, f"steps.{i}.") for i in ids) or uses_tags(st, meta, names):
+        workdir = str(st.node.get("working-directory") or "").strip()
+        if any(refers(st.node, f"steps.{i}.") for i in ids) or uses_tags(st, meta, names) or workdir in dirs:
             moved.append(st)
             if st.node.get("id"):
                 ids.add(str(st.node["id"]))
+            if workdir and workdir not in (".", "./"):
+                dirs.add(workdir)
     available = ids | copied_ids(steps, meta, also)
     existing = {str(st.node["id"]) for st in steps if st.node.get("id")}
     for st in moved:

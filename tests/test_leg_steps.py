@@ -1,0 +1,129 @@
+"""Build steps of different platforms in one job split per platform (bot/remedies/leg_steps.py):
+the legs are the union of the platform lists and each build runs in its own legs, with its
+digest steps, merged from exactly its legs' digests; a single-platform build for a test runs in
+the one leg of its platform with the steps that use its image; both kept valid and lint-clean."""
+
+import fnmatch
+
+import pytest
+
+from bot.fix import NoFix
+from bot.workflows.yamldoc import load, plain
+
+from .leg_shapes import LOAD_TEST_THEN_PUSH, TWO_PLATFORM_LISTS
+from .repos import NODE_SITE, WF, run, sigill_log
+from .test_fix import golden
+from .test_multi_build import fixed
+
+DOCKERFILES = {"Dockerfile": NODE_SITE, "docker/alpine.Dockerfile": NODE_SITE,
+               "docker/distroless.Dockerfile": NODE_SITE}
+
+
+def _jobs(result) -> dict:
+    return plain(load(result.files[WF]))["jobs"]
+
+
+def _step(job: dict, name: str) -> dict:
+    return next(s for s in job["steps"] if s.get("name") == name)
+
+
+def _legs_running(step: dict, legs: list[str]) -> list[str]:
+    """The legs whose `matrix.platform` makes the step's `if:` about platforms hold (the other
+    parts of the condition are the original's)."""
+    condition = str(step.get("if", ""))
+    named = [leg for leg in legs if f"matrix.platform == '{leg}'" in condition]
+    return named if "matrix.platform" in condition else list(legs)
+
+
+def test_builds_of_different_platform_lists_run_in_their_own_legs():
+    result = fixed(TWO_PLATFORM_LISTS, DOCKERFILES)
+    golden("legs-two-platform-lists-native-runners", result.diff)
+    jobs = _jobs(result)
+    job = jobs["images"]
+    include = job["strategy"]["matrix"]["include"]
+    legs = [leg["platform"] for leg in include]
+    assert legs == ["linux/amd64", "linux/arm/v7", "linux/arm64", "linux/riscv64"]  # the union, in order
+    runner = {leg["platform"]: leg["runner"] for leg in include}
+    assert runner["linux/arm/v7"] == runner["linux/arm64"] == "ubuntu-24.04-arm"
+    assert [leg["platform"] for leg in include if leg.get("qemu")] == ["linux/riscv64"]
+    alpine, distroless = _step(job, "Build alpine"), _step(job, "Build distroless")
+    assert _legs_running(alpine, legs) == legs
+    assert _legs_running(distroless, legs) == ["linux/amd64", "linux/arm64", "linux/riscv64"]
+    # the digest steps run where their build ran, and only when it pushed
+    for name in ("Export digest (Build distroless)", "Upload digest (Build distroless)"):
+        step = _step(job, name)
+        assert _legs_running(step, legs) == ["linux/amd64", "linux/arm64", "linux/riscv64"]
+        assert "github.event_name != 'pull_request'" in step["if"]
+    # each image is merged from the digests of exactly its own legs
+    uploads = {s["with"]["name"]: [s["with"]["name"].replace("${{ matrix.pair }}", leg["pair"])
+                                   for leg in include if leg["platform"] in _legs_running(s, legs)]
+               for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")}
+    patterns = [s["with"]["pattern"] for s in jobs["merge"]["steps"]
+                if str(s.get("uses", "")).startswith("actions/download-artifact")]
+    picked = [sorted(n for names in uploads.values() for n in names if fnmatch.fnmatchcase(n, p)) for p in patterns]
+    assert [len(p) for p in picked] == [4, 3]
+    assert "Step `Build distroless` builds linux/amd64, linux/arm64, linux/riscv64" in result.explanation
+
+
+def test_the_merge_job_does_not_read_the_legs_matrix():
+    result = fixed(TWO_PLATFORM_LISTS, DOCKERFILES)
+    assert "matrix." not in str(_jobs(result)["merge"])
+
+
+def test_a_single_platform_test_build_runs_in_its_leg_with_its_test():
+    result = fixed(LOAD_TEST_THEN_PUSH, {"Dockerfile": NODE_SITE})
+    golden("legs-load-test-then-push-native-runners", result.diff)
+    jobs = _jobs(result)
+    job = jobs["docker"]
+    legs = [leg["platform"] for leg in job["strategy"]["matrix"]["include"]]
+    assert legs == ["linux/amd64", "linux/arm64"]
+    # the test build, its test and the test's set-up: the amd64 leg only (the runner's platform)
+    for name in ("Build and export to Docker", "Tool cache", "Set up the test tool", "Test"):
+        assert _legs_running(_step(job, name), legs) == ["linux/amd64"], name
+    assert _step(job, "Tool cache")["if"].startswith("${{ (always()) && ")  # its own condition kept
+    test_build = _step(job, "Build and export to Docker")["with"]
+    assert test_build["load"] is True and "platforms" not in test_build  # as it was: the runner's own
+    # the push builds every leg's platform, by digest
+    push = _step(job, "Build and push")
+    assert push["with"]["platforms"] == "${{ matrix.platform }}" and "matrix.platform ==" not in push["if"]
+    # the chart update reads the merged digest: it moves, and the commit in its directory with it
+    merge = [s.get("name") for s in jobs["merge"]["steps"]]
+    assert merge[-2:] == ["Update the chart's image", "Commit and push the chart"]
+    assert "Check out the charts" in merge
+    assert not any(s.get("working-directory") == "charts" for s in job["steps"])
+    assert "Step `Build and export to Docker` builds linux/amd64 alone" in result.explanation
+
+
+def test_the_split_is_stable():
+    result = fixed(LOAD_TEST_THEN_PUSH, {"Dockerfile": NODE_SITE})
+    with pytest.raises(NoFix):
+        run({WF: result.files[WF]}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+
+
+SIDE_DECLINES = {
+    "pushes-one-platform": (
+        "          load: true\n",
+        "          push: true\n",
+        r"step `Build and export to Docker` pushes a single platform"),
+    "no-leg-of-its-platform": (
+        "          load: true\n",
+        "          platforms: linux/s390x\n          load: true\n",
+        r"step `Build and export to Docker` builds linux/s390x alone, which none of the per-platform legs builds"),
+    "runner-chosen-at-run-time": (
+        "    runs-on: ubuntu-latest\n",
+        "    runs-on: ${{ vars.RUNNER }}\n",
+        r"the job's runner \(`\$\{\{ vars.RUNNER \}\}`\) is chosen at run time"),
+    "test-writes-the-job-environment": (
+        "          ./bin/wait-healthy.sh test\n",
+        "          ./bin/wait-healthy.sh test\n          echo \"TESTED=1\" >> \"$GITHUB_ENV\"\n",
+        r"step `Test` uses the single-platform image of step `Build and export to Docker`, and later steps"),
+}
+
+
+@pytest.mark.parametrize("case", SIDE_DECLINES)
+def test_what_cannot_run_in_one_leg_is_declined_naming_the_step(case):
+    old, new, reason = SIDE_DECLINES[case]
+    text = LOAD_TEST_THEN_PUSH.replace(old, new, 1)
+    assert text != LOAD_TEST_THEN_PUSH
+    with pytest.raises(NoFix, match=reason):
+        run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
