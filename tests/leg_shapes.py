@@ -165,3 +165,65 @@ jobs:
           git commit -m 'Update the develop image'
           git push
 """
+
+# A bake file in a subdirectory of the Git context: a test target (no platforms: the runner's
+# own) built by one bake step, then every platform of the image pushed by another, under a
+# condition written with `format()`.
+BAKE_TEST_THEN_PUBLISH = """\
+name: helper
+on:
+  push:
+    branches: [main]
+  pull_request:
+permissions:
+  contents: read
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      -
+        name: Login to Docker Hub
+        if: ${{ github.ref == format('refs/heads/{0}', github.event.repository.default_branch) }}
+        uses: docker/login-action@v3
+        with:
+          username: ${{ secrets.DOCKERHUB_USERNAME }}
+          password: ${{ secrets.DOCKERHUB_TOKEN }}
+      -
+        name: Set up QEMU
+        uses: docker/setup-qemu-action@v3
+      -
+        name: Set up Docker Buildx
+        uses: docker/setup-buildx-action@v3
+      -
+        name: Test
+        uses: docker/bake-action@v6
+        with:
+          source: "{{defaultContext}}:util/helper"
+          targets: test
+      -
+        name: Publish
+        uses: docker/bake-action@v6
+        with:
+          source: "{{defaultContext}}:util/helper"
+          targets: all
+          push: ${{ github.ref == format('refs/heads/{0}', github.event.repository.default_branch) }}
+"""
+
+BAKE_TEST_THEN_PUBLISH_HCL = """\
+variable "REPO" {
+  default = "acme/helper"
+}
+
+target "default" {
+  tags = ["${REPO}"]
+}
+
+target "all" {
+  inherits = ["default"]
+  platforms = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/s390x"]
+}
+
+target "test" {
+  target = "test"
+}
+"""

@@ -8,11 +8,12 @@ import fnmatch
 import pytest
 
 from bot.fix import NoFix
+from bot.remedies.restructure import merged_tags
 from bot.workflows.yamldoc import load, plain
 
-from .leg_shapes import LOAD_TEST_THEN_PUSH, TWO_PLATFORM_LISTS
+from .leg_shapes import BAKE_TEST_THEN_PUBLISH, BAKE_TEST_THEN_PUBLISH_HCL, LOAD_TEST_THEN_PUSH, TWO_PLATFORM_LISTS
 from .repos import NODE_SITE, WF, run, sigill_log
-from .test_fix import golden
+from .test_fix import assert_valid, golden
 from .test_multi_build import fixed
 
 DOCKERFILES = {"Dockerfile": NODE_SITE, "docker/alpine.Dockerfile": NODE_SITE,
@@ -127,3 +128,39 @@ def test_what_cannot_run_in_one_leg_is_declined_naming_the_step(case):
     assert text != LOAD_TEST_THEN_PUSH
     with pytest.raises(NoFix, match=reason):
         run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+
+
+def _bake(workflow: str, **options):
+    bake = {"util/helper/docker-bake.hcl": BAKE_TEST_THEN_PUBLISH_HCL}
+    return run({WF: workflow}, {"util/helper/Dockerfile": NODE_SITE}, sigill_log("RUN npm ci"), bake_files=bake,
+               paths=tuple(bake), remedy="native-runners", **options)
+
+
+def test_a_bake_test_target_runs_in_the_leg_of_the_runners_platform():
+    result = _bake(BAKE_TEST_THEN_PUBLISH)
+    assert_valid(result)
+    golden("legs-bake-test-then-publish-native-runners", result.diff)
+    jobs = _jobs(result)
+    job = jobs["build"]
+    legs = [leg["platform"] for leg in job["strategy"]["matrix"]["include"]]
+    assert legs == ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/s390x"]
+    assert _legs_running(_step(job, "Test"), legs) == ["linux/amd64"]
+    publish = _step(job, "Publish")
+    assert "*.platform=${{ matrix.platform }}" in publish["with"]["set"] and "if" not in publish
+    assert merged_tags(jobs["merge"]) == ["acme/helper"]
+    assert "Step `Test` builds linux/amd64 alone" in result.explanation
+
+
+BAKE_DECLINES = {
+    "second-multi-platform-bake": ("          targets: test\n", "          targets: all\n",
+                                   "several multi-platform bake steps"),
+    "test-target-exports": ("          targets: test\n", "          targets: test\n          set: test.output=type=local,dest=out\n",
+                            "bake step `Test` builds a single platform and pushes, loads or exports it"),
+}
+
+
+@pytest.mark.parametrize("case", BAKE_DECLINES)
+def test_bake_steps_that_cannot_share_the_legs_are_declined(case):
+    old, new, reason = BAKE_DECLINES[case]
+    with pytest.raises(NoFix, match=reason):
+        _bake(BAKE_TEST_THEN_PUBLISH.replace(old, new, 1))

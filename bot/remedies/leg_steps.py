@@ -63,6 +63,29 @@ def runner_platform(job) -> str:
     return "linux/arm64" if re.search(r"arm|aarch64", text, re.IGNORECASE) else "linux/amd64"
 
 
+def bake_side_platform(workflow: Workflow, other: Build, bake_files: dict, repo_files: frozenset) -> str | None:
+    """The one platform another bake step of the job builds, when it is a side build (a test or
+    lint target of the runner's platform that pushes and exports nothing); else declined."""
+    from ..bake import BakeError, read_step  # the bake reader: only bake jobs need it
+    name = label(other.step)
+    try:
+        view = read_step(workflow, other, bake_files, repo_files)
+    except BakeError as exc:
+        raise Decline(f"job `{other.job_id}` also builds with bake step `{name}`, whose targets cannot be read: "
+                      f"{exc}") from None
+    platforms = view.platforms or []
+    if len(platforms) > 1:
+        raise Decline(f"job `{other.job_id}` has several multi-platform bake steps (`{name}` too); splitting them "
+                      "per platform needs a merge for each image, which is not done automatically")
+    pushes = other.push is not None and other.push.strip().lower() != "false"
+    outputs = [o for t in view.targets for o in t.output] + [line for line in (other.step.input("set") or "").splitlines()
+                                                              if ".output=" in line]
+    if pushes or outputs or other.load:
+        raise Decline(f"bake step `{name}` builds a single platform and pushes, loads or exports it; in a job split "
+                      "per platform that is not moved to one leg automatically")
+    return platforms[0] if platforms else None
+
+
 @dataclass
 class SidePlan:
     """A single-platform build and the steps that go with it, all in the leg of ``platform``."""
@@ -114,11 +137,18 @@ def _shared(step: StepRef, steps: list[StepRef], end: int) -> bool:
 
 
 def plan(workflow: Workflow, side: Build, platform: str, legs: list[str], builds: list[Build],
-         moved: list[StepRef]) -> SidePlan:
-    """The single-platform build ``side`` and the stretch of steps up to its image's last use."""
+         moved: list[StepRef], pushed: tuple[str, ...] = ()) -> SidePlan:
+    """The single-platform build ``side`` and the stretch of steps up to its image's last use.
+    ``pushed``: the names of the images the legs push by digest, which it must not use (they are
+    tagged only by the merge job; a build-push-action job checks its Dockerfiles the same way)."""
     if canonical_platform(platform) not in {canonical_platform(p) for p in legs}:
         raise Decline(f"step `{label(side.step)}` builds {platform} alone, which none of the per-platform legs "
                       "builds, so there is no leg to run it in")
+    text = str(plain(side.step.node))
+    used = next((n for n in pushed if n and re.search(rf"(?<![\w./-]){re.escape(n)}(?=[:@\s\"',]|$)", text)), None)
+    if used:
+        raise Decline(f"step `{label(side.step)}` uses `{used}`, which the legs push by digest only until the merge "
+                      "job tags it")
     steps = workflow.steps(side.job_id)
     words = _image_words(workflow, side)
     side_id = str(side.step.node["id"]) if side.step.node.get("id") else None
