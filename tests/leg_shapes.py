@@ -227,3 +227,44 @@ target "test" {
   target = "test"
 }
 """
+
+# A release job that loads a test image of the runner's platform with docker/build-push-action
+# and checks it, then builds every platform with Depot's action on Depot's own builders.
+TEST_THEN_DEPOT = """\
+name: release
+on:
+  push:
+    tags: ['v*']
+jobs:
+  dockerize:
+    runs-on: ubuntu-latest
+    env:
+      CHECK_IMAGE: app:release-check
+    permissions:
+      contents: read
+      id-token: write
+    steps:
+      - uses: actions/checkout@v5
+      - name: Docker meta
+        id: meta
+        uses: docker/metadata-action@v5
+        with:
+          images: ghcr.io/acme/app
+          tags: type=semver,pattern={{version}}
+      - uses: docker/setup-buildx-action@v3
+      - name: Build the check image
+        uses: docker/build-push-action@v6
+        with:
+          load: true
+          tags: ${{ env.CHECK_IMAGE }}
+      - name: Check the image
+        run: docker run --rm "$CHECK_IMAGE" --version
+      - uses: depot/setup-action@v1
+      - name: Build and push
+        uses: depot/build-push-action@v1
+        with:
+          project: abc123
+          platforms: linux/amd64, linux/arm64
+          push: true
+          tags: ${{ steps.meta.outputs.tags }}
+"""

@@ -164,3 +164,17 @@ def test_bake_steps_that_cannot_share_the_legs_are_declined(case):
     old, new, reason = BAKE_DECLINES[case]
     with pytest.raises(NoFix, match=reason):
         _bake(BAKE_TEST_THEN_PUBLISH.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("shape", ["TWO_PLATFORM_LISTS", "LOAD_TEST_THEN_PUSH", "BAKE_TEST_THEN_PUBLISH",
+                                   "TEST_THEN_DEPOT"])
+def test_every_fixture_is_a_workflow_both_linters_read(shape):
+    from bot import lint
+
+    from . import leg_shapes
+    text = getattr(leg_shapes, shape)
+    for tool in ("zizmor", "actionlint"):
+        found = lint.findings(WF, text, tool)
+        assert not [f for f in found if f.rule == "linter-failed"], (tool, found)
+        if tool == "actionlint":  # the fixtures are sound workflows, not only parseable ones
+            assert not [f for f in found if f.rule in ("expression", "syntax-check", "job-needs")], found
