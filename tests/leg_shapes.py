@@ -268,3 +268,51 @@ jobs:
           push: true
           tags: ${{ steps.meta.outputs.tags }}
 """
+
+# Two release builds whose push conditions read the job's env (a secret that may be unset) and
+# the outputs of a step that parses the tag: a job's `if:` sees neither, so the merge job checks
+# them step by step, after repeating the parsing step.
+CONDITIONS_OF_THE_JOB = """\
+name: release
+on:
+  release:
+    types: [published]
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    env:
+      DOCKERHUB_USERNAME: ${{ secrets.DOCKERHUB_USERNAME }}
+    steps:
+      - uses: actions/checkout@v5
+      - name: Parse the tag
+        id: version
+        env:
+          TAG: ${{ github.event.release.tag_name }}
+        run: |
+          label="${TAG#*-}"
+          if [ "$label" = "$TAG" ]; then label=""; fi
+          echo "label=$label" >> "$GITHUB_OUTPUT"
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/login-action@v3
+        if: ${{ env.DOCKERHUB_USERNAME != '' }}
+        with:
+          username: ${{ secrets.DOCKERHUB_USERNAME }}
+          password: ${{ secrets.DOCKERHUB_TOKEN }}
+      - name: Push the pre-release
+        if: ${{ steps.version.outputs.label != '' }}
+        uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: ${{ env.DOCKERHUB_USERNAME != '' }}
+          tags: acme/app:next
+      - name: Push the release
+        if: ${{ steps.version.outputs.label == '' }}
+        uses: docker/build-push-action@v6
+        with:
+          platforms: linux/amd64,linux/arm64
+          push: ${{ env.DOCKERHUB_USERNAME != '' }}
+          tags: acme/app:latest
+"""

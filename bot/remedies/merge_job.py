@@ -133,6 +133,16 @@ def merged_tags(merge_job: dict, step_id: str | None = None) -> list[str]:
     return []
 
 
+_JOB_IF_CONTEXTS = {"github", "needs", "vars", "inputs"}
+
+
+def job_level(condition: str) -> bool:
+    """Can ``condition`` be a job's `if:`? (Only the github, needs, vars and inputs contexts are
+    available there; env, steps, matrix and the others are not.)"""
+    code = re.sub(r"'(?:[^']|'')*'", "''", condition)  # string literals name no context
+    return set(re.findall(r"(?<![\w.-])([A-Za-z_][\w-]*)\s*(?:\.|\[)", code)) <= _JOB_IF_CONTEXTS
+
+
 def insert_after_key(data: dict, after: str, key: str, value: Any) -> None:
     items = list(data.items())
     position = [k for k, _ in items].index(after) + 1
@@ -165,6 +175,9 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
         copied += [st for st in steps if (st.action or "") == "actions/checkout"]
     copied = sorted({st.index: st for st in copied}.values(), key=lambda st: st.index)
     condition = either([image.condition for image in images])
+    # A job's `if:` sees only github, needs, vars and inputs: a condition that reads the job's env
+    # or a repeated step's outputs is evaluated by each image's steps instead.
+    job_if = condition if condition and job_level(condition) else None
     alone = doc.dash_alone(steps[0].path)  # new steps follow the file's list style
     pad = " " * key_col
     # Repeated or moved steps (and the copied env) may read the outputs of the jobs the build job
@@ -177,9 +190,9 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
     data: dict[str, Any] = {"runs-on": x64, "needs": needs}
     lines = [" " * doc.start(("jobs", job_id))[1] + f"{merge_id}:", f"{pad}runs-on: {x64}",
              f"{pad}needs: " + (f"[{', '.join(needs)}]" if upstream else job_id)]
-    if condition:
-        data["if"] = f"${{{{ {condition} }}}}"
-        lines.append(f"{pad}if: ${{{{ {condition} }}}}")
+    if job_if:
+        data["if"] = f"${{{{ {job_if} }}}}"
+        lines.append(f"{pad}if: ${{{{ {job_if} }}}}")
     if other:  # one merged image per value of the other dimension, with that value's tags
         data["strategy"] = {"matrix": other}
         lines += wedit.block_lines("strategy", {"matrix": other}, key_col, unit, dash)
@@ -201,7 +214,7 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
 
     def when(image: Image) -> dict:
         """Each image's steps run when it was pushed (the job's `if:` covers a shared condition)."""
-        return {"if": f"${{{{ {image.condition} }}}}"} if several and image.condition and image.condition != condition \
+        return {"if": f"${{{{ {image.condition} }}}}"} if image.condition and image.condition != job_if \
             else {}
 
     def add(item: dict, release: str | None = None) -> None:
@@ -214,14 +227,23 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
 
     download_ref, download_release = wedit.uses(workflow, "actions/download-artifact")
     suffix = "".join(f"${{{{ matrix.{k} }}}}-" for k in other)
-    for image in images:
-        path = DIGESTS + (f"/{image.key}" if several else "")
-        add({"name": _named("Download digests", image, several)} | when(image)
-            | {"uses": download_ref, "with": {"path": path, "pattern": artifact_prefix(job_id, image.key, suffix) + "*",
-                                               "merge-multiple": True}}, download_release)
+
+    def downloads() -> None:
+        for image in images:
+            path = DIGESTS + (f"/{image.key}" if several else "")
+            add({"name": _named("Download digests", image, several)} | when(image)
+                | {"uses": download_ref, "with": {"path": path, "pattern": artifact_prefix(job_id, image.key, suffix)
+                                                   + "*", "merge-multiple": True}}, download_release)
+
+    # A download whose condition reads a repeated step's outputs comes after that step.
+    late = any(image.condition and "steps." in image.condition and image.condition != job_if for image in images)
+    if not late:
+        downloads()
     for st in copied:
         lines += doc.entry_text(st.path)
         step_data.append(plain(st.node))
+    if late:
+        downloads()
     if not buildx:
         ref, release = wedit.uses(workflow, SETUP_BUILDX)
         add({"name": "Set up Docker Buildx", "uses": ref}, release)
