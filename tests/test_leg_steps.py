@@ -201,3 +201,17 @@ def test_a_job_if_reads_only_what_a_job_if_can():
     assert job_level("startsWith(github.ref, 'refs/tags/env.x')")  # inside a string it names nothing
     assert not job_level("env.DOCKERHUB_USERNAME != ''")
     assert not job_level("(steps.version.outputs.label != '') || github.event.release.prerelease")
+
+
+def test_a_step_between_the_test_build_and_its_test_that_the_push_reads_runs_in_every_leg():
+    text = LOAD_TEST_THEN_PUSH.replace(
+        "      - name: Set up the test tool\n",
+        "      - name: Version\n        id: version\n        uses: acme/version-action@v1\n"
+        "      - name: Set up the test tool\n").replace(
+        "          labels: ${{ steps.meta.outputs.labels }}\n",
+        "          labels: ${{ steps.meta.outputs.labels }}\n          build-args: VERSION=${{ steps.version.outputs.version }}\n")
+    result = fixed(text, {"Dockerfile": NODE_SITE})
+    job = _jobs(result)["docker"]
+    legs = [leg["platform"] for leg in job["strategy"]["matrix"]["include"]]
+    assert _legs_running(_step(job, "Version"), legs) == legs
+    assert _legs_running(_step(job, "Set up the test tool"), legs) == ["linux/amd64"]

@@ -124,16 +124,17 @@ def _uses(step: StepRef, words: list[str], side_id: str | None) -> bool:
     return False
 
 
-def _shared(step: StepRef, steps: list[StepRef], end: int) -> bool:
+def _shared(step: StepRef, steps: list[StepRef], users: list[StepRef]) -> bool:
     """A step in the side build's stretch that other steps need: a set-up every leg runs, or one
-    whose outputs or written environment a later step may read."""
+    whose outputs or written environment a later step may read (any later step but the ones
+    that use the side image, which run in the same leg: a push build in the stretch too)."""
     if step.action in _SHARED_ACTIONS:
         return True
     if _WRITES_JOB_STATE.search(str(plain(step.node.get("run", "")))):
         return True
     sid = step.node.get("id")
     return bool(sid) and any(re.search(rf"\bsteps\.{re.escape(str(sid))}\.", str(plain(st.node)))
-                             for st in steps[end + 1:])
+                             for st in steps[step.index + 1:] if st not in users)
 
 
 def plan(workflow: Workflow, side: Build, platform: str, legs: list[str], builds: list[Build],
@@ -164,7 +165,7 @@ def plan(workflow: Workflow, side: Build, platform: str, legs: list[str], builds
     for st in steps[side.step.index + 1:end + 1]:
         if st.index in main or st.index in moved_at:
             continue
-        if not _shared(st, steps, end):
+        if not _shared(st, steps, users):
             stretch.append(st)
         elif st in users:
             raise Decline(f"step `{label(st)}` uses the single-platform image of step `{label(side.step)}`, and "
