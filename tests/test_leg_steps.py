@@ -215,3 +215,11 @@ def test_a_step_between_the_test_build_and_its_test_that_the_push_reads_runs_in_
     legs = [leg["platform"] for leg in job["strategy"]["matrix"]["include"]]
     assert _legs_running(_step(job, "Version"), legs) == legs
     assert _legs_running(_step(job, "Set up the test tool"), legs) == ["linux/amd64"]
+
+
+def test_only_steps_in_another_repositorys_checkout_follow_a_moved_step():
+    # `charts` is now a directory of the workspace: the commit step is not the moved step's follower
+    text = LOAD_TEST_THEN_PUSH.replace("          repository: acme/charts\n", "")
+    moved = _jobs(fixed(text, {"Dockerfile": NODE_SITE}))["merge"]["steps"]
+    names = [s.get("name") for s in moved]
+    assert "Update the chart's image" in names and "Commit and push the chart" not in names
