@@ -11,7 +11,6 @@ commands, operators, substitutions, variables in the platform list, no ``--push`
 from __future__ import annotations
 
 import re
-import shlex
 
 from ..validate import ValidationError
 from ..workflows import edit as wedit
@@ -19,21 +18,13 @@ from ..workflows.model import Build, Workflow
 from ..workflows.yamldoc import Doc, plain
 from . import restructure as rs
 from .base import Change, Decline, Situation
-from . import merge_logins, runtime_tags
+from . import merge_logins, runtime_tags, shell_parse, shell_tags
 from .build_outputs import Exporter
 from .images import Image
 from .merge_job import merge_job, merged_tags
 from .references import moved_steps
 from .runtime_tags import check_tag_readers
 
-# One shell word as written: unquoted characters and quoted runs, side by side.
-_RAW_WORD = re.compile(r"""(?:[^\s'"\\]|\\.|'[^']*'|"(?:\\.|[^"\\])*")+""")
-_OPERATOR = re.compile(r"^[;&|<>()]+$")
-# Options that take a value (as the next word or after `=`); the rest of buildx's are flags.
-_VALUED = {"--platform", "--tag", "-t", "--file", "-f", "--build-arg", "--output", "-o", "--cache-from",
-           "--cache-to", "--target", "--label", "--secret", "--builder", "--metadata-file", "--iidfile",
-           "--progress", "--ssh", "--build-context", "--attest", "--sbom", "--provenance", "--network",
-           "--annotation", "--shm-size", "--ulimit", "--add-host", "--allow", "--call", "--cgroup-parent"}
 METADATA_FILE = '"$RUNNER_TEMP/build-metadata.json"'
 EXPORT_DIGEST = ("mkdir -p \"$RUNNER_TEMP/digests\"\n"
                  f"digest=\"$(jq -r '.\"containerimage.digest\"' {METADATA_FILE})\"\n"
@@ -41,85 +32,85 @@ EXPORT_DIGEST = ("mkdir -p \"$RUNNER_TEMP/digests\"\n"
 
 
 class Command:
-    """The one ``docker buildx build`` of a script, as raw words (to write back as written) and
-    the options this restructure reads or replaces."""
+    """The one ``docker buildx build`` of a script (shell_parse), and the script around it."""
 
     def __init__(self, script: str):
-        joined = re.sub(r"\\\r?\n[ \t]*", " ", script)
-        lines = [line for line in joined.splitlines() if line.strip()]
-        if len(lines) != 1:
-            raise Decline("the `run:` script holds several commands; only a script that is a single "
-                          "`docker buildx build` is split per platform")
-        # GitHub expands `${{ }}` before the shell runs: each is one opaque piece of a word.
-        expressions: list[str] = []
-
-        def hide(m: re.Match) -> str:
-            expressions.append(m.group(0))
-            return f"GHEXPR{len(expressions) - 1}X"
-
-        line = rs._EXPR.sub(hide, lines[0].strip())
-        if "`" in line or "$(" in line:
-            raise Decline("the build command uses a command substitution, which is not rewritten automatically")
-        try:
-            lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-            lexer.whitespace_split = True
-            tokens = list(lexer)
-            values = shlex.split(line, comments=True)
-        except ValueError as exc:
-            raise Decline(f"the build command cannot be parsed as one shell command ({exc})") from None
-        if any(_OPERATOR.match(t) for t in tokens) or "#" in line and values != shlex.split(line):
-            raise Decline("the `run:` script chains, redirects or comments its build command; only a single "
-                          "`docker buildx build` is split per platform")
-        self.raw = _RAW_WORD.findall(line)
-        if [shlex.split(w)[0] if shlex.split(w) else "" for w in self.raw] != values:
-            raise Decline("the build command's words cannot be told apart safely")
-        if values[:3] != ["docker", "buildx", "build"]:
-            raise Decline(f"the command is `{' '.join(values[:3])}`, not `docker buildx build`")
-        joined_short = [w for w in values[3:] if re.match(r"^-[A-Za-z]{2,}", w)]
-        if joined_short:
-            raise Decline(f"the build command's `{joined_short[0]}` joins a short option and its value, which is "
-                          "not rewritten automatically")
-
-        def show(text: str) -> str:
-            return re.sub(r"GHEXPR(\d+)X", lambda m: expressions[int(m.group(1))], text)
-
-        self.raw = [show(w) for w in self.raw]
-        values = [show(v) for v in values]
-        self.values = values
-        self.options: list[tuple[str, str | None, int, int]] = []  # (option, value, first word, last word)
-        i = 3
-        while i < len(values):
-            word, value, first = values[i], None, i
-            if word.startswith("--") and "=" in word:
-                word, value = word.split("=", 1)
-            elif word in _VALUED:
-                if i + 1 >= len(values):
-                    raise Decline(f"`{word}` has no value in the build command")
-                i += 1
-                value = values[i]
-            if word.startswith("-"):
-                self.options.append((word, value, first, i))
-            i += 1
+        self.script = shell_parse.parse(script)
+        if len(self.script.builds) != 1:
+            raise Decline("the `run:` script holds several `docker buildx build` commands; splitting them needs a "
+                          "merge for each image")
+        self.build = self.script.builds[0]
+        self.options = self.build.options
 
     def all(self, *names: str) -> list[str | None]:
-        return [value for name, value, _, _ in self.options if name in names]
+        return [None if w is None else w.value for w in self.build.all(*names)]
 
-    def rewritten(self, platform_var: str, output_var: str, continued: bool) -> str:
-        """The command with the leg's platform, push by digest and the metadata file in place of
-        ``--platform``, the tags and ``--push``; every other word as written. ``continued``: one
-        option a line, as a script written over continuation lines was."""
-        groups = [["docker buildx build"], [f'--platform "${platform_var}"'], [f'--output "${output_var}"'],
-                  [f"--metadata-file {METADATA_FILE}"]]
-        starts = {first: (name, last) for name, _, first, last in self.options}
-        j = 3
-        while j < len(self.raw):
-            name, last = starts.get(j, (None, j))
-            if name not in ("--platform", "--tag", "-t", "--push"):
-                groups.append(self.raw[j:last + 1])
-            j = last + 1
-        if not continued:
-            return " ".join(w for group in groups for w in group)
-        return " \\\n  ".join(" ".join(group) for group in groups) + "\n"
+    def words(self, *names: str) -> list[shell_parse.Word]:
+        return [w for w in self.build.all(*names) if w is not None]
+
+    def rewritten(self, platform_var: str, output_var: str) -> str:
+        """The script with the leg's platform, push by digest and the metadata file in place of
+        ``--platform``, the tags and ``--push``; every other byte as written. The added options
+        follow ``--platform``, separated from it as it is from the word before it; a run of
+        removed options goes with the space on one side of it, so no line is left empty."""
+        data = self.script.data
+        words = self.build.words
+        removed = [any(o.start <= w.start < o.end for o in self.options if o.name in ("--tag", "-t", "--push"))
+                   for w in words]
+        edits: list[tuple[int, int, bytes]] = []
+        for option in self.options:
+            if option.name == "--platform":
+                i = next(k for k, w in enumerate(words) if w.start == option.start)
+                prev_end = words[i - 1].end if i else self.build.start + len(b"docker buildx build")
+                sep = data[prev_end:option.start].decode()
+                text = (f'--platform "${platform_var}"{sep}--output "${output_var}"{sep}'
+                        f"--metadata-file {METADATA_FILE}")
+                edits.append((option.start, option.end, text.encode()))
+        i = 0
+        while i < len(words):
+            if not removed[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(words) and removed[j + 1]:
+                j += 1
+            prev_end = words[i - 1].end if i else self.build.start + len(b"docker buildx build")
+            if j + 1 == len(words):
+                edits.append((prev_end, words[j].end, b""))
+            else:
+                after = data[words[j].end:words[j + 1].start]
+                keep = after if b"\n" in after else data[prev_end:words[i].start]
+                edits.append((prev_end, words[j + 1].start, keep))
+            i = j + 1
+        for start, end, text in sorted(edits, reverse=True):
+            data = data[:start] + text + data[end:]
+        return data.decode()
+
+
+# Contexts whose values a pull request, an issue or a release author can choose: expanded into a
+# script they are a template injection (zizmor's finding on the whole script, which any change to
+# the script would make new), so the rewritten script reads them from `env:` instead.
+_UNTRUSTED = re.compile(r"\$\{\{\s*((?:github\.event|github\.head_ref|inputs|steps|needs|env|vars)\b[^}]*?)\s*\}\}")
+
+
+def untrusted_to_env(script: str, taken: set[str]) -> tuple[str, dict[str, str]]:
+    """``script`` with each expression over an untrusted context replaced by a variable, and
+    those variables' values (named after the value's last two parts: `RELEASE_TAG_NAME`)."""
+    moved: dict[str, str] = {}
+
+    def replace(m: re.Match) -> str:
+        expression = f"${{{{ {m.group(1).strip()} }}}}"
+        found = next((k for k, v in moved.items() if v == expression), None)
+        if found is None:
+            parts = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", m.group(1))
+            wanted = found = "_".join(parts[-2:]).upper() or "VALUE"
+            n = 2
+            while found in taken or found in moved:
+                found, n = f"{wanted}_{n}", n + 1
+            moved[found] = expression
+        return "${" + found + "}"
+
+    return _UNTRUSTED.sub(replace, script), moved
 
 
 def _other_dimensions(job_id: str, job: dict) -> dict[str, list]:
@@ -139,9 +130,12 @@ def _other_dimensions(job_id: str, job: dict) -> dict[str, list]:
 
 
 def _tags(workflow: Workflow, build: Build, command: Command, other: dict) -> rs.Tags:
-    literal = [t for value in command.all("--tag", "-t") for t in value.split(",") if t]
+    literal = [t for value in command.all("--tag", "-t") for t in (value or "").split(",") if t]
     if not literal:
         raise Decline("the build command pushes without `-t`, so there is no name for the merged image")
+    from_shell = shell_tags.shell_tags(workflow, build, command.script, command.build, other)
+    if from_shell is not None:  # the tags read shell variables: the merge job sets them the same way
+        return from_shell
     for tag in literal:
         if "$" in rs._EXPR.sub("", tag):
             raise Decline(f"the tag `{tag}` reads a shell variable, which the merge job cannot know")
@@ -153,12 +147,12 @@ def _tags(workflow: Workflow, build: Build, command: Command, other: dict) -> rs
 
 
 def _platforms(command: Command) -> list[str]:
-    values = command.all("--platform")
-    if len(values) != 1:
+    words = command.words("--platform")
+    if len(words) != 1 or len(command.all("--platform")) != 1:
         raise Decline("the build command does not set `--platform` exactly once")
-    if "$" in values[0]:
-        raise Decline(f"the platform list `{values[0]}` reads a variable, so the legs are not known")
-    platforms = [p.strip() for p in values[0].split(",") if p.strip()]
+    if "$" in words[0].raw or "`" in words[0].raw:
+        raise Decline(f"the platform list `{words[0].raw}` reads a variable, so the legs are not known")
+    platforms = [p.strip() for p in words[0].value.split(",") if p.strip()]
     if len(platforms) < 2:
         raise Decline("the build has a single platform")
     return platforms
@@ -174,7 +168,7 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
     if not isinstance(script, str):
         raise Decline("the build step's `run:` is not a script")
     command = Command(script)
-    pushes = [value for name, value, _, _ in command.options if name == "--push"]
+    pushes = command.all("--push")
     if not pushes or any(value not in (None, "true") for value in pushes):
         raise Decline("the build command does not `--push`; a per-platform build of an image that is not pushed "
                       "has nothing to merge")
@@ -229,7 +223,12 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
         edits.append(wedit.insert_step(workflow, job_id, None, *upload_step))
 
     # The leg's values reach the script through `env:` (no expression inside `run:`).
-    edits.append(_run_edit(doc, build, command.rewritten(platform_var, output_var, "\\\n" in script)))
+    leg_script, moved_expressions = untrusted_to_env(command.rewritten(platform_var, output_var),
+                                                     taken | {platform_var, output_var})
+    edits.append(_run_edit(doc, build, leg_script))
+    for name, expression in moved_expressions.items():
+        edits.append(wedit.set_key(build.step.path + ("env",), name, expression,
+                                   describe="pass a value the script read as an expression through env"))
     edits.append(wedit.set_key(build.step.path + ("env",), platform_var, "${{ matrix.platform }}",
                                describe="the leg's platform"))
     edits.append(wedit.set_key(build.step.path + ("env",), output_var, runtime_tags.leg_outputs(tags, image.names_id, "true", Exporter()),
@@ -278,14 +277,18 @@ def _check(workflow: Workflow, job_id: str, merge_id: str, legs: list, tags: rs.
         raise ValidationError("the legs do not build one platform each")
     step = next(st for st in job["steps"] if st.get("id") == build_id)
     leg = Command(step["run"])
-    if leg.all("--platform") != [f"${platform_var}"] or leg.all("--tag", "-t") or "--push" in leg.values:
+    if [w.raw for w in leg.words("--platform")] != [f'"${platform_var}"'] or leg.words("--tag", "-t") \
+            or leg.build.has("--push"):
         raise ValidationError("a leg pushes a tag instead of a digest")
-    if "push-by-digest=true" not in step["env"][leg.all("--output")[0].lstrip("$")]:
+    if "push-by-digest=true" not in step["env"][leg.words("--output")[0].raw.strip('"').lstrip("$")]:
         raise ValidationError("a leg does not push by digest")
     merge = plain(workflow.jobs[merge_id])
     if tags.runtime is not None:
         create = next((s for s in merge["steps"] if "imagetools create" in str(s.get("run", ""))), {})
         if (create.get("env") or {}).get("MERGED_TAGS") != tags.runtime:
             raise ValidationError("the merge job does not read the tags the build computes")
+    elif tags.script is not None:
+        if merged_tags(merge) != tags.script.tag_words:
+            raise ValidationError("the merge job's tags differ from the original's")
     elif merged_tags(merge) != tags.literal:
         raise ValidationError("the merge job's tags differ from the original's")

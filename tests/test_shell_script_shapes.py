@@ -1,0 +1,113 @@
+"""Scripts around a `docker buildx build --push` (tests/shell_script_shapes.py): split per
+platform with every byte of the script kept but the flags the legs change, the merge job
+creating the image with the script's own tag words, or declined with the reason.
+
+The tags are checked by running the scripts: the original build step's and the merge job's
+create step's, each under bash with a `docker` on PATH that records its arguments."""
+
+import os
+import stat
+import subprocess
+
+import pytest
+
+from bot import lint
+from bot.fix import NoFix
+from bot.workflows.yamldoc import load, plain
+
+from .repos import NODE_SITE, WF, run, sigill_log
+from .shell_script_shapes import DECLINED_SCRIPTS, SCRIPT, SCRIPT_WITH_ASSIGNMENTS, SCRIPT_WITH_EXPRESSION
+from .test_fix import golden
+from .test_lint import BOTH
+from .test_realworld_shapes import fixed
+
+# What GitHub would pass: the expressions the steps' env and scripts read, resolved.
+CONTEXT = {"${{ github.ref_name }}": "v1.4.2", "${{ github.event.release.tag_name }}": "v2.0.1"}
+RUN_ENV = {"GITHUB_REF": "refs/tags/v2.0.1"}
+
+
+def _run(script: str, env: dict, tmp_path, name: str) -> list[list[str]]:
+    """The `docker` commands ``script`` runs (expressions resolved first, as GitHub does)."""
+    for expr, value in CONTEXT.items():
+        script = script.replace(expr, value)
+    bin_dir = tmp_path / f"bin-{name}"
+    bin_dir.mkdir()
+    log = tmp_path / f"{name}.log"
+    docker = bin_dir / "docker"
+    docker.write_text(f'#!/bin/bash\nprintf "%s\\n" "$@" >> {log}\necho "--" >> {log}\n')
+    docker.chmod(docker.stat().st_mode | stat.S_IEXEC)
+    work = tmp_path / f"work-{name}"
+    work.mkdir()
+    (work / ("a" * 64)).write_text("")  # one downloaded digest
+    resolved = {k: CONTEXT.get(v, v) for k, v in env.items()}
+    out = tmp_path / f"{name}.out"
+    subprocess.run(["bash", "-e", "-c", script], cwd=work, check=True, timeout=30,
+                   env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(out),
+                        "RUNNER_TEMP": str(tmp_path), **RUN_ENV, **resolved})
+    calls, call = [], []
+    for line in log.read_text().splitlines():
+        if line == "--":
+            calls.append(call)
+            call = []
+        else:
+            call.append(line)
+    return calls
+
+
+def _tags(words: list[str]) -> list[str]:
+    return [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-t", "--tag")]
+
+
+def _step(job: dict, name: str) -> dict:
+    return next(s for s in job["steps"] if s.get("name") == name)
+
+
+@pytest.mark.parametrize("text,job,step,name", [
+    (SCRIPT_WITH_ASSIGNMENTS, "image", "Build and push", "assignments"),
+    (SCRIPT_WITH_EXPRESSION, "publish", "Build and push the release", "expression"),
+])
+def test_a_script_around_the_build_is_split_and_merged_with_its_own_tags(text, job, step, name, tmp_path):
+    result = fixed(text, "native-runners")
+    golden(f"shell-script-{name}-native-runners", result.diff)
+    assert lint.new_findings(WF, text, result.files[WF], BOTH) == []
+    before, after = plain(load(text))["jobs"][job], plain(load(result.files[WF]))["jobs"]
+    original = _step(before, step)
+    [build] = [c for c in _run(original["run"], original.get("env") or {}, tmp_path, "original")
+               if c[:2] == ["buildx", "build"]]
+    # the leg: the same script, one platform, pushed by digest, no tags
+    leg = _step(after[job], step)
+    [leg_build] = [c for c in _run(leg["run"], {**(leg.get("env") or {}), "BUILD_PLATFORM": "linux/arm64"},
+                                   tmp_path, "leg") if c[:2] == ["buildx", "build"]]
+    assert leg_build[leg_build.index("--platform") + 1] == "linux/arm64"
+    assert leg_build[leg_build.index("--output") + 1].startswith("type=image,")
+    assert "push-by-digest=true" in leg["env"]["BUILD_OUTPUT"]
+    assert not _tags(leg_build) and "--push" not in leg_build
+    kept = [w for w in build if w not in ("--push", "--platform", "linux/amd64,linux/arm64")
+            and w not in _tags(build) and w not in ("-t", "--tag")]
+    assert [w for w in leg_build if w in kept] == kept  # every other word as the shell passes it
+    # the merge job: the same tags, computed by the same shell words
+    create = _step(after["merge"], "Create the multi-platform image")
+    assert "${{" not in create["run"]
+    [merged] = [c for c in _run(create["run"], create.get("env") or {}, tmp_path, "merge")
+                if c[:3] == ["buildx", "imagetools", "create"]]
+    assert _tags(merged) == _tags(build) and len(_tags(build)) == 2
+    assert merged[-1].endswith("@sha256:" + "a" * 64)
+
+
+def test_the_merge_job_repeats_only_the_assignments_the_tags_read():
+    result = fixed(SCRIPT_WITH_ASSIGNMENTS, "native-runners")
+    create = _step(plain(load(result.files[WF]))["jobs"]["merge"], "Create the multi-platform image")
+    assert create["run"].startswith('VERSION="${IMAGE_TAG#v}"\ndocker buildx imagetools create')
+    assert create["env"] == {"IMAGE_TAG": "${{ github.ref_name }}"}
+    leg = _step(plain(load(result.files[WF]))["jobs"]["image"], "Build and push")
+    assert leg["run"].startswith(SCRIPT.split("          docker buildx build")[0].replace("          ", ""))
+
+
+@pytest.mark.parametrize("case", sorted(DECLINED_SCRIPTS))
+def test_a_script_that_cannot_be_split_safely_is_declined_with_the_reason(case):
+    script, reason = DECLINED_SCRIPTS[case]
+    text = SCRIPT_WITH_ASSIGNMENTS.replace(SCRIPT, script)
+    assert text != SCRIPT_WITH_ASSIGNMENTS
+    with pytest.raises(NoFix) as exc:
+        run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    assert reason in str(exc.value)
