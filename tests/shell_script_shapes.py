@@ -98,3 +98,48 @@ DECLINED_SCRIPTS = {
     "two-builds": (SCRIPT + "          docker buildx build --platform linux/amd64,linux/arm64 -t acme/b:1 --push .\n",
                    "holds several `docker buildx build` commands"),
 }
+
+# Several build steps in one job, each pushing the image under its own condition with its own
+# tags (a testing tag from a branch, a version from a release, a git tag): each is its own image
+# with its own digests, merged under the same condition.
+SEVERAL_BUILD_STEPS = """\
+name: images
+on:
+  push:
+    branches: [main]
+    tags: ['*']
+  release:
+    types: [published]
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/login-action@v3
+        with:
+          username: ${{ secrets.HUB_USER }}
+          password: ${{ secrets.HUB_TOKEN }}
+      - name: Push the testing tag
+        if: github.event_name == 'push' && github.ref == 'refs/heads/main'
+        run: |
+          docker buildx build --push \\
+            --tag acme/app:testing \\
+            --platform linux/amd64,linux/arm64 .
+      - name: Push the release
+        if: github.event_name == 'release' && github.event.release.prerelease == false
+        run: |
+          TAG="${{ github.event.release.tag_name }}"
+          VERSION="${TAG#v}"
+          docker buildx build --push \\
+            --tag acme/app:${VERSION} \\
+            --tag acme/app:latest \\
+            --platform linux/amd64,linux/arm64 .
+      - name: Push the git tag
+        if: startsWith(github.ref, 'refs/tags')
+        run: |
+          docker buildx build --push \\
+            --tag acme/app:${GITHUB_REF#refs/*/v} \\
+            --platform linux/amd64,linux/arm64 .
+"""

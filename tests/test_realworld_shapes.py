@@ -236,12 +236,13 @@ def test_anything_more_than_one_buildx_command_is_declined_with_the_reason(repla
             run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy=remedy)
 
 
-def test_two_buildx_lines_in_two_steps_are_declined():
+def test_two_buildx_lines_in_two_steps_are_two_images():
     from .realworld_shapes import SHELL_BUILDX_PUSH
     text = SHELL_BUILDX_PUSH.replace("        run: echo pushed\n",
                                      "        run: docker buildx build --platform linux/amd64,linux/arm64 -t a/b:1 --push .\n")
-    with pytest.raises(NoFix, match="several build commands"):
-        run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    jobs = plain(load(fixed(text, "native-runners").files[WF]))["jobs"]
+    assert merged_tags(jobs["merge"], "build") == ["ghcr.io/acme/web:latest", "ghcr.io/acme/web:${{ github.sha }}"]
+    assert merged_tags(jobs["merge"], "build-2") == ["a/b:1"]
 
 
 @pytest.mark.parametrize("name,text,job", [("tag-users", "TAG_USERS", "build"),

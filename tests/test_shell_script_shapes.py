@@ -111,3 +111,29 @@ def test_a_script_that_cannot_be_split_safely_is_declined_with_the_reason(case):
     with pytest.raises(NoFix) as exc:
         run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
     assert reason in str(exc.value)
+
+
+def test_several_build_steps_are_each_their_own_image_under_their_own_condition(tmp_path):
+    from .shell_script_shapes import SEVERAL_BUILD_STEPS
+    result = fixed(SEVERAL_BUILD_STEPS, "native-runners")
+    golden("shell-script-several-steps-native-runners", result.diff)
+    assert lint.new_findings(WF, SEVERAL_BUILD_STEPS, result.files[WF], BOTH) == []
+    before = plain(load(SEVERAL_BUILD_STEPS))["jobs"]["publish"]
+    jobs = plain(load(result.files[WF]))["jobs"]
+    legs = jobs["publish"]["steps"]
+    merge = jobs["merge"]
+    conditions = {s["name"]: s["if"] for s in before["steps"] if "if" in s}
+    assert merge["if"] == "${{ " + " || ".join(f"({c})" for c in conditions.values()) + " }}"
+    for n, (name, condition) in enumerate(conditions.items(), 1):
+        original = _step(before, name)
+        [build] = [c for c in _run(original["run"], {}, tmp_path, f"original-{n}") if c[:2] == ["buildx", "build"]]
+        leg = next(s for s in legs if s.get("name") == name)
+        export = _step(jobs["publish"], f"Export digest ({name})")
+        upload = _step(jobs["publish"], f"Upload digest ({name})")
+        assert leg["if"] == export["if"] == upload["if"] == condition  # no export after a skipped build
+        create = next(s for s in merge["steps"] if s.get("id") == leg["id"])
+        assert create["if"] == "${{ " + condition + " }}"
+        [merged] = [c for c in _run(create["run"], create.get("env") or {}, tmp_path, f"merge-{n}")
+                    if c[:3] == ["buildx", "imagetools", "create"]]
+        assert _tags(merged) == _tags(build)
+        assert upload["with"]["path"].endswith(create["working-directory"].rsplit("/", 1)[1] + "/*")
