@@ -10,6 +10,8 @@ import stat
 import subprocess
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot import lint
 from bot.fix import NoFix
@@ -17,7 +19,7 @@ from bot.workflows.yamldoc import load, plain
 
 from .repos import NODE_SITE, WF, run, sigill_log
 from .shell_script_shapes import DECLINED_SCRIPTS, SCRIPT, SCRIPT_WITH_ASSIGNMENTS, SCRIPT_WITH_EXPRESSION
-from .test_fix import golden
+from .test_fix import assert_valid, golden
 from .test_lint import BOTH
 from .test_realworld_shapes import fixed
 
@@ -137,3 +139,44 @@ def test_several_build_steps_are_each_their_own_image_under_their_own_condition(
                     if c[:3] == ["buildx", "imagetools", "create"]]
         assert _tags(merged) == _tags(build)
         assert upload["with"]["path"].endswith(create["working-directory"].rsplit("/", 1)[1] + "/*")
+
+
+# -- generated scripts: a valid split or a decline with a reason, never an internal error ----
+
+_STATEMENTS = [
+    'VERSION="${IMAGE_TAG#v}"', "export CHANNEL=stable", "set -eux", "cd app", 'echo "v=$VERSION"',
+    'printf "%s\\n" "$VERSION" >> "$GITHUB_STEP_SUMMARY"', 'echo "x=1" >> $GITHUB_OUTPUT', "# a comment",
+    'STAMP="$(date +%s)"', "docker buildx inspect --bootstrap", "npm ci", 'if [ -n "$X" ]; then echo x; fi',
+    "for f in a b; do echo $f; done", "echo done | tee out.txt", "docker push acme/app:latest",
+    "docker buildx imagetools inspect acme/app:latest", "TAG=${{ github.event.release.tag_name }}",
+    "echo 'unterminated", "make image &&", 'cat <<EOF\nhello\nEOF',
+]
+_OPTIONS = [
+    "--platform linux/amd64,linux/arm64", "--platform=linux/amd64,linux/arm64", '--platform "$PLATFORMS"',
+    "--push", "--push=false", "--load", "-t acme/app:latest", '--tag "acme/app:${VERSION}"',
+    "--tag=acme/app:${{ github.sha }}", '-t "$OWNER/app:1"', "-t acme/app:$(git rev-parse HEAD)",
+    '--label created="${STAMP}"', "--build-arg A=1", "-f ./Dockerfile", "--output type=local,dest=out",
+    "--provenance=mode=max", "-tacme/app:joined", "--cache-from type=gha", "--tag",
+]
+
+
+@given(before=st.lists(st.sampled_from(_STATEMENTS), max_size=3),
+       options=st.lists(st.sampled_from(_OPTIONS), min_size=1, max_size=6),
+       after=st.lists(st.sampled_from(_STATEMENTS), max_size=1),
+       continued=st.booleans())
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_generated_script_is_split_validly_or_declined(before, options, after, continued):
+    join = " \\\n            " if continued else " "
+    build = "docker buildx build" + join + join.join(options) + join + "."
+    lines = "\n".join(before + [build] + after)
+    script = "".join(f"          {line}\n" for line in lines.split("\n"))
+    text = SCRIPT_WITH_ASSIGNMENTS.replace(SCRIPT, script)
+    try:
+        result = run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    except NoFix as exc:
+        assert "native-runners: " in str(exc)
+        return
+    assert_valid(result)
+    jobs = plain(load(result.files[WF]))["jobs"]
+    leg = _step(jobs["image"], "Build and push")
+    assert "--push" not in leg["run"].split() and "push-by-digest=true" in leg["env"]["BUILD_OUTPUT"]

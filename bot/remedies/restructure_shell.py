@@ -1,11 +1,13 @@
-"""``native-runners`` / ``platform-matrix`` for a build written as one shell command.
+"""``native-runners`` / ``platform-matrix`` for builds written as `docker buildx build` in `run:`.
 
-A `run:` step whose whole script is one ``docker buildx build ... --platform a,b ... --push``
-becomes one leg per platform: each leg runs the same command for its own platform and pushes
-by digest (``--output type=image,...,push-by-digest=true``, ``--metadata-file`` to read the
-digest), and the merge job of the build-push-action restructure creates the image with exactly
-the original ``-t`` tags. Anything a single parsed command cannot say for certain (several
-commands, operators, substitutions, variables in the platform list, no ``--push``) is declined.
+A `run:` step whose script (read by shell_parse) holds one ``docker buildx build ...
+--platform a,b ... --push`` among statements whose effect is known becomes one leg per
+platform: each leg runs the same script for its own platform and pushes by digest
+(``--output type=image,...,push-by-digest=true``, ``--metadata-file`` to read the digest),
+every other byte as written, and the merge job of the build-push-action restructure creates
+the image with exactly the original ``-t`` words (shell_tags, when they read shell variables).
+Several such steps in one job are each their own image, under their own condition. Anything
+the parsed script cannot say for certain is declined, naming it.
 """
 
 from __future__ import annotations
