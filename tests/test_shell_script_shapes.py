@@ -180,3 +180,27 @@ def test_a_generated_script_is_split_validly_or_declined(before, options, after,
     jobs = plain(load(result.files[WF]))["jobs"]
     leg = _step(jobs["image"], "Build and push")
     assert "--push" not in leg["run"].split() and "push-by-digest=true" in leg["env"]["BUILD_OUTPUT"]
+
+
+def test_untrusted_expressions_move_to_env_and_the_script_prints_the_same():
+    from bot.remedies.restructure_shell import untrusted_to_env
+    script = ("echo '${{ github.event.a }}' \"${{ github.event.release.tag_name }}\"\n"
+              "V=${{ inputs.version }}\necho \"$V ${{ github.sha }}\"\n")
+    moved, env = untrusted_to_env(script, {"RELEASE_TAG_NAME"})
+    assert env == {"RELEASE_TAG_NAME_2": "${{ github.event.release.tag_name }}", "INPUTS_VERSION": "${{ inputs.version }}"}
+    assert "'${{ github.event.a }}'" in moved and "${{ github.sha }}" in moved  # left as written
+    values = {"${{ github.event.a }}": "$(id)", "${{ github.event.release.tag_name }}": "v1 $HOME",
+              "${{ inputs.version }}": "2.0", "${{ github.sha }}": "abc"}
+
+    def expand(text: str) -> str:  # what GitHub does before the shell runs
+        for expr, value in values.items():
+            text = text.replace(expr, value)
+        return text
+
+    def output(text: str, extra: dict) -> str:
+        return subprocess.run(["bash", "-c", text], capture_output=True, text=True, check=True, timeout=30,
+                              env={"PATH": os.environ["PATH"], "HOME": "/home/x", **extra}).stdout
+
+    # the same output, except that the moved value is no longer re-read by the shell as code
+    assert output(expand(moved), {k: expand(v) for k, v in env.items()}) == "$(id) v1 $HOME\n2.0 abc\n"
+    assert output(expand(script), {}) == "$(id) v1 /home/x\n2.0 abc\n"

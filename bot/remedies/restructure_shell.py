@@ -101,8 +101,11 @@ def untrusted_to_env(script: str, taken: set[str]) -> tuple[str, dict[str, str]]
     """``script`` with each expression over an untrusted context replaced by a variable, and
     those variables' values (named after the value's last two parts: `RELEASE_TAG_NAME`)."""
     moved: dict[str, str] = {}
+    quoted = shell_parse.single_quoted(script)
 
     def replace(m: re.Match) -> str:
+        if any(start <= m.start() < end for start, end in quoted):
+            return m.group(0)  # in single quotes a variable would not be expanded: left as written
         expression = f"${{{{ {m.group(1).strip()} }}}}"
         found = next((k for k, v in moved.items() if v == expression), None)
         if found is None:

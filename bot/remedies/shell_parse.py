@@ -124,6 +124,21 @@ def parse(script: str) -> Script:
     return Script(script, data, builds, assignments)
 
 
+def single_quoted(script: str) -> list[tuple[int, int]]:
+    """Character ranges of the script's single-quoted strings, where the shell expands nothing."""
+    data = script.encode()
+    tree = _PARSER.parse(_EXPR.sub(lambda m: b"Z" * len(m.group(0)), data))
+    found: list[tuple[int, int]] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "raw_string":
+            found.append((len(data[:node.start_byte].decode(errors="replace")),
+                          len(data[:node.end_byte].decode(errors="replace"))))
+        stack.extend(node.children)
+    return found
+
+
 def _first_line(text: str) -> str:
     line = text.strip().split("\n")[0].rstrip("\\ ")
     return line if len(line) <= 70 else line[:70].rsplit(" ", 1)[0] + " ..."
