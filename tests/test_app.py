@@ -251,3 +251,16 @@ async def test_a_failed_leg_on_the_second_page_of_a_big_matrix_is_found(client, 
     assert [i for i in scenario.repo_state()["issues"].values() if i.get("pull")]
     pages = [c for c in scenario.calls() if c["template"] == "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs"]
     assert len(pages) == 2
+
+
+@pytest.mark.parametrize("name", ["Dockerfile-node", "docker/Dockerfile_prod", "web.dockerfile"])
+async def test_a_dockerfile_under_another_name_is_read(client, sandbox, name):
+    """`Dockerfile-slim`, `Dockerfile_prod`, `web.dockerfile`: what people call them."""
+    workflow = STOREFRONT[".github/workflows/docker.yml"].replace("context: .", f"context: .\n          file: {name}")
+    files = {".github/workflows/docker.yml": workflow, name: STOREFRONT["Dockerfile"],
+             "package.json": STOREFRONT["package.json"]}
+    scenario = Scenario(sandbox, files, log=LOG)
+    await deliver(client, scenario.payload())
+    await settled(client)
+    changed = scenario.repo_state()["files"]["heads/docker-build-fixer/main/docker"]
+    assert "FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS build" in changed[name]
