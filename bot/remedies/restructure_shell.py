@@ -19,9 +19,9 @@ from ..workflows.model import Build, Workflow
 from ..workflows.yamldoc import Doc, plain
 from . import restructure as rs
 from .base import Change, Decline, Situation
-from . import merge_logins, runtime_tags
+from . import merge_condition, merge_logins, runtime_tags
 from .build_outputs import Exporter
-from .images import Image
+from .images import Image, other_suffix
 from .merge_job import merge_job, merged_tags
 from .references import moved_steps
 from .runtime_tags import check_tag_readers
@@ -210,14 +210,16 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
 
     image = Image(build_id, tags, None,
                   names_id=runtime_tags.names_id(step_ids) if tags.names_from is not None else None)
+    pushed = merge_condition.Passed(workflow, job_id, runtime_tags.run_env(workflow, build))
     edits: list[wedit.Edit] = merge_job(workflow, job_id, merge_id, [image], moved, False, unit,
-                                        dash, other, key_col, step_dash, steps_col)
+                                        dash, other, key_col, step_dash, steps_col, passed=pushed)
+    edits += merge_condition.output_edits(pushed, False)
     edits += rs._dependents(workflow, job_id, merge_id, False)
     for st in reversed(moved):
         edits.append(wedit.remove_entry(st.path, rs._drop_step(job_id, st.index), f"move step {st.index + 1}"))
     ref, release = wedit.uses(workflow, "actions/upload-artifact")
     upload = [("name", "Upload digest"), ("uses", ref),
-              ("with", [("name", f"digests-{job_id}-{''.join(f'${{{{ matrix.{k} }}}}-' for k in other)}${{{{ matrix.pair }}}}"), ("path", "${{ runner.temp }}/digests/*"),
+              ("with", [("name", f"digests-{job_id}-{other_suffix(other)}${{{{ matrix.pair }}}}"), ("path", "${{ runner.temp }}/digests/*"),
                         ("if-no-files-found", "error"), ("retention-days", 1)])]
     export = [("name", "Export digest"), ("run", EXPORT_DIGEST)]
     upload_step = (upload, {"uses": release} if release else None)
