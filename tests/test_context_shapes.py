@@ -116,12 +116,18 @@ def test_a_condition_on_the_leg_or_a_variable_written_at_run_time_is_declined():
                                       "push: ${{ env.DOCKERHUB_USERNAME != '' && runner.arch == 'X64' }}")
     with pytest.raises(NoFix, match=r"reads the leg's `runner`"):
         run({WF: on_runner}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    # a variable written before the build reads the same when the job ends (the runner evaluates
+    # job outputs with the env the steps left)...
     written = PUSH_WHEN_ENV.replace(
         "      - uses: docker/setup-qemu-action@v3\n",
         "      - run: echo \"PUBLISH=yes\" >> \"$GITHUB_ENV\"\n      - uses: docker/setup-qemu-action@v3\n").replace(
         "push: ${{ env.DOCKERHUB_USERNAME != '' }}", "push: ${{ env.PUBLISH == 'yes' }}")
-    with pytest.raises(NoFix, match=r"a step writes `PUBLISH` to \$GITHUB_ENV"):
-        run({WF: written}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    build = _jobs(fixed(written, "native-runners"))["docker"]
+    assert build["outputs"]["pushed"] == "${{ (github.ref_type == 'tag') && (env.PUBLISH == 'yes') }}"
+    # ...one a later step writes again would not
+    rewritten = written + "      - run: echo \"PUBLISH=no\" >> \"$GITHUB_ENV\"\n"
+    with pytest.raises(NoFix, match=r"a step after the build writes `PUBLISH` to \$GITHUB_ENV"):
+        run({WF: rewritten}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
 
 
 def test_a_whole_tag_written_to_github_env_gives_the_legs_its_name_at_run_time():

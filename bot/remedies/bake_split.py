@@ -27,7 +27,6 @@ from .base import Change, Decline, Situation
 from .references import image_names, moved_steps, refers
 from . import merge_condition
 from .images import Image, Tags, other_suffix
-from .runtime_tags import run_env
 from .merge_job import merge_job, merged_tags
 from .restructure import (METADATA, _change, _dependents, _digest_steps, _drop_step, _image_name, _leg_edits, _legs,
                           _matrix_key, _metadata_tags, _other_axes, _push, _qemu_edits, _runners_in_place,
@@ -231,7 +230,7 @@ def split_bake(s: Situation, mode: str) -> Change:
     edits: list[wedit.Edit] = []
     if pushes:
         image = Image(build_id, tags, condition)
-        pushed = merge_condition.pass_on(workflow, job_id, [image], run_env(workflow, build))
+        pushed = merge_condition.pass_on(workflow, job_id, [image], build.step.index)
         edits += merge_job(workflow, job_id, merge_id, [image], moved, False, unit, dash,
                            other, key_col, step_dash, steps_col, passed=pushed)
         edits += merge_condition.output_edits(pushed, False)

@@ -5,7 +5,7 @@ the build job's contexts. The merge job cannot always evaluate them again: a job
 only `github`, `needs`, `vars` and `inputs` (GitHub's "context availability" table), a step's
 `if:` no `secrets`, and the steps that computed a `steps.<id>` value ran in the build job (the
 merge job's downloads come before anything it repeats). A condition that reads more (a job's
-`env`, a step's output, a secret) is therefore evaluated by the legs themselves: the build job
+`env`, a step's output, a secret, a value a step wrote to `$GITHUB_ENV`) is therefore evaluated by the legs themselves: the build job
 passes the result on as a job output (`pushed`, or `pushed-<step id>` per image in a job of
 several), and the merge job and its steps read `needs.<job>.outputs.pushed == 'true'`. Every leg
 evaluates the same expression to the same value (one that reads the leg's matrix or runner is
@@ -52,10 +52,10 @@ def merged(image: Image) -> str | None:
 class Passed:
     """The build job's outputs that carry conditions to the merge job (name -> expression)."""
 
-    def __init__(self, workflow: Workflow, job_id: str, run_env: set[str]):
+    def __init__(self, workflow: Workflow, job_id: str, late_env: set[str]):
         job = workflow.jobs[job_id]
         self.job_id = job_id
-        self.run_env = run_env
+        self.late_env = late_env
         self.taken = {str(k) for k in job.get("outputs") or {}} if isinstance(job.get("outputs"), dict) else set()
         self.outputs: dict[str, str] = {}
 
@@ -68,10 +68,10 @@ class Passed:
                           "tell what the legs did")
         if _STATUS.search(condition):
             raise Decline(f"{what} when `{condition}`, a job status the merge job does not share")
-        written = sorted(set(_ENV.findall(condition)) & self.run_env)
+        written = sorted(set(_ENV.findall(condition)) & self.late_env)
         if written:
-            raise Decline(f"{what} when `{condition}`, and a step writes `{written[0]}` to $GITHUB_ENV: neither "
-                          "the merge job's `if:` nor a job output sees that value")
+            raise Decline(f"{what} when `{condition}`, and a step after the build writes `{written[0]}` to "
+                          "$GITHUB_ENV: a job output, evaluated when the job ends, would see that later value")
         value = f"${{{{ {condition} }}}}"
         name = next((k for k, v in self.outputs.items() if v == value), None)  # one condition, one output
         if name is None:
@@ -83,11 +83,19 @@ class Passed:
         return f"needs.{self.job_id}.outputs.{name} == 'true'"
 
 
-def pass_on(workflow: Workflow, job_id: str, images: list[Image], run_env: set[str]) -> Passed:
+def late_env(workflow: Workflow, job_id: str, first_build: int) -> set[str]:
+    """Variables a step after the (first) build writes to `$GITHUB_ENV`. The runner evaluates
+    job outputs when the job ends, with the `env` context the steps left (GitHub's runner,
+    JobExtension.FinalizeJob: the job's env and what steps wrote to `$GITHUB_ENV`): a variable
+    written before the build reads the same there, one written after it may not."""
+    from .runtime_tags import run_time_env  # imported here: runtime_tags builds on the merge job
+    return set(run_time_env(workflow.steps(job_id)[first_build + 1:], len(workflow.steps(job_id))))
+
+
+def pass_on(workflow: Workflow, job_id: str, images: list[Image], first_build: int) -> Passed:
     """Give each image whose condition the merge job cannot evaluate its ``merge_condition``
-    (the build job's output). ``run_env``: variables steps write to `$GITHUB_ENV`, which a job
-    output does not see."""
-    passed = Passed(workflow, job_id, run_env)
+    (the build job's output); ``first_build``: the index of the job's first build step."""
+    passed = Passed(workflow, job_id, late_env(workflow, job_id, first_build))
     conditions = [image.condition for image in images if image.condition]
     if all(contexts(c) <= JOB_LEVEL for c in conditions):
         return passed

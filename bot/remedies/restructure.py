@@ -520,8 +520,7 @@ def _restructure(s: Situation, mode: str) -> Change:
         if image.tags.names_from is not None:  # the legs' step that derives the names (runtime_tags)
             image.names_id = _unique_id(taken, "image-names")
             taken.add(image.names_id)
-    from .runtime_tags import run_env
-    pushed = merge_condition.pass_on(workflow, job_id, images, run_env(workflow, build))
+    pushed = merge_condition.pass_on(workflow, job_id, images, min(b.step.index for b in builds))
     build_at = {b.step.index: b for b in builds}
     resolved = {i: image_names(workflow.root.get("env"), job.get("env"), image.tags.names)
                 + (multi.script_names(_computing_steps(workflow, build_at[i], image.tags.names_from))

@@ -210,7 +210,7 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
 
     image = Image(build_id, tags, None,
                   names_id=runtime_tags.names_id(step_ids) if tags.names_from is not None else None)
-    pushed = merge_condition.Passed(workflow, job_id, runtime_tags.run_env(workflow, build))
+    pushed = merge_condition.Passed(workflow, job_id, merge_condition.late_env(workflow, job_id, b))
     edits: list[wedit.Edit] = merge_job(workflow, job_id, merge_id, [image], moved, False, unit,
                                         dash, other, key_col, step_dash, steps_col, passed=pushed)
     edits += merge_condition.output_edits(pushed, False)
