@@ -111,6 +111,17 @@ def test_a_login_under_a_condition_of_its_own_gets_its_own_output():
     assert "ran-step-5 == 'true' }}  # not on a dry run" in result.files[WF]
 
 
+def test_a_login_under_a_variable_a_script_wrote_gets_the_legs_answer():
+    text = PUSH_WHEN_ENV.replace(
+        "      - uses: docker/setup-qemu-action@v3\n",
+        "      - run: echo \"LOGIN=yes\" >> \"$GITHUB_ENV\"\n      - uses: docker/setup-qemu-action@v3\n").replace(
+        "        if: ${{ env.DOCKERHUB_USERNAME != '' }}\n", "        if: ${{ env.LOGIN == 'yes' }}\n")
+    jobs = _jobs(fixed(text, "native-runners"))
+    # the merge job does not run the script, so it would not have LOGIN: the legs say whether they logged in
+    assert jobs["docker"]["outputs"]["ran-step-5"] == "${{ env.LOGIN == 'yes' }}"
+    assert _step(jobs["merge"], "Log in")["if"] == "${{ needs.docker.outputs.ran-step-5 == 'true' }}"
+
+
 def test_a_condition_on_the_leg_or_a_variable_written_at_run_time_is_declined():
     on_runner = PUSH_WHEN_ENV.replace("push: ${{ env.DOCKERHUB_USERNAME != '' }}",
                                       "push: ${{ env.DOCKERHUB_USERNAME != '' && runner.arch == 'X64' }}")

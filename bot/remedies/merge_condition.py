@@ -83,6 +83,15 @@ class Passed:
         return f"needs.{self.job_id}.outputs.{name} == 'true'"
 
 
+def unset_env(steps: list[StepRef], copied: list[StepRef]) -> set[str]:
+    """Variables steps of the build job write to `$GITHUB_ENV` that the merge job, which repeats
+    only ``copied``, does not have."""
+    from .runtime_tags import run_time_env  # imported here: runtime_tags builds on the merge job
+    repeated = {st.index for st in copied}
+    return {name for name, writers in run_time_env(steps, len(steps)).items()
+            if not all(w.index in repeated for w in writers)}
+
+
 def late_env(workflow: Workflow, job_id: str, first_build: int) -> set[str]:
     """Variables a step after the (first) build writes to `$GITHUB_ENV`. The runner evaluates
     job outputs when the job ends, with the `env` context the steps left (GitHub's runner,
@@ -107,10 +116,12 @@ def pass_on(workflow: Workflow, job_id: str, images: list[Image], first_build: i
     return passed
 
 
-def copied_step(doc: Doc, step: StepRef, merge_ids: set[str], passed: Passed | None) -> tuple[list[str], Any]:
+def copied_step(doc: Doc, step: StepRef, merge_ids: set[str], passed: Passed | None,
+                unset_env: set[str] = frozenset()) -> tuple[list[str], Any]:
     """A step the merge job repeats (a login, the Buildx set-up...), as text and data: as written,
-    unless its `if:` reads a step the merge job does not have; then it runs when the legs ran it
-    (the legs pass the result on)."""
+    unless its `if:` reads a step the merge job does not have, or a variable (``unset_env``) only
+    a step it does not repeat writes to `$GITHUB_ENV`; then it runs when the legs ran it (the
+    legs pass the result on)."""
     lines, node = doc.entry_text(step.path), plain(step.node)
     raw = step.node.get("if")
     if raw is None or passed is None:
@@ -119,6 +130,7 @@ def copied_step(doc: Doc, step: StepRef, merge_ids: set[str], passed: Passed | N
     m = re.fullmatch(r"\$\{\{\s*(.*?)\s*\}\}", condition, re.DOTALL)
     condition = m.group(1) if m else condition
     missing = [ref for ref in re.findall(r"\bsteps\.([A-Za-z_][\w-]*)\.", condition) if ref not in merge_ids]
+    missing += sorted(set(_ENV.findall(condition)) & set(unset_env))
     if not missing:
         return lines, node
     label = step.node.get("name") or step.node.get("id") or step.uses or f"step {step.index + 1}"

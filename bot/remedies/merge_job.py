@@ -22,7 +22,7 @@ from ..workflows import edit as wedit
 from ..workflows.model import SETUP_BUILDX, StepRef, Workflow
 from ..workflows.yamldoc import Doc, plain
 from . import merge_logins, permissions_down
-from .merge_condition import Passed, copied_step, job_if, merged
+from .merge_condition import Passed, copied_step, job_if, merged, unset_env
 from .images import Image, Tags, artifact_prefix, either, other_suffix
 from .references import image_names, installers, reads_workspace
 from .runners import x64_runner
@@ -224,8 +224,9 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
             | {"uses": download_ref, "with": {"path": path, "pattern": artifact_prefix(job_id, image.key, suffix) + "*",
                                                "merge-multiple": True}}, download_release)
     merge_ids = {str(st.node.get("id")) for st in copied if st.node.get("id")}
+    unset = unset_env(steps, copied)
     for st in copied:
-        text, node = copied_step(doc, st, merge_ids, passed)
+        text, node = copied_step(doc, st, merge_ids, passed, unset)
         lines += text
         step_data.append(node)
     if not buildx:
