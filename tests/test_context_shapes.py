@@ -207,3 +207,13 @@ def test_the_separator_makes_every_download_pattern_exact(values):
 def test_a_matrix_value_an_artifact_name_cannot_hold_is_declined():
     with pytest.raises(Decline, match=r"the matrix value `node:20`"):
         other_separator({"base": ["node:20", "node:22"]})
+
+
+def test_a_bake_build_pushing_on_the_jobs_env_is_passed_on_too():
+    from .test_bake_split import BAKE_TAGS
+    text = BAKE_TAGS.replace("    runs-on: ubuntu-latest\n", "    runs-on: ubuntu-latest\n    env:\n"
+                             "      PUBLISH: ${{ vars.PUBLISH }}\n").replace(
+        "push: ${{ github.event_name != 'pull_request' }}", "push: ${{ env.PUBLISH == 'true' }}")
+    jobs = _jobs(fixed(text, "native-runners"))
+    assert jobs["bake"]["outputs"] == {"pushed": "${{ env.PUBLISH == 'true' }}"}
+    assert jobs["merge"]["if"] == "${{ needs.bake.outputs.pushed == 'true' }}"
