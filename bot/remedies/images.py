@@ -17,6 +17,7 @@ import fnmatch
 import itertools
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..workflows.model import Build, StepRef, Workflow, canonical_platform
 from ..workflows.yamldoc import plain
@@ -45,6 +46,8 @@ class Tags:
     names_from: str | None = None
     job_outputs: dict[str, str] = field(default_factory=dict)
     note: str = ""
+    # The merge job's scripts when a shell build's tags read shell variables (shell_tags).
+    script: Any = None
 
 
 @dataclass
