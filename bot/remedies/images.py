@@ -113,9 +113,10 @@ def check_condition(image_condition: str | None, step: StepRef) -> None:
                       "share")
 
 
-def others_in_job(workflow: Workflow, build: Build, platforms: list[str]) -> list[Build]:
-    """The job's other build steps, each checked to be split the same way as ``build``."""
-    others = [b for b in workflow.builds if b.job_id == build.job_id and b is not build]
+def others_in_job(workflow: Workflow, build: Build, platforms: list[str], skip: frozenset = frozenset()) -> list[Build]:
+    """The job's other build steps, each checked to be split the same way as ``build``; those at
+    the step indices ``skip`` stay in one leg as they are (check_builds)."""
+    others = [b for b in workflow.builds if b.job_id == build.job_id and b is not build and b.step.index not in skip]
     wanted = {canonical_platform(p) for p in platforms}
     for other in others:
         name = label(other.step)
