@@ -44,3 +44,71 @@ jobs:
           docker rmi app-size-check
 """
 
+# Tags chosen at run time between two metadata steps; after the build, a README published to
+# Docker Hub by an action and a local cache directory rotated by a script.
+README_AFTER_RUNTIME_TAGS = """\
+name: image
+on:
+  push:
+    branches: ['**']
+  workflow_dispatch:
+permissions:
+  contents: read
+jobs:
+  buildx:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      packages: write
+    steps:
+      - uses: actions/checkout@v5
+        with:
+          persist-credentials: false
+      - uses: docker/setup-qemu-action@v3
+      - uses: docker/setup-buildx-action@v3
+      - name: Cache Docker layers
+        uses: actions/cache@v4
+        with:
+          path: /tmp/.buildx-cache
+          key: ${{ runner.os }}-buildx-${{ github.sha }}
+      - uses: docker/login-action@v3
+        with:
+          username: ${{ secrets.DOCKER_USERNAME }}
+          password: ${{ secrets.DOCKER_PASSWORD }}
+      - name: Release tags
+        id: release
+        if: github.event_name == 'workflow_dispatch'
+        uses: docker/metadata-action@v5
+        with:
+          images: acme/app
+          tags: |
+            type=semver,pattern={{version}}
+            type=sha
+      - name: Branch tags
+        id: branch
+        if: github.event_name != 'workflow_dispatch'
+        uses: docker/metadata-action@v5
+        with:
+          images: acme/app
+          tags: type=ref,event=branch
+      - name: Build and push
+        id: docker_build
+        uses: docker/build-push-action@v6
+        with:
+          push: true
+          tags: ${{ github.event_name == 'workflow_dispatch' && steps.release.outputs.tags || steps.branch.outputs.tags }}
+          cache-from: type=local,src=/tmp/.buildx-cache
+          cache-to: type=local,dest=/tmp/.buildx-cache-new
+          platforms: linux/amd64,linux/arm64
+      - name: Update README
+        uses: peter-evans/dockerhub-description@v4
+        with:
+          username: ${{ secrets.DOCKER_USERNAME }}
+          password: ${{ secrets.DOCKER_PASSWORD }}
+          repository: acme/app
+      # keep the cache from growing without bound
+      - name: Move cache
+        run: |
+          rm -rf /tmp/.buildx-cache
+          mv /tmp/.buildx-cache-new /tmp/.buildx-cache
+"""

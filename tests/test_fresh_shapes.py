@@ -5,9 +5,10 @@ import pytest
 
 from bot.fix import NoFix
 from bot.remedies.check_builds import built_platform
+from bot.remedies.image_free import files_only
 from bot.workflows.yamldoc import load, plain
 
-from .fresh_shapes import LOCAL_CHECK_BUILD
+from .fresh_shapes import LOCAL_CHECK_BUILD, README_AFTER_RUNTIME_TAGS
 from .repos import NODE_SITE, WF, run, sigill_log
 from .test_fix import golden
 from .test_realworld_shapes import fixed
@@ -60,3 +61,34 @@ def test_a_check_build_that_may_push_or_names_no_single_platform_is_declined(cha
 def test_what_counts_as_a_local_build_of_one_platform(script, platform):
     assert built_platform(script) == platform
 
+
+def test_a_readme_update_moves_to_the_merge_job_and_a_cache_rotation_stays_in_the_legs():
+    result = fixed(README_AFTER_RUNTIME_TAGS, "native-runners")
+    golden("fresh-readme-after-runtime-tags-native-runners", result.diff)
+    jobs = _jobs(result)
+    legs = [s.get("name") for s in jobs["buildx"]["steps"]]
+    merge = [s.get("name") or s.get("uses") for s in jobs["merge"]["steps"]]
+    assert "Move cache" in legs and "Update README" not in legs
+    assert "Update README" in merge and "Move cache" not in merge
+    # it runs once the image exists, and reads the README from a checkout of the repository
+    assert merge.index("Update README") > merge.index("Create the multi-platform image")
+    assert any(str(m).startswith("actions/checkout") for m in merge)
+
+
+def test_a_script_that_may_use_the_image_after_run_time_tags_still_declines():
+    text = README_AFTER_RUNTIME_TAGS.replace("mv /tmp/.buildx-cache-new /tmp/.buildx-cache",
+                                             "docker pull acme/app:edge")
+    with pytest.raises(NoFix, match=r"step `Move cache` runs after a build whose image names a script computes"):
+        run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+
+
+@pytest.mark.parametrize("script, free", [
+    ("rm -rf /tmp/a\nmv /tmp/b /tmp/a", True),
+    ("mkdir -p out && cp -r dist out/ && ls out", True),
+    ("rm -rf /tmp/a; docker image prune -f", False),
+    ("cp a b | curl -T - https://example.com", False),
+    ("rm -rf $(docker images -q)", False),
+    ("", False),
+])
+def test_which_scripts_only_handle_files(script, free):
+    assert files_only(script) is free

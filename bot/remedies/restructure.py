@@ -30,7 +30,7 @@ from . import images as multi
 from .base import Change, Decline, Situation
 from .images import Image, Tags
 from .merge_job import DEFAULT_X64, insert_after_key, merge_job, merged_tags
-from . import check_builds
+from . import check_builds, image_free
 from .references import copied_ids, image_names, kept_matrix_keys, moved_steps, refers, resolvable
 from .runners import arm_runner_note, native_on_arm64, x64_runner
 
@@ -560,7 +560,8 @@ def _restructure(s: Situation, mode: str) -> Change:
         # A step that only echoes and reshapes its environment cannot use the image; any other may,
         # by a name only known at run time.
         staying = [st for st in steps[first + 1:] if st.index not in ids and st not in moved
-                   and not (st.uses is None and pure_script(str(st.node.get("run", ""))))]
+                   and not (st.uses is None and pure_script(str(st.node.get("run", ""))))
+                   and not image_free.cannot_use_image(st)]
         if staying:
             raise Decline(f"step `{multi.label(staying[0])}` runs after a build whose image names a script computes "
                           "at run time, so whether it uses the pushed image (which exists only once the merge job "
