@@ -116,11 +116,12 @@ def check_condition(image_condition: str | None, step: StepRef) -> None:
                       "share")
 
 
-def others_in_job(workflow: Workflow, build: Build) -> tuple[list[Build], list[Build]]:
+def others_in_job(workflow: Workflow, build: Build, skip: frozenset = frozenset()) -> tuple[list[Build], list[Build]]:
     """The job's other build steps, each checked to be split the same way as ``build``: those of
     several platforms (their own list: each runs in the legs of its platforms, leg_steps), and
-    those of one platform that push nothing (each runs in the one leg of its platform)."""
-    others = [b for b in workflow.builds if b.job_id == build.job_id and b is not build]
+    those of one platform that push nothing (each runs in the one leg of its platform). Those at
+    the step indices ``skip`` stay in one leg as they are (check_builds)."""
+    others = [b for b in workflow.builds if b.job_id == build.job_id and b is not build and b.step.index not in skip]
     several, single = [], []
     for other in others:
         name = label(other.step)

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..workflows.model import SETUP_BUILDX, StepRef, split_platforms
 from ..workflows.yamldoc import plain
+from . import image_free
 from .base import Decline
 
 LOGIN = "docker/login-action"
@@ -73,7 +74,7 @@ def reads_workspace(step: StepRef) -> bool:
     """Whether ``step`` may read the repository's files (a local action, a working directory,
     a relative path): the merge job then checks the repository out too."""
     uses = step.uses or ""
-    return uses.startswith("./") or "working-directory" in step.node or bool(
+    return uses.startswith("./") or "working-directory" in step.node or image_free.reads_repository(step) or bool(
         _WORKSPACE.search(str(plain({k: v for k, v in step.node.items() if k in ("run", "with")}))))
 
 
@@ -113,7 +114,8 @@ def moved_steps(steps: list[StepRef], b: int, build_id: str | tuple, meta: StepR
         if st.index in builds:
             continue
         workdir = _norm(str(st.node.get("working-directory") or ""))
-        if any(refers(st.node, f"steps.{i}.") for i in ids) or uses_tags(st, meta, names) or workdir in dirs:
+        if any(refers(st.node, f"steps.{i}.") for i in ids) or uses_tags(st, meta, names) or workdir in dirs \
+                or image_free.moves_to_merge(st):
             moved.append(st)
             if st.node.get("id"):
                 ids.add(str(st.node["id"]))

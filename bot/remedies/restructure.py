@@ -30,6 +30,7 @@ from . import leg_steps
 from .base import Change, Decline, Situation
 from .images import Image, Tags
 from .merge_job import DEFAULT_X64, insert_after_key, merge_job, merged_tags
+from . import check_builds, image_free
 from .references import copied_ids, image_names, kept_matrix_keys, moved_steps, refers, resolvable
 from .runners import arm_runner_note, native_on_arm64, x64_runner
 
@@ -498,7 +499,8 @@ def _restructure(s: Situation, mode: str) -> Change:
     if build.load:
         raise Decline("the build loads the image into the job (`load: true`); a per-platform job cannot also "
                       "hand it to the job's later steps")
-    others, sides = multi.others_in_job(workflow, build)
+    checks = check_builds.leg_checks(workflow.steps(job_id), build, in_job, platforms)
+    others, sides = multi.others_in_job(workflow, build, frozenset(checks))
     builds = sorted([build] + others, key=lambda b: b.step.index)
     several = len(builds) > 1
     if others:  # builds of different platform lists: legs over their union (leg_steps)
@@ -559,13 +561,15 @@ def _restructure(s: Situation, mode: str) -> Change:
                         tuple(other), tuple(b.step.index for b in builds)) if images else []
     moved_ids = {image.build_id for image in images} | {str(st.node["id"]) for st in moved if st.node.get("id")}
     from .runtime_tags import check_tag_readers, pure_script
+    check_builds.check_moved(checks, moved)
     for index, image in image_of.items():
         check_tag_readers(steps, index, moved, image.tags.names_from)
     if any(image.tags.names_from is not None for image in images):
         # A step that only echoes and reshapes its environment cannot use the image; any other may,
         # by a name only known at run time.
         staying = [st for st in steps[first + 1:] if st.index not in ids and st not in moved
-                   and not (st.uses is None and pure_script(str(st.node.get("run", ""))))]
+                   and not (st.uses is None and pure_script(str(st.node.get("run", ""))))
+                   and not image_free.cannot_use_image(st)]
         if staying:
             raise Decline(f"step `{multi.label(staying[0])}` runs after a build whose image names a script computes "
                           "at run time, so whether it uses the pushed image (which exists only once the merge job "
@@ -595,6 +599,10 @@ def _restructure(s: Situation, mode: str) -> Change:
     for b in builds:
         edits += _build_edits(b, ids[b.step.index], job_id, image_of.get(b.step.index),
                               add_id=b.step.index in image_of or not several, exporter=exporter_of[b.step.index])
+    for index, platform in checks.items():
+        edits.append(wedit.set_key(steps[index].path, "if", check_builds.condition(steps[index], platform),
+                                   after="name" if "name" in steps[index].node else None,
+                                   describe=f"build the local check on the {platform} leg only"))
     for st in reversed(moved):
         edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), f"move step {st.index + 1}"))
     # Each image's digest after its build, the last build first: earlier positions do not move.
