@@ -23,6 +23,7 @@ from ..validate import ValidationError
 from ..workflows import edit as wedit
 from ..workflows.model import BAKE, Build, Workflow
 from ..workflows.yamldoc import plain
+from . import matrix_axes
 from .base import Change, Decline, Situation
 from .references import image_names, moved_steps, refers
 from .images import Image, Tags
@@ -208,7 +209,7 @@ def split_bake(s: Situation, mode: str) -> Change:
                                                  "matrix."):
         raise Decline(f"job `{job_id}` builds one image per {', '.join(other)}, all with the same tags; one merged "
                       "image per value would overwrite the others")
-    legs_suffix = "".join(f"${{{{ matrix.{k} }}}}-" for k in other)
+    legs_suffix = matrix_axes.suffix(other)
 
     doc = workflow.doc
     steps = workflow.steps(job_id)

@@ -21,7 +21,7 @@ from .. import versions
 from ..workflows import edit as wedit
 from ..workflows.model import SETUP_BUILDX, StepRef, Workflow
 from ..workflows.yamldoc import Doc, plain
-from . import merge_logins, permissions_down
+from . import matrix_axes, merge_logins, permissions_down
 from .images import Image, Tags, artifact_prefix, either
 from .references import image_names, installers, reads_workspace
 from .runners import x64_runner
@@ -181,8 +181,8 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
         data["if"] = f"${{{{ {condition} }}}}"
         lines.append(f"{pad}if: ${{{{ {condition} }}}}")
     if other:  # one merged image per value of the other dimension, with that value's tags
-        data["strategy"] = {"matrix": other}
-        lines += wedit.block_lines("strategy", {"matrix": other}, key_col, unit, dash)
+        data["strategy"] = {"matrix": matrix_axes.merge_matrix(other)}
+        lines += wedit.block_lines("strategy", data["strategy"], key_col, unit, dash)
     moved_down = permissions_down.applies(workflow)
     computed = tuple(str(plain([image.tags.names_from] + [st.node for st in ([image.tags.meta] if image.tags.meta else [])
                                                           + image.tags.computing]))
@@ -213,7 +213,7 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
         step_data.append(item)
 
     download_ref, download_release = wedit.uses(workflow, "actions/download-artifact")
-    suffix = "".join(f"${{{{ matrix.{k} }}}}-" for k in other)
+    suffix = matrix_axes.suffix(other)
     for image in images:
         path = DIGESTS + (f"/{image.key}" if several else "")
         add({"name": _named("Download digests", image, several)} | when(image)

@@ -19,7 +19,7 @@ from ..workflows.model import Build, Workflow
 from ..workflows.yamldoc import Doc, plain
 from . import restructure as rs
 from .base import Change, Decline, Situation
-from . import merge_logins, runtime_tags
+from . import matrix_axes, merge_logins, runtime_tags
 from .build_outputs import Exporter
 from .images import Image
 from .merge_job import merge_job, merged_tags
@@ -273,8 +273,8 @@ def _check(workflow: Workflow, job_id: str, merge_id: str, legs: list, tags: rs.
     """Structure of the result: one platform per leg, the legs push digests only, the merge job
     makes exactly the original tags."""
     job = plain(workflow.jobs[job_id])
-    include = job["strategy"]["matrix"]["include"]
-    if sorted(e["platform"] for e in include) != sorted(leg.platform for leg in legs):
+    include = matrix_axes.expand(job["strategy"]["matrix"])
+    if {e.get("platform") for e in include} != {leg.platform for leg in legs}:
         raise ValidationError("the legs do not build one platform each")
     step = next(st for st in job["steps"] if st.get("id") == build_id)
     leg = Command(step["run"])
