@@ -132,3 +132,43 @@ def test_assignments_after_shell_keywords_are_not_commands():
     # `while IFS= read -r TAG; do` (a version step that joins the metadata tags) runs `read`
     assert _commands("while IFS= read -r TAG;do\n  TAGS=\"$TAGS,$TAG\"\ndone <<< \"$X\"\n") == ["read"]
     assert _commands("for p in a b; do echo $p; done\n") == ["echo"]
+
+
+SCRIPT_ENDING_IN_COMMENTS = """\
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      -
+        name: Version
+        id: version
+        run: |
+          echo "tags=a/b:1" >> $GITHUB_OUTPUT
+
+          # echo "::set-output name=tags::a/b:1"
+      # introduces the next step
+      -
+        name: Next
+        run: echo next
+"""
+
+
+def test_comment_lines_at_a_scripts_end_are_the_scripts():
+    from bot.workflows.model import Workflow
+    workflow = Workflow.parse("w.yml", SCRIPT_ENDING_IN_COMMENTS)
+    first, second = workflow.steps("build")
+    doc = workflow.doc
+    assert doc.entry_text(first.path)[-1] == '          # echo "::set-output name=tags::a/b:1"'
+    assert doc.entry_text(second.path)[0] == "      # introduces the next step"
+    # copied as written, the step's script is the same
+    assert plain(load("steps:\n" + "\n".join(doc.entry_text(first.path)) + "\n"))["steps"][0]["run"] == first.node["run"]
+
+
+def test_a_push_condition_a_step_computes_is_declined_with_the_reason():
+    text = LISTS_INCLUDE_EXCLUDE.replace(
+        "      - name: Build and push\n",
+        "      - name: Decide\n        id: decide\n        run: |\n          echo \"push=true\" >> \"$GITHUB_OUTPUT\"\n"
+        "      - name: Build and push\n").replace("          push: true\n",
+                                               "          push: ${{ steps.decide.outputs.push }}\n")
+    with pytest.raises(NoFix, match=r"reads a step's output; the merge job would need it in its `if:`"):
+        run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")

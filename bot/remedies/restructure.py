@@ -401,6 +401,9 @@ def _image(workflow: Workflow, build: Build, build_id: str, push_condition: str 
     step_if = multi.step_condition(build.step)
     multi.check_condition(step_if, build.step)
     condition = multi.both(step_if, push_condition)
+    if condition and re.search(r"(?<![\w.-])steps\.", condition):
+        raise Decline(f"the build pushes when `{condition}`, which reads a step's output; the merge job would need "
+                      "it in its `if:`, where a job has no `steps` context")
     tags = _tags(workflow, build, matrix_ok=bool(other), other=other)
     tags.annotations = exporter.merge_annotations
     # The merge job repeats these steps; its matrix has only the other dimension's keys.
