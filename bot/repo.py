@@ -15,7 +15,17 @@ MAX_DOCKERFILES = 200
 MAX_BAKE_FILES = 50
 MAX_PATHS = 20_000
 SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "vendor", "__pycache__", ".tox", "dist", "target"}
-_DOCKERFILE_NAME = re.compile(r"^(?:Dockerfile(?:\..+)?|.+\.[Dd]ockerfile|Containerfile(?:\..+)?)$")
+# What people name Dockerfiles: `Dockerfile`, `Dockerfile.alpine`, `Dockerfile-slim`,
+# `Dockerfile_dev`, `dockerfile`, `web.Dockerfile`, `Containerfile`; not BuildKit's per-Dockerfile
+# ignore files (`Dockerfile.dockerignore`) nor notes and scripts about them (`dockerfile.md`).
+_NOT_DOCKERFILE = (".dockerignore", ".md", ".rst", ".txt", ".adoc", ".html", ".json", ".yml", ".yaml",
+                   ".sh", ".py", ".js", ".ts")
+_DOCKERFILE_NAME = re.compile(r"^(?:(?:[Dd]ockerfile|Containerfile)(?:[.\-_].+)?|.+\.(?:[Dd]ockerfile|[Cc]ontainerfile))$")
+
+
+def is_dockerfile_name(name: str) -> bool:
+    """Whether a file name (no directory) is a Dockerfile's."""
+    return bool(_DOCKERFILE_NAME.match(name)) and not name.lower().endswith(_NOT_DOCKERFILE)
 
 
 class RepoError(OSError):
@@ -69,7 +79,7 @@ def read_repo(root: str) -> RepoFiles:
             rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
             if len(paths) < MAX_PATHS:
                 paths.add(rel)
-            if _DOCKERFILE_NAME.match(name) and len(dockerfiles) < MAX_DOCKERFILES:
+            if is_dockerfile_name(name) and len(dockerfiles) < MAX_DOCKERFILES:
                 try:
                     dockerfiles[rel] = _read(root, rel)
                 except (OSError, RepoError):

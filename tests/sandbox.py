@@ -30,6 +30,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 from aiohttp import web
@@ -38,6 +39,8 @@ from . import contract, graphql_contract
 from .sandbox_web import ManifestPages
 
 SANDBOX = "/_sandbox/"
+# The REST API versions GitHub serves (docs: "API Versions"); any other is refused with a 400.
+API_VERSIONS = {"2022-11-28", "2026-03-10"}
 FORBIDDEN = {"message": "Resource not accessible by integration",
              "documentation_url": "https://docs.github.com/rest", "status": "403"}
 MAX_CONTENTS = 1 << 20
@@ -223,6 +226,12 @@ class Sandbox:
             self.calls.append({"method": "POST", "template": "/graphql", "status": response.status,
                                "path": f"/graphql {variables.get('owner')}/{variables.get('name')}"})
             return response
+        version = request.headers.get("X-GitHub-Api-Version")
+        if version is None:
+            self.violations.append(f"{request.method} {request.path}: no X-GitHub-Api-Version (the app pins one)")
+        elif version not in API_VERSIONS:
+            return self._json(400, {"message": f"Unsupported 'X-GitHub-Api-Version': '{version}'",
+                                    "documentation_url": "https://docs.github.com/rest/about-the-rest-api/api-versions"})
         found = contract.operation(request.method, request.path)
         if found is None:
             self.violations.append(f"{request.method} {request.path}: not a GitHub REST operation")
@@ -462,7 +471,24 @@ class Sandbox:
                         "workflow_name": "Docker image", "head_branch": repo.default_branch,
                         "check_run_url": f"{self.base_url}/repos/{repo.full_name}/check-runs/{job_id}"})
             jobs.append(job)
-        return self._json(200, {"total_count": len(jobs), "jobs": jobs})
+        return self._page(request, jobs, lambda page: {"total_count": len(jobs), "jobs": page})
+
+    def _page(self, request, items: list, body) -> web.Response:
+        """One page of a list, as GitHub pages it: ``per_page`` (default 30, at most 100) and
+        ``page``, with a ``Link`` header naming the next and last pages."""
+        try:
+            per_page = min(100, max(1, int(request.query.get("per_page", 30))))
+            page = max(1, int(request.query.get("page", 1)))
+        except ValueError:
+            return self._json(422, validation_failed("Invalid request."))
+        last = max(1, -(-len(items) // per_page))
+        links = []
+        for rel, number in (("next", page + 1), ("last", last)):
+            if page < last:
+                query = dict(request.query, page=str(number))
+                links.append(f'<{self.base_url}{request.path}?{urlencode(query)}>; rel="{rel}"')
+        headers = {"Link": ", ".join(links)} if links else None
+        return self._json(200, body(items[(page - 1) * per_page:page * per_page]), headers)
 
     async def attempt_jobs(self, request, token, repo, run_id, attempt):
         return await self.list_jobs(request, token, repo, run_id)

@@ -2,6 +2,7 @@
 every request checked against GitHub's published API; what costs nothing costs nothing."""
 
 import asyncio
+import base64
 import json
 from pathlib import Path
 
@@ -236,3 +237,30 @@ async def test_a_truncated_file_is_never_edited(client, sandbox):
     await settled(client)
     branch = scenario.repo_state()["files"].get("heads/docker-build-fixer/main/docker", {})
     assert branch.get("Dockerfile", dockerfile).endswith("# a long Dockerfile, line 059\n")
+
+
+async def test_a_failed_leg_on_the_second_page_of_a_big_matrix_is_found(client, sandbox):
+    """GitHub pages a run's jobs by a hundred: the failed leg of a 150-leg matrix is on page 2."""
+    scenario = Scenario(sandbox, STOREFRONT, log=LOG)
+    legs = [{"id": 60000 + n, "name": f"test ({n})", "conclusion": "success", "log_b64": ""} for n in range(149)]
+    legs.insert(130, {"id": scenario.job_id, "name": "image", "conclusion": "failure",
+                      "log_b64": base64.b64encode(LOG).decode()})
+    sandbox.setup(runs=[{"repo": scenario.repo, "run_id": scenario.run_id, "jobs": legs}])
+    await deliver(client, scenario.payload())
+    await settled(client)
+    assert [i for i in scenario.repo_state()["issues"].values() if i.get("pull")]
+    pages = [c for c in scenario.calls() if c["template"] == "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs"]
+    assert len(pages) == 2
+
+
+@pytest.mark.parametrize("name", ["Dockerfile-node", "docker/Dockerfile_prod", "web.dockerfile"])
+async def test_a_dockerfile_under_another_name_is_read(client, sandbox, name):
+    """`Dockerfile-slim`, `Dockerfile_prod`, `web.dockerfile`: what people call them."""
+    workflow = STOREFRONT[".github/workflows/docker.yml"].replace("context: .", f"context: .\n          file: {name}")
+    files = {".github/workflows/docker.yml": workflow, name: STOREFRONT["Dockerfile"],
+             "package.json": STOREFRONT["package.json"]}
+    scenario = Scenario(sandbox, files, log=LOG)
+    await deliver(client, scenario.payload())
+    await settled(client)
+    changed = scenario.repo_state()["files"]["heads/docker-build-fixer/main/docker"]
+    assert "FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS build" in changed[name]

@@ -120,3 +120,13 @@ def test_an_internal_error_is_one_line(checkout, monkeypatch, capsys):
     assert main(["fix", str(checkout), "--log", str(EXAMPLE_LOG)]) == 1
     err = capsys.readouterr().err
     assert err.strip() == "docker-build-fixer: internal error (RuntimeError: boom); please report it with the log"
+
+
+def test_a_checkout_s_dockerfiles_under_their_usual_names_are_read(tmp_path):
+    from bot.repo import read_repo
+    names = ["Dockerfile", "Dockerfile.alpine", "Dockerfile-slim", "docker/Dockerfile_dev", "dockerfile",
+             "web/app.Dockerfile", "Containerfile"]
+    for name in names + ["Dockerfile.dockerignore", "Dockerfiles/README.md", "docs/dockerfile.md"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("FROM scratch\n")
+    assert sorted(read_repo(str(tmp_path)).dockerfiles) == sorted(names)

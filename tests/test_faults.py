@@ -68,6 +68,21 @@ async def test_failed_deliveries_are_redelivered(client, sandbox):
     assert sandbox.state()["violations"] == []
 
 
+async def test_the_sweep_prunes_finished_deliveries_past_the_retention(client, sandbox):
+    import time
+    from bot.app.server import APP_KEY, RETENTION_DAYS
+    app = client.server.app[APP_KEY]
+    for delivery in ("old-done", "recent-done", "old-pending"):
+        app.store.add(delivery, "workflow_run", {"repository": {"full_name": f"acme/{delivery}"}})
+    for delivery in ("old-done", "recent-done"):
+        app.store.finish(delivery, "no-finding")
+    old = time.time() - (RETENTION_DAYS + 1) * 86400
+    app.store.db.execute("UPDATE jobs SET updated=? WHERE delivery IN ('old-done', 'old-pending')", (old,))
+    sandbox.setup(deliveries=[])
+    await app.sweep_logged()
+    assert [app.store.has(d) for d in ("old-done", "recent-done", "old-pending")] == [False, True, True]
+
+
 async def test_a_refused_token_is_replaced_and_the_job_retried(client, sandbox):
     scenario = Scenario(sandbox, STOREFRONT, log=LOG)
     sandbox.setup(faults=[{"match": f"GET /repos/{scenario.repo}/actions/runs/", "status": 401, "times": 1,

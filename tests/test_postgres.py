@@ -293,14 +293,17 @@ async def test_postgres_read_methods_match_sqlite(postgres, sandbox, tmp_path):
         answers.append(([(j.delivery, j.status, j.outcome, j.detail, j.pull) for j in recent],
                         await queue.failures_by_reason(), await queue.failures_by_reason(since=time.time() + 10),
                         await queue.installation_count(), await queue.counts(), await queue.seen("d1"),
-                        await queue.purge_installation(1), await queue.counts()))
+                        await queue.purge_installation(1), await queue.counts(),
+                        # retention: nothing finished an hour ago; then every finished job, never a pending one
+                        await queue.prune(time.time() - 3600), await queue.prune(time.time() + 10),
+                        await queue.counts()))
         await queue.stop()
     assert answers[0] == answers[1]
     assert answers[0][0] == [("d2", "pending", "retrying", "rate limited", None),
                              ("d1", "done", "failed", "GitHub said 404", None),
                              ("d0", "done", "pull-request", "pin-qemu", 7)]
     assert answers[0][1:] == ([("GitHub said 404", 1)], [], 2, {"done": 2, "pending": 1}, True, 1,
-                              {"done": 1, "pending": 1})
+                              {"done": 1, "pending": 1}, 0, 1, {"pending": 1})
 
 
 @pytest.mark.parametrize("command", ["serve", "worker"])

@@ -12,8 +12,10 @@ from .github import APP_ID, Scenario, app_key
 from .repos import NODE_SITE
 
 
-def call(sandbox, method, path, token=None, body=None, bearer=None):
+def call(sandbox, method, path, token=None, body=None, bearer=None, version="2026-03-10"):
     headers = {"Content-Type": "application/json"}
+    if version:
+        headers["X-GitHub-Api-Version"] = version
     if token:
         headers["Authorization"] = f"token {token}"
     if bearer:
@@ -50,6 +52,18 @@ def test_app_endpoints_need_a_valid_jwt(sandbox, scenario):
     assert call(sandbox, "GET", "/app", bearer=app_jwt(iss=1))[0] == 401
     assert call(sandbox, "GET", "/app", bearer=app_jwt(lifetime=3600))[0] == 401  # over GitHub's 10 minutes
     assert call(sandbox, "GET", "/app", bearer=app_jwt())[0] == 200
+
+
+def test_the_api_version_is_checked(sandbox, scenario):
+    token = token_for(sandbox, scenario)
+    path = f"/repos/{scenario.repo}/pulls"
+    before = len(sandbox.state()["violations"])
+    assert call(sandbox, "GET", path, token, version="2021-01-01")[0] == 400  # as GitHub refuses it
+    assert call(sandbox, "GET", path, token, version="2022-11-28")[0] == 200
+    assert sandbox.state()["violations"][before:] == []
+    assert call(sandbox, "GET", path, token, version=None)[0] == 200  # GitHub answers as 2022-11-28 ...
+    assert "no X-GitHub-Api-Version" in sandbox.state()["violations"][-1]  # ... but the app pins one
+    sandbox.setup(clear_violations=True)
 
 
 def test_requests_are_checked_against_the_published_api(sandbox, scenario):
@@ -108,7 +122,7 @@ def test_logs_redirect_to_storage_that_refuses_the_token(sandbox, scenario):
 
     opener = urllib.request.build_opener(NoRedirect)
     request = urllib.request.Request(f"{sandbox.base_url}/repos/{scenario.repo}/actions/jobs/{scenario.job_id}/logs",
-                                     headers={"Authorization": f"token {token}"})
+                                     headers={"Authorization": f"token {token}", "X-GitHub-Api-Version": "2026-03-10"})
     with pytest.raises(urllib.error.HTTPError) as redirect:
         opener.open(request, timeout=10)
     location = redirect.value.headers["Location"]

@@ -150,7 +150,8 @@ async def test_a_forged_used_or_wrong_callback_gets_a_clear_page(fresh, sandbox)
     location = await github_creates_the_app(sandbox, action, posted, "dbf-forged-test-3")
     code = parse_qs(urlsplit(location).query)["code"][0]
     async with aiohttp.ClientSession() as session:
-        async with session.post(f"{sandbox.base_url}/app-manifests/{code}/conversions") as exchanged:
+        async with session.post(f"{sandbox.base_url}/app-manifests/{code}/conversions",
+                                headers={"X-GitHub-Api-Version": "2026-03-10"}) as exchanged:
             assert exchanged.status == 201
     used = await fresh.get(callback_path(location))
     assert used.status == 400 and "used already or has expired" in await used.text()

@@ -78,6 +78,9 @@ class LocalQueue:
     async def purge_installation(self, installation: int) -> int:
         return self.store.purge_installation(installation)
 
+    async def prune(self, before: float) -> int:
+        return self.store.prune(before)
+
     async def counts(self) -> dict[str, int]:
         return self.store.counts()
 

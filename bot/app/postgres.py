@@ -69,6 +69,8 @@ ALTER TABLE dbf_deliveries ALTER COLUMN payload SET STORAGE EXTERNAL;
 CREATE INDEX IF NOT EXISTS dbf_deliveries_status ON dbf_deliveries (status);
 CREATE INDEX IF NOT EXISTS dbf_deliveries_installation ON dbf_deliveries (installation);
 CREATE INDEX IF NOT EXISTS dbf_deliveries_created ON dbf_deliveries (created);
+-- The retention prune finds finished deliveries by their last update.
+CREATE INDEX IF NOT EXISTS dbf_deliveries_updated ON dbf_deliveries (updated) WHERE status = 'done';
 """
 
 # One statement, one round trip, its own transaction: the deliveries not seen before are stored
@@ -241,6 +243,12 @@ class PostgresQueue:
         async with self.connector.pool.connection() as conn:
             cursor = await conn.execute(
                 "DELETE FROM dbf_deliveries WHERE installation = %s AND status != 'running'", (installation,))
+            return cursor.rowcount
+
+    async def prune(self, before: float) -> int:
+        async with self.connector.pool.connection() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM dbf_deliveries WHERE status = 'done' AND updated < to_timestamp(%s)", (before,))
             return cursor.rowcount
 
     async def counts(self) -> dict[str, int]:

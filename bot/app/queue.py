@@ -32,6 +32,10 @@ class Queue(Protocol):
     async def purge_installation(self, installation: int) -> int:
         """Delete what is stored for an uninstalled installation; the number of jobs deleted."""
 
+    async def prune(self, before: float) -> int:
+        """Delete finished jobs last updated before ``before`` (a Unix time); the number deleted.
+        Pending and running jobs are never pruned."""
+
     async def counts(self) -> dict[str, int]:
         """Jobs by status (pending, running, done) for /healthz and /metrics."""
 

@@ -38,6 +38,10 @@ MAX_BODY = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 ACCEPTED = b'{"message": "accepted"}'
 ALREADY_RECEIVED = b'{"message": "already received"}'
 SWEEP_SECONDS = float(os.environ.get("REDELIVERY_SWEEP_SECONDS", "600"))
+# Finished deliveries are kept this long (the status page, and knowing a delivery again), then
+# pruned by the sweep. Never under GitHub's three-day redelivery window: a delivery forgotten
+# within it could be asked for and processed twice.
+RETENTION_DAYS = max(4.0, float(os.environ.get("DELIVERY_RETENTION_DAYS", "30")))
 DEFAULT_HANDLE = "docker-build-fixer"
 
 
@@ -112,6 +116,13 @@ class App:
             await self.sweep()
         except Exception as exc:  # GitHub down: the next sweep tries again
             log.warning("redelivery sweep failed", extra={"detail": f"{type(exc).__name__}: {exc}"})
+        try:
+            pruned = await self.queue.prune(time.time() - RETENTION_DAYS * 86400)
+        except Exception as exc:  # the database away for a moment: the next sweep prunes
+            log.warning("pruning finished deliveries failed", extra={"detail": f"{type(exc).__name__}: {exc}"})
+        else:
+            if pruned:
+                log.info("pruned finished deliveries", extra={"detail": f"{pruned} older than {RETENTION_DAYS:g} days"})
 
     async def sweep(self) -> list[int]:
         """GitHub's documented procedure: list the app's deliveries of the last three days and ask

@@ -128,6 +128,9 @@ class JobStore:
         return self.db.execute("DELETE FROM jobs WHERE installation=? AND status!='running'",
                                (installation,)).rowcount
 
+    def prune(self, before: float) -> int:
+        return self.db.execute("DELETE FROM jobs WHERE status='done' AND updated < ?", (before,)).rowcount
+
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall())
 

@@ -17,10 +17,12 @@ from gidgethub.aiohttp import GitHubAPI
 
 from ..diagnosis import Diagnoser
 from ..settings import Secret, Settings
+from . import API_VERSION
 
 USER_AGENT = "docker-build-fixer"
 MAX_FILE = 1 << 20
 LOG_CHUNK = 1 << 16
+MAX_JOB_PAGES = 10  # a run's job list is read to 1,000 jobs at most
 
 
 MAX_TRIES = 4
@@ -59,6 +61,7 @@ class CountingGitHubAPI(GitHubAPI):
         self.write_lock = write_lock
 
     async def _request(self, method, url, headers, body=b""):
+        headers = {**headers, "x-github-api-version": API_VERSION}
         if method != "GET" and self.write_lock is not None:
             async with self.write_lock:
                 return await self._retrying(method, url, headers, body)
@@ -120,8 +123,17 @@ class RepoAPI:
         return base64.b64decode(data.get("content") or "").decode("utf-8", "replace")
 
     async def run_jobs(self, run_id: int) -> list[dict]:
-        data = await self.gh.getitem(self._url(f"/actions/runs/{run_id}/jobs?filter=latest&per_page=100"))
-        return list(data.get("jobs") or [])
+        return await self._jobs(self._url(f"/actions/runs/{run_id}/jobs?filter=latest&per_page=100"))
+
+    async def _jobs(self, url: str) -> list[dict]:
+        """A run's jobs, every page: a matrix of more than a hundred legs puts the failed one
+        anywhere. Bounded, so that a run of thousands of jobs costs at most MAX_JOB_PAGES calls."""
+        jobs: list[dict] = []
+        async for job in self.gh.getiter(url, iterable_key="jobs"):
+            jobs.append(job)
+            if len(jobs) >= MAX_JOB_PAGES * 100:
+                break
+        return jobs
 
     async def stream_log(self, job_id: int, engine: Diagnoser) -> int:
         """Stream a job's log into the engine; returns the bytes read. gidgethub reads whole
@@ -129,7 +141,7 @@ class RepoAPI:
         which is followed without the Authorization header (storage refuses it)."""
         url = self.settings.api_url + self._url(f"/actions/jobs/{job_id}/logs")
         headers = {"Authorization": f"token {self.token.reveal()}", "User-Agent": USER_AGENT,
-                   "Accept": "application/vnd.github+json"}
+                   "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
         self.gh.counter["GET"] += 1
         async with self.session.get(url, headers=headers, allow_redirects=False) as response:
             if response.status == 200:
@@ -152,8 +164,7 @@ class RepoAPI:
         return total
 
     async def attempt_jobs(self, run_id: int, attempt: int) -> list[dict]:
-        data = await self.gh.getitem(self._url(f"/actions/runs/{run_id}/attempts/{attempt}/jobs?per_page=100"))
-        return list(data.get("jobs") or [])
+        return await self._jobs(self._url(f"/actions/runs/{run_id}/attempts/{attempt}/jobs?per_page=100"))
 
     async def workflow_runs(self, workflow_id: int | None, branch: str) -> list[dict]:
         if workflow_id is None:

@@ -13,6 +13,7 @@ import urllib.parse
 import urllib.request
 
 from ..versions import VERSION, pins, problems
+from . import API_VERSION
 
 USER_AGENT = "docker-build-fixer"
 TIMEOUT = 20
@@ -34,7 +35,7 @@ class TagsClient:
     def get(self, path: str):
         request = urllib.request.Request(self.api_url + path, headers={
             "Accept": "application/vnd.github+json", "User-Agent": USER_AGENT,
-            "X-GitHub-Api-Version": "2022-11-28",
+            "X-GitHub-Api-Version": API_VERSION,
             **({"Authorization": f"Bearer {self._token}"} if self._token else {})})
         self.calls += 1
         try:
