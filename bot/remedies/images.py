@@ -56,6 +56,11 @@ class Image:
     key: str | None = None  # its part of the artifact names; None when the job builds one image
     label: str = ""  # the build step's name, for step names and explanations
     names_id: str | None = None  # the leg's step that derives the names from run-time tags (runtime_tags)
+    merge_if: str | None = None  # ``condition`` as the merge job reads it, where it differs (push_condition)
+
+    @property
+    def merge_condition(self) -> str | None:
+        return self.merge_if or self.condition
 
 
 

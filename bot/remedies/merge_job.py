@@ -164,7 +164,7 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
         # The repeated or moved steps may read the repository (a version file, package.json).
         copied += [st for st in steps if (st.action or "") == "actions/checkout"]
     copied = sorted({st.index: st for st in copied}.values(), key=lambda st: st.index)
-    condition = either([image.condition for image in images])
+    condition = either([image.merge_condition for image in images])
     alone = doc.dash_alone(steps[0].path)  # new steps follow the file's list style
     pad = " " * key_col
     # Repeated or moved steps (and the copied env) may read the outputs of the jobs the build job
@@ -201,7 +201,8 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
 
     def when(image: Image) -> dict:
         """Each image's steps run when it was pushed (the job's `if:` covers a shared condition)."""
-        return {"if": f"${{{{ {image.condition} }}}}"} if several and image.condition and image.condition != condition \
+        return {"if": f"${{{{ {image.merge_condition} }}}}"} if several and image.merge_condition \
+            and image.merge_condition != condition \
             else {}
 
     def add(item: dict, release: str | None = None) -> None:

@@ -25,6 +25,7 @@ from ..workflows import edit as wedit
 from ..workflows.model import BAKE, BUILD_PUSH, SETUP_QEMU, Build, StepRef, Workflow, canonical_platform, reusable_call
 from ..workflows.yamldoc import Doc, comment_of, plain
 from . import build_outputs, matrix_axes
+from . import push_condition as push_if
 from . import images as multi
 from .base import Change, Decline, Situation
 from .images import Image, Tags
@@ -400,10 +401,7 @@ def _image(workflow: Workflow, build: Build, build_id: str, push_condition: str 
     `if:` and its `push:` expression, both of which the merge job must repeat)."""
     step_if = multi.step_condition(build.step)
     multi.check_condition(step_if, build.step)
-    condition = multi.both(step_if, push_condition)
-    if condition and re.search(r"(?<![\w.-])steps\.", condition):
-        raise Decline(f"the build pushes when `{condition}`, which reads a step's output; the merge job would need "
-                      "it in its `if:`, where a job has no `steps` context")
+    condition = multi.both(step_if, push_if.as_condition(push_condition))
     tags = _tags(workflow, build, matrix_ok=bool(other), other=other)
     tags.annotations = exporter.merge_annotations
     # The merge job repeats these steps; its matrix has only the other dimension's keys.
@@ -412,6 +410,9 @@ def _image(workflow: Workflow, build: Build, build_id: str, push_condition: str 
         if reads:
             raise Decline(f"step `{st.node.get('name') or st.node.get('id') or st.uses}` names the tags from "
                           f"`matrix.{reads[0]}`, which the merge job, a job without that matrix, does not have")
+    if push_if.reads_steps(condition):  # the merge job's `if:` reads job outputs instead
+        merge_if = push_if.merge_condition(workflow, build, condition, tags)
+        return Image(build_id, tags, condition, None, str(build.step.node.get("name") or build_id), merge_if=merge_if)
     if condition:
         tags.computing = sorted({st.index: st for st in tags.computing + _computing_steps(workflow, build, condition)}
                                 .values(), key=lambda st: st.index)
