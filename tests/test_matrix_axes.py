@@ -2,7 +2,11 @@
 becomes one more dimension, exactly as GitHub expands matrices, and the merge job is a matrix
 over the original combinations; a matrix computed at run time is declined with the reason."""
 
+import itertools
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.fix import NoFix
 from bot.remedies.base import Decline
@@ -182,3 +186,38 @@ def test_a_push_condition_a_step_computes_from_the_matrix_is_declined_with_the_r
     with pytest.raises(NoFix, match=r"the push condition `.*steps.decide.outputs.push.*` reads a step's output, "
                                     r"which only a job output would pass on .* step `decide` from the leg's matrix"):
         run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+
+
+_VALUES = st.sampled_from(["a", "b", "c", 1, 2])
+_KEYS = st.sampled_from(["os", "node", "variant", "name", "extra"])
+
+
+@st.composite
+def _matrices(draw):
+    lists = draw(st.dictionaries(st.sampled_from(["os", "node", "variant"]),
+                                 st.lists(_VALUES, min_size=1, max_size=3, unique=True), max_size=2))
+    matrix: dict = dict(lists)
+    entry = st.dictionaries(_KEYS, _VALUES, min_size=1, max_size=3)
+    if draw(st.booleans()):
+        matrix["include"] = draw(st.lists(entry, min_size=1, max_size=4))
+    if lists and draw(st.booleans()):
+        matrix["exclude"] = draw(st.lists(st.dictionaries(st.sampled_from(sorted(lists)), _VALUES, min_size=1),
+                                          min_size=1, max_size=2))
+    return matrix
+
+
+@settings(max_examples=300, deadline=None)
+@given(_matrices())
+def test_the_legs_are_always_the_combinations_times_the_platforms(matrix):
+    platforms = ["linux/amd64", "linux/arm64"]
+    legs = [{"platform": p, "pair": p.replace("/", "-"), "runner": p} for p in platforms]
+    try:
+        other = other_axes("job", matrix)
+    except Decline:
+        return  # (no combination, or none a few plain values tell apart)
+    written = legs_matrix(other, legs, platforms)
+    got = sorted(repr(sorted(c.items(), key=str)) for c in expand(written))
+    combos = expand(matrix) if isinstance(other, Axes) else [dict(zip(matrix, v)) for v in
+                                                             itertools.product(*matrix.values())]
+    wanted = sorted(repr(sorted((c | leg).items(), key=str)) for c in combos for leg in legs)
+    assert got == wanted

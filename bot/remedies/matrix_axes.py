@@ -184,16 +184,16 @@ def legs_matrix(other: dict, legs: list[dict], platforms: list[str]) -> dict:
     if not isinstance(other, Axes):
         return {**other, "platform": [leg["platform"] for leg in legs], "include": legs} if other else \
             {"include": legs}
-    if other.explicit:
+    data = other.data
+    lists = _lists(data)
+    originals = [dict(zip(lists, values)) for values in itertools.product(*lists.values())] if lists else []
+    for entry in data.get("exclude") or []:
+        originals = [c for c in originals if not all(c.get(k) == v for k, v in entry.items())]
+    if other.explicit or not originals:  # (no list combination left: the legs' entries would make their own)
         keyed = _keyed(other, leg_of, platforms)
         if keyed is not None:
             return keyed
         return {"include": [_strip(c, other) | leg_of[p] for c in other.combos for p in other.platforms_of(c, platforms)]}
-    data = other.data
-    lists = _lists(data)
-    originals = [dict(zip(lists, values)) for values in itertools.product(*lists.values())]
-    for entry in data.get("exclude") or []:
-        originals = [c for c in originals if not all(c.get(k) == v for k, v in entry.items())]
     include = []
     for entry in data.get("include") or []:
         if _fits(entry, originals):
