@@ -211,3 +211,33 @@ jobs:
           push: ${{ steps.decide.outputs.push }}
           tags: ghcr.io/acme/app:${{ matrix.variant }}
 """
+
+# A matrix a setup job computes (`fromJSON`), whose script gives each leg its runner.
+COMPUTED_NATIVE_MATRIX = """\
+name: docker
+on: push
+jobs:
+  setup:
+    runs-on: ubuntu-latest
+    outputs:
+      matrix: ${{ steps.legs.outputs.matrix }}
+    steps:
+      - id: legs
+        run: |
+          legs='[{"platform":"linux/amd64","runner":"ubuntu-24.04"},{"platform":"linux/arm64","runner":"ubuntu-24.04-arm"}]'
+          echo "matrix={\\"include\\":$legs}" >> "$GITHUB_OUTPUT"
+  build:
+    runs-on: ${{ matrix.runner }}
+    needs: setup
+    strategy:
+      matrix: ${{ fromJSON(needs.setup.outputs.matrix) }}
+    steps:
+      - uses: actions/checkout@v5
+      - uses: docker/setup-buildx-action@v3
+      - id: build
+        uses: docker/build-push-action@v6
+        with:
+          platforms: ${{ matrix.platform }}
+          tags: acme/app
+          outputs: type=image,push-by-digest=true,name-canonical=true,push=true
+"""

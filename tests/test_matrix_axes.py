@@ -221,3 +221,14 @@ def test_the_legs_are_always_the_combinations_times_the_platforms(matrix):
                                                              itertools.product(*matrix.values())]
     wanted = sorted(repr(sorted((c | leg).items(), key=str)) for c in combos for leg in legs)
     assert got == wanted
+
+
+def test_a_matrix_a_job_computes_with_arm_runners_is_already_native():
+    from .matrix_shapes import COMPUTED_NATIVE_MATRIX
+    with pytest.raises(NoFix, match=r"native-runners: job `build` already builds each platform on its native runner"):
+        run({WF: COMPUTED_NATIVE_MATRIX}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    # the same script without an Arm runner label is not taken for native
+    text = COMPUTED_NATIVE_MATRIX.replace("ubuntu-24.04-arm", "ubuntu-24.04")
+    with pytest.raises(NoFix) as caught:
+        run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    assert "already builds each platform" not in str(caught.value)

@@ -289,3 +289,20 @@ def tags_from_matrix(job: Any, tags: list[str], image_name) -> str | None:
             if image_name(whole) != name:
                 return why
     return None
+
+
+_RUNNER_ARM = re.compile(r"\b[A-Za-z][\w.-]*-arm(?:64)?\b")  # ubuntu-24.04-arm, windows-11-arm
+
+
+def computed_arm_runner(workflow: Any, matrix: str) -> bool:
+    """Does a `fromJSON(needs.<job>.outputs.<name>)` matrix come from a step whose script names
+    an Arm runner label (a job that computes the legs and their runners)?"""
+    m = re.search(r"needs\.([\w-]+)\.outputs\.([\w-]+)", matrix)
+    job = workflow.jobs.get(m.group(1)) if m else None
+    if not isinstance(job, dict):
+        return False
+    value = str(plain((job.get("outputs") or {}).get(m.group(2), "")))
+    source = re.search(r"steps\.([\w-]+)\.outputs\.", value)
+    steps = [st for st in job.get("steps") or [] if isinstance(st, dict)]
+    scripts = [str(st.get("run", "")) for st in steps if source and st.get("id") == source.group(1)]
+    return any(_RUNNER_ARM.search(script) for script in scripts)

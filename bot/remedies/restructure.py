@@ -461,6 +461,10 @@ def _restructure(s: Situation, mode: str) -> Change:
     if build.kind != "build-push-action":
         raise Decline(f"the build is a {build.kind} step; only docker/build-push-action, docker/bake-action and "
                       "one-command `docker buildx build` scripts are split per platform automatically")
+    if not build.matrix_platform and "matrix." in str(build.step.input("platforms")) and _already_native(job, workflow):
+        # (a matrix another job computes, whose runners that job's script names)
+        raise Decline(f"job `{job_id}` already builds each platform on its native runner "
+                      f"(`runs-on: {plain(job.get('runs-on'))}`)")
     in_job = [b for b in workflow.builds if b.job_id == job_id]
     outputs_input = build.step.input("outputs") or ""
     strategy = job.get("strategy") if isinstance(job.get("strategy"), dict) else {}
@@ -710,16 +714,19 @@ def _matrix_key(build: Build) -> str:
     return m.group(1) if m else "platform"
 
 
-def _already_native(job: Any) -> bool:
+def _already_native(job: Any, workflow: Workflow | None = None) -> bool:
     """Does the job pick an Arm runner per leg already, whatever its matrix keys are called?
-    (The label may be in the matrix, an ``include`` entry, or the ``runs-on`` expression.)"""
+    (The label may be in the matrix, an ``include`` entry, the ``runs-on`` expression, or the
+    script of the job that computes a `fromJSON` matrix.)"""
     runs_on = str(plain(job.get("runs-on", "")))
     if "arm" in runs_on.lower():
         return True
     if "matrix." not in runs_on:
         return False
     strategy = job.get("strategy") if isinstance(job.get("strategy"), dict) else {}
-    return bool(re.search(r"arm", str(plain(strategy.get("matrix", ""))), re.IGNORECASE))
+    matrix = str(plain(strategy.get("matrix", "")))
+    return bool(re.search(r"arm", matrix, re.IGNORECASE)) or (
+        workflow is not None and matrix_axes.computed_arm_runner(workflow, matrix))
 
 
 def _runner_expression(platform: str, legs: list[Leg]) -> str:
@@ -737,7 +744,7 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
         raise Decline(f"job `{build.job_id}` already builds one platform per job")
     job_id = build.job_id
     job = workflow.jobs[job_id]
-    if _already_native(job):
+    if _already_native(job, workflow):
         raise Decline(f"job `{job_id}` already builds each platform on its native runner "
                       f"(`runs-on: {plain(job.get('runs-on'))}`)")
     legs = _legs(s, workflow, build, build.platforms, mode)

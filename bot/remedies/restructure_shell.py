@@ -122,14 +122,14 @@ class Command:
         return " \\\n  ".join(" ".join(group) for group in groups) + "\n"
 
 
-def _other_dimensions(job_id: str, job: dict) -> dict[str, list]:
+def _other_dimensions(job_id: str, job: dict, workflow: Workflow) -> dict[str, list]:
     """The job's matrix over something else (image variants, services): the platform becomes one
     more dimension, and the merge job a matrix over the others (as for build-push-action)."""
     strategy = job.get("strategy")
     if strategy is None:
         return {}
     matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
-    if rs._already_native(job):
+    if rs._already_native(job, workflow):
         raise Decline(f"job `{job_id}` already builds each platform on its native runner "
                       f"(`runs-on: {plain(job.get('runs-on'))}`)")
     if not isinstance(matrix, dict):
@@ -167,7 +167,7 @@ def _platforms(command: Command) -> list[str]:
 def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Change:
     job_id = build.job_id
     job = workflow.jobs[job_id]
-    other = _other_dimensions(job_id, job)
+    other = _other_dimensions(job_id, job, workflow)
     if [b for b in workflow.builds if b.job_id == job_id and b is not build]:
         raise Decline(f"job `{job_id}` has several build commands; splitting them needs a merge for each image")
     script = build.step.node.get("run")
