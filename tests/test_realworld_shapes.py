@@ -214,18 +214,18 @@ _BUILD_LINES = ("          docker buildx build \\\n            --platform linux/
 
 
 @pytest.mark.parametrize("replacement,reason", [
-    ("          echo start\n" + _BUILD_LINES, "holds several commands"),
-    (_BUILD_LINES.replace("--push .", "--push . && echo done"), "chains, redirects or comments"),
+    ("          npm test\n" + _BUILD_LINES, "runs `npm test` before the build"),
+    (_BUILD_LINES.replace("--push .", "--push . && echo done"), "is part of a list"),
     (_BUILD_LINES.replace("linux/amd64,linux/arm64", "$PLATFORMS"), "reads a variable"),
     (_BUILD_LINES.replace("--push .", "."), "does not `--push`"),
     (_BUILD_LINES.replace("--push .", "--push=false ."), "does not `--push`"),
     (_BUILD_LINES.replace("-t ghcr.io", "-tghcr.io"), "joins a short option and its value"),
     (_BUILD_LINES.replace("--push .", "--push --load ."), "sets its own `--output`, `--load`"),
     (_BUILD_LINES.replace("web:latest", "web:$(git describe)"), "command substitution"),
-    (_BUILD_LINES.replace("web:latest", "web:$VERSION"), "reads a shell variable"),
+    (_BUILD_LINES.replace("web:latest", "web:$VERSION"), "reads the shell variable `VERSION`, which the merge job"),
     (_BUILD_LINES.replace("--push .", "--push 'unterminated ."), "cannot be parsed"),
     (_BUILD_LINES.replace("docker buildx build", "docker build"), "not `docker buildx build`"),
-], ids=["two-commands", "chained", "variable-platforms", "no-push", "push-false", "short-joined", "load", "substitution", "shell-var-tag",
+], ids=["unknown-command", "chained", "variable-platforms", "no-push", "push-false", "short-joined", "load", "substitution", "shell-var-tag",
         "unparsable", "not-buildx"])
 def test_anything_more_than_one_buildx_command_is_declined_with_the_reason(replacement, reason):
     from .realworld_shapes import SHELL_BUILDX_PUSH
@@ -236,12 +236,13 @@ def test_anything_more_than_one_buildx_command_is_declined_with_the_reason(repla
             run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy=remedy)
 
 
-def test_two_buildx_lines_in_two_steps_are_declined():
+def test_two_buildx_lines_in_two_steps_are_two_images():
     from .realworld_shapes import SHELL_BUILDX_PUSH
     text = SHELL_BUILDX_PUSH.replace("        run: echo pushed\n",
                                      "        run: docker buildx build --platform linux/amd64,linux/arm64 -t a/b:1 --push .\n")
-    with pytest.raises(NoFix, match="several build commands"):
-        run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+    jobs = plain(load(fixed(text, "native-runners").files[WF]))["jobs"]
+    assert merged_tags(jobs["merge"], "build") == ["ghcr.io/acme/web:latest", "ghcr.io/acme/web:${{ github.sha }}"]
+    assert merged_tags(jobs["merge"], "build-2") == ["a/b:1"]
 
 
 @pytest.mark.parametrize("name,text,job", [("tag-users", "TAG_USERS", "build"),

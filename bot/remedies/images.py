@@ -16,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..workflows.model import Build, StepRef, Workflow, canonical_platform
 from ..workflows.yamldoc import plain
@@ -44,6 +45,8 @@ class Tags:
     names_from: str | None = None
     job_outputs: dict[str, str] = field(default_factory=dict)
     note: str = ""
+    # The merge job's scripts when a shell build's tags read shell variables (shell_tags).
+    script: Any = None
 
 
 @dataclass

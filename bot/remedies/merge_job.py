@@ -61,6 +61,8 @@ def annotation_words(annotations: list[str], env: dict[str, str]) -> str:
 def merge_script(tags: Tags, own_metadata: bool = False) -> MergeScript:
     """``own_metadata``: read the metadata step's `json` output rather than the variable
     metadata-action exports, which the job's next metadata step overwrites."""
+    if tags.script is not None:  # a shell build's tags with shell variables (shell_tags)
+        return tags.script
     env: dict[str, str] = {}
     json = "DOCKER_METADATA_OUTPUT_JSON"
     if tags.meta is not None and own_metadata:
@@ -228,7 +230,7 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
         add({"name": "Set up Docker Buildx", "uses": ref}, release)
     for image in images:
         script = merge_script(image.tags, own_metadata=several)
-        inspect_env = {k: v for k, v in script.env.items() if f"${k}" in script.inspect}
+        inspect_env = {k: v for k, v in script.env.items() if re.search(rf"\$\{{?{k}\b", script.inspect)}
         add({"name": _named("Create the multi-platform image", image, several), "id": image.build_id} | when(image)
             | {"working-directory": DIGESTS + (f"/{image.key}" if several else "")}
             | ({"env": script.env} if script.env else {}) | {"run": script.create})

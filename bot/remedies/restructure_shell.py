@@ -1,39 +1,34 @@
-"""``native-runners`` / ``platform-matrix`` for a build written as one shell command.
+"""``native-runners`` / ``platform-matrix`` for builds written as `docker buildx build` in `run:`.
 
-A `run:` step whose whole script is one ``docker buildx build ... --platform a,b ... --push``
-becomes one leg per platform: each leg runs the same command for its own platform and pushes
-by digest (``--output type=image,...,push-by-digest=true``, ``--metadata-file`` to read the
-digest), and the merge job of the build-push-action restructure creates the image with exactly
-the original ``-t`` tags. Anything a single parsed command cannot say for certain (several
-commands, operators, substitutions, variables in the platform list, no ``--push``) is declined.
+A `run:` step whose script (read by shell_parse) holds one ``docker buildx build ...
+--platform a,b ... --push`` among statements whose effect is known becomes one leg per
+platform: each leg runs the same script for its own platform and pushes by digest
+(``--output type=image,...,push-by-digest=true``, ``--metadata-file`` to read the digest),
+every other byte as written, and the merge job of the build-push-action restructure creates
+the image with exactly the original ``-t`` words (shell_tags, when they read shell variables).
+Several such steps in one job are each their own image, under their own condition. Anything
+the parsed script cannot say for certain is declined, naming it.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-import shlex
+from dataclasses import dataclass
 
 from ..validate import ValidationError
 from ..workflows import edit as wedit
-from ..workflows.model import Build, Workflow
+from ..workflows.model import Build, Workflow, canonical_platform
 from ..workflows.yamldoc import Doc, plain
 from . import restructure as rs
 from .base import Change, Decline, Situation
-from . import matrix_axes, merge_logins, runtime_tags
+from . import images, matrix_axes, merge_logins, runtime_tags, shell_parse, shell_tags
 from .build_outputs import Exporter
 from .images import Image
 from .merge_job import merge_job, merged_tags
 from .references import moved_steps
 from .runtime_tags import check_tag_readers
 
-# One shell word as written: unquoted characters and quoted runs, side by side.
-_RAW_WORD = re.compile(r"""(?:[^\s'"\\]|\\.|'[^']*'|"(?:\\.|[^"\\])*")+""")
-_OPERATOR = re.compile(r"^[;&|<>()]+$")
-# Options that take a value (as the next word or after `=`); the rest of buildx's are flags.
-_VALUED = {"--platform", "--tag", "-t", "--file", "-f", "--build-arg", "--output", "-o", "--cache-from",
-           "--cache-to", "--target", "--label", "--secret", "--builder", "--metadata-file", "--iidfile",
-           "--progress", "--ssh", "--build-context", "--attest", "--sbom", "--provenance", "--network",
-           "--annotation", "--shm-size", "--ulimit", "--add-host", "--allow", "--call", "--cgroup-parent"}
 METADATA_FILE = '"$RUNNER_TEMP/build-metadata.json"'
 EXPORT_DIGEST = ("mkdir -p \"$RUNNER_TEMP/digests\"\n"
                  f"digest=\"$(jq -r '.\"containerimage.digest\"' {METADATA_FILE})\"\n"
@@ -41,85 +36,88 @@ EXPORT_DIGEST = ("mkdir -p \"$RUNNER_TEMP/digests\"\n"
 
 
 class Command:
-    """The one ``docker buildx build`` of a script, as raw words (to write back as written) and
-    the options this restructure reads or replaces."""
+    """The one ``docker buildx build`` of a script (shell_parse), and the script around it."""
 
     def __init__(self, script: str):
-        joined = re.sub(r"\\\r?\n[ \t]*", " ", script)
-        lines = [line for line in joined.splitlines() if line.strip()]
-        if len(lines) != 1:
-            raise Decline("the `run:` script holds several commands; only a script that is a single "
-                          "`docker buildx build` is split per platform")
-        # GitHub expands `${{ }}` before the shell runs: each is one opaque piece of a word.
-        expressions: list[str] = []
-
-        def hide(m: re.Match) -> str:
-            expressions.append(m.group(0))
-            return f"GHEXPR{len(expressions) - 1}X"
-
-        line = rs._EXPR.sub(hide, lines[0].strip())
-        if "`" in line or "$(" in line:
-            raise Decline("the build command uses a command substitution, which is not rewritten automatically")
-        try:
-            lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-            lexer.whitespace_split = True
-            tokens = list(lexer)
-            values = shlex.split(line, comments=True)
-        except ValueError as exc:
-            raise Decline(f"the build command cannot be parsed as one shell command ({exc})") from None
-        if any(_OPERATOR.match(t) for t in tokens) or "#" in line and values != shlex.split(line):
-            raise Decline("the `run:` script chains, redirects or comments its build command; only a single "
-                          "`docker buildx build` is split per platform")
-        self.raw = _RAW_WORD.findall(line)
-        if [shlex.split(w)[0] if shlex.split(w) else "" for w in self.raw] != values:
-            raise Decline("the build command's words cannot be told apart safely")
-        if values[:3] != ["docker", "buildx", "build"]:
-            raise Decline(f"the command is `{' '.join(values[:3])}`, not `docker buildx build`")
-        joined_short = [w for w in values[3:] if re.match(r"^-[A-Za-z]{2,}", w)]
-        if joined_short:
-            raise Decline(f"the build command's `{joined_short[0]}` joins a short option and its value, which is "
-                          "not rewritten automatically")
-
-        def show(text: str) -> str:
-            return re.sub(r"GHEXPR(\d+)X", lambda m: expressions[int(m.group(1))], text)
-
-        self.raw = [show(w) for w in self.raw]
-        values = [show(v) for v in values]
-        self.values = values
-        self.options: list[tuple[str, str | None, int, int]] = []  # (option, value, first word, last word)
-        i = 3
-        while i < len(values):
-            word, value, first = values[i], None, i
-            if word.startswith("--") and "=" in word:
-                word, value = word.split("=", 1)
-            elif word in _VALUED:
-                if i + 1 >= len(values):
-                    raise Decline(f"`{word}` has no value in the build command")
-                i += 1
-                value = values[i]
-            if word.startswith("-"):
-                self.options.append((word, value, first, i))
-            i += 1
+        self.script = shell_parse.parse(script)
+        if len(self.script.builds) != 1:
+            raise Decline("the `run:` script holds several `docker buildx build` commands; splitting them needs a "
+                          "merge for each image")
+        self.build = self.script.builds[0]
+        self.options = self.build.options
 
     def all(self, *names: str) -> list[str | None]:
-        return [value for name, value, _, _ in self.options if name in names]
+        return [None if w is None else w.value for w in self.build.all(*names)]
 
-    def rewritten(self, platform_var: str, output_var: str, continued: bool) -> str:
-        """The command with the leg's platform, push by digest and the metadata file in place of
-        ``--platform``, the tags and ``--push``; every other word as written. ``continued``: one
-        option a line, as a script written over continuation lines was."""
-        groups = [["docker buildx build"], [f'--platform "${platform_var}"'], [f'--output "${output_var}"'],
-                  [f"--metadata-file {METADATA_FILE}"]]
-        starts = {first: (name, last) for name, _, first, last in self.options}
-        j = 3
-        while j < len(self.raw):
-            name, last = starts.get(j, (None, j))
-            if name not in ("--platform", "--tag", "-t", "--push"):
-                groups.append(self.raw[j:last + 1])
-            j = last + 1
-        if not continued:
-            return " ".join(w for group in groups for w in group)
-        return " \\\n  ".join(" ".join(group) for group in groups) + "\n"
+    def words(self, *names: str) -> list[shell_parse.Word]:
+        return [w for w in self.build.all(*names) if w is not None]
+
+    def rewritten(self, platform_var: str, output_var: str, metadata: str = METADATA_FILE) -> str:
+        """The script with the leg's platform, push by digest and the metadata file in place of
+        ``--platform``, the tags and ``--push``; every other byte as written. The added options
+        follow ``--platform``, separated from it as it is from the word before it; a run of
+        removed options goes with the space on one side of it, so no line is left empty."""
+        data = self.script.data
+        words = self.build.words
+        removed = [any(o.start <= w.start < o.end for o in self.options if o.name in ("--tag", "-t", "--push"))
+                   for w in words]
+        edits: list[tuple[int, int, bytes]] = []
+        for option in self.options:
+            if option.name == "--platform":
+                i = next(k for k, w in enumerate(words) if w.start == option.start)
+                prev_end = words[i - 1].end if i else self.build.start + len(b"docker buildx build")
+                sep = data[prev_end:option.start].decode()
+                text = (f'--platform "${platform_var}"{sep}--output "${output_var}"{sep}'
+                        f"--metadata-file {metadata}")
+                edits.append((option.start, option.end, text.encode()))
+        i = 0
+        while i < len(words):
+            if not removed[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(words) and removed[j + 1]:
+                j += 1
+            prev_end = words[i - 1].end if i else self.build.start + len(b"docker buildx build")
+            if j + 1 == len(words):
+                edits.append((prev_end, words[j].end, b""))
+            else:
+                after = data[words[j].end:words[j + 1].start]
+                keep = after if b"\n" in after else data[prev_end:words[i].start]
+                edits.append((prev_end, words[j + 1].start, keep))
+            i = j + 1
+        for start, end, text in sorted(edits, reverse=True):
+            data = data[:start] + text + data[end:]
+        return data.decode()
+
+
+# Contexts whose values a pull request, an issue or a release author can choose: expanded into a
+# script they are a template injection (zizmor's finding on the whole script, which any change to
+# the script would make new), so the rewritten script reads them from `env:` instead.
+_UNTRUSTED = re.compile(r"\$\{\{\s*((?:github\.event|github\.head_ref|inputs|steps|needs|env|vars)\b[^}]*?)\s*\}\}")
+
+
+def untrusted_to_env(script: str, taken: set[str]) -> tuple[str, dict[str, str]]:
+    """``script`` with each expression over an untrusted context replaced by a variable, and
+    those variables' values (named after the value's last two parts: `RELEASE_TAG_NAME`)."""
+    moved: dict[str, str] = {}
+    quoted = shell_parse.single_quoted(script)
+
+    def replace(m: re.Match) -> str:
+        if any(start <= m.start() < end for start, end in quoted):
+            return m.group(0)  # in single quotes a variable would not be expanded: left as written
+        expression = f"${{{{ {m.group(1).strip()} }}}}"
+        found = next((k for k, v in moved.items() if v == expression), None)
+        if found is None:
+            parts = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", m.group(1))
+            wanted = found = "_".join(parts[-2:]).upper() or "VALUE"
+            n = 2
+            while found in taken or found in moved:
+                found, n = f"{wanted}_{n}", n + 1
+            moved[found] = expression
+        return "${" + found + "}"
+
+    return _UNTRUSTED.sub(replace, script), moved
 
 
 def _other_dimensions(job_id: str, job: dict, workflow: Workflow) -> dict[str, list]:
@@ -139,9 +137,12 @@ def _other_dimensions(job_id: str, job: dict, workflow: Workflow) -> dict[str, l
 
 
 def _tags(workflow: Workflow, build: Build, command: Command, other: dict) -> rs.Tags:
-    literal = [t for value in command.all("--tag", "-t") for t in value.split(",") if t]
+    literal = [t for value in command.all("--tag", "-t") for t in (value or "").split(",") if t]
     if not literal:
         raise Decline("the build command pushes without `-t`, so there is no name for the merged image")
+    from_shell = shell_tags.shell_tags(workflow, build, command.script, command.build, other)
+    if from_shell is not None:  # the tags read shell variables: the merge job sets them the same way
+        return from_shell
     for tag in literal:
         if "$" in rs._EXPR.sub("", tag):
             raise Decline(f"the tag `{tag}` reads a shell variable, which the merge job cannot know")
@@ -153,28 +154,33 @@ def _tags(workflow: Workflow, build: Build, command: Command, other: dict) -> rs
 
 
 def _platforms(command: Command) -> list[str]:
-    values = command.all("--platform")
-    if len(values) != 1:
+    words = command.words("--platform")
+    if len(words) != 1 or len(command.all("--platform")) != 1:
         raise Decline("the build command does not set `--platform` exactly once")
-    if "$" in values[0]:
-        raise Decline(f"the platform list `{values[0]}` reads a variable, so the legs are not known")
-    platforms = [p.strip() for p in values[0].split(",") if p.strip()]
+    if "$" in words[0].raw or "`" in words[0].raw:
+        raise Decline(f"the platform list `{words[0].raw}` reads a variable, so the legs are not known")
+    platforms = [p.strip() for p in words[0].value.split(",") if p.strip()]
     if len(platforms) < 2:
         raise Decline("the build has a single platform")
     return platforms
 
 
-def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Change:
-    job_id = build.job_id
-    job = workflow.jobs[job_id]
-    other = _other_dimensions(job_id, job, workflow)
-    if [b for b in workflow.builds if b.job_id == job_id and b is not build]:
-        raise Decline(f"job `{job_id}` has several build commands; splitting them needs a merge for each image")
+@dataclass
+class _Step:
+    """One shell build step of the job, prepared: its command, tags and names in the legs."""
+
+    build: Build
+    command: Command
+    image: Image
+    platforms: list[str]
+
+
+def _prepare(workflow: Workflow, build: Build, other: dict, build_id: str) -> _Step:
     script = build.step.node.get("run")
     if not isinstance(script, str):
         raise Decline("the build step's `run:` is not a script")
     command = Command(script)
-    pushes = [value for name, value, _, _ in command.options if name == "--push"]
+    pushes = command.all("--push")
     if not pushes or any(value not in (None, "true") for value in pushes):
         raise Decline("the build command does not `--push`; a per-platform build of an image that is not pushed "
                       "has nothing to merge")
@@ -183,69 +189,147 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
                       "per-platform build would replace")
     platforms = _platforms(command)
     tags = _tags(workflow, build, command, other)
+    condition = images.step_condition(build.step)
+    images.check_condition(condition, build.step)
+    image = Image(build_id, tags, condition, None, images.label(build.step))
+    return _Step(build, command, image, platforms)
+
+
+def _job_builds(workflow: Workflow, build: Build) -> list[Build]:
+    """The job's shell build steps, split together (each its own image, merged under its own
+    condition); a job that also builds another way is declined."""
+    builds = [b for b in workflow.builds if b.job_id == build.job_id]
+    for other in builds:
+        if other.kind != "shell":
+            raise Decline(f"job `{build.job_id}` has several build commands and step `{images.label(other.step)}` "
+                          f"is a {other.kind} step; splitting them needs a merge for each image")
+    return builds
+
+
+def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Change:
+    job_id = build.job_id
+    job = workflow.jobs[job_id]
+    other = _other_dimensions(job_id, job, workflow)
     steps = workflow.steps(job_id)
-    if not merge_logins.logins(steps, build.step.index):
+    step_ids = {str(st.node.get("id")) for st in steps if st.node.get("id")}
+    prepared: list[_Step] = []
+    for b in _job_builds(workflow, build):
+        build_id = str(b.step.node.get("id") or rs._unique_id(step_ids, "build"))
+        step_ids.add(build_id)
+        prepared.append(_prepare(workflow, b, other, build_id))
+    several = len(prepared) > 1
+    platforms = prepared[0].platforms
+    for p in prepared[1:]:
+        if sorted(map(canonical_platform, p.platforms)) != sorted(map(canonical_platform, platforms)):
+            raise Decline(f"step `{p.image.label}` builds {', '.join(p.platforms)} and step "
+                          f"`{prepared[0].image.label}` {', '.join(platforms)}; legs for different platform lists "
+                          "are not made automatically")
+    first, last = prepared[0].build.step.index, prepared[-1].build.step.index
+    if not merge_logins.logins(steps, first):
         raise Decline(f"job `{job_id}` does not log in to a registry before the build (with docker/login-action or "
                       "`docker login`), so the merge job would not know how to")
     legs = rs._legs(s, workflow, build, platforms, mode)
+    all_images = [p.image for p in prepared]
+    if several:
+        values = ["-".join(map(str, combo)) for combo in itertools.product(*other.values())] if other else []
+        keys = images.artifact_keys([i.build_id for i in all_images], job_id, [leg.pair for leg in legs], values)
+        for image, key in zip(all_images, keys):
+            image.key = key
 
     doc = workflow.doc
-    step_ids = {str(st.node.get("id")) for st in steps if st.node.get("id")}
-    build_id = str(build.step.node.get("id") or rs._unique_id(step_ids, "build"))
     merge_id = rs._unique_id(set(workflow.jobs), "merge")
     unit, dash = doc.indent_unit(), wedit.dash_offset(doc)
     key_col = doc.start(("jobs", job_id, next(iter(job))))[1]
     steps_line, steps_col = doc.start(build.step.path)
     step_dash = doc._dash(steps_line, steps_col)
-    b = build.step.index
-    moved = moved_steps(steps, b, build_id, None, matrix_keys=tuple(other))
-    check_tag_readers(steps, b, moved, tags.names_from)
-    if "outputs" in job and rs.refers(job["outputs"], f"steps.{build_id}."):
-        raise Decline(f"job `{job_id}`'s outputs read the build step, which would move to `{merge_id}`")
+    build_ids = tuple(i.build_id for i in all_images)
+    moved = moved_steps(steps, first, build_ids if several else build_ids[0], None, matrix_keys=tuple(other),
+                        builds=tuple(p.build.step.index for p in prepared))
+    if any(st.index < last for st in moved):
+        raise Decline(f"step `{images.label(next(st for st in moved if st.index < last))}` uses a pushed image "
+                      "between two build steps; it is not moved to the merge job automatically")
+    for p in prepared:
+        check_tag_readers(steps, p.build.step.index, moved, p.image.tags.names_from)
+        if "outputs" in job and rs.refers(job["outputs"], f"steps.{p.image.build_id}."):
+            raise Decline(f"job `{job_id}`'s outputs read the build step, which would move to `{merge_id}`")
+        if p.image.tags.names_from is not None:
+            p.image.names_id = runtime_tags.names_id(step_ids)
+            step_ids.add(p.image.names_id)
 
+    edits: list[wedit.Edit] = merge_job(workflow, job_id, merge_id, all_images, moved, False, unit,
+                                        dash, other, key_col, step_dash, steps_col)
+    edits += rs._dependents(workflow, job_id, merge_id, False)
+    platform_vars: dict[str, str] = {}
+    for p in prepared:
+        edits += _leg_build_edits(doc, workflow, job, p, several, platform_vars)
+    for st in reversed(moved):
+        edits.append(wedit.remove_entry(st.path, rs._drop_step(job_id, st.index), f"move step {st.index + 1}"))
+    ref, release = wedit.uses(workflow, "actions/upload-artifact")
+    for p in reversed(prepared):
+        key, b = p.image.key, p.build.step.index
+        digests = "$RUNNER_TEMP/digests" + (f"/{key}" if key else "")
+        when = [("if", p.build.step.node["if"])] if "if" in p.build.step.node else []
+        upload = [("name", "Upload digest" + (f" ({p.image.label})" if several else ""))] + when + [
+            ("uses", ref),
+            ("with", [("name", images.artifact_prefix(job_id, key, "".join(f"${{{{ matrix.{k} }}}}-" for k in other))
+                       + "${{ matrix.pair }}"),
+                      ("path", "${{ runner.temp }}/" + digests.removeprefix("$RUNNER_TEMP/") + "/*"),
+                      ("if-no-files-found", "error"), ("retention-days", 1)])]
+        metadata = _metadata_file(p, several)
+        export = [("name", "Export digest" + (f" ({p.image.label})" if several else ""))] + when + [
+            ("run", f"mkdir -p \"{digests}\"\n"
+                    f"digest=\"$(jq -r '.\"containerimage.digest\"' {metadata})\"\n"
+                    f"touch \"{digests}/${{digest#sha256:}}\"\n")]
+        upload_step = (upload, {"uses": release} if release else None)
+        if b + 1 < len(steps) - len(moved):
+            edits.append(wedit.insert_step(workflow, job_id, b + 1, *upload_step))
+            edits.append(wedit.insert_step(workflow, job_id, b + 1, export))
+        else:
+            edits.append(wedit.insert_step(workflow, job_id, None, export))
+            edits.append(wedit.insert_step(workflow, job_id, None, *upload_step))
+    edits += rs._qemu_edits(steps[:first], job_id, legs, mode)
+    edits += rs._leg_edits(workflow, job_id, legs, mode, {}, other, key_col, unit, dash)
+    edits += runtime_tags.computed_tag_edits(workflow, job_id, all_images, False)
+    try:
+        result = wedit.apply(workflow, edits)
+        for p in prepared:
+            _check(result, job_id, merge_id, legs, p, platform_vars[p.image.build_id], several)
+    except (wedit.EditError, ValidationError) as exc:
+        raise Decline(str(exc)) from None
+    if several:
+        return rs._change(s, mode, workflow, job_id, merge_id, legs, None, None, moved, result, images=all_images)
+    return rs._change(s, mode, workflow, job_id, merge_id, legs, all_images[0].tags, None, moved, result)
+
+
+def _metadata_file(p: _Step, several: bool) -> str:
+    return METADATA_FILE if not several else f'"$RUNNER_TEMP/build-metadata-{p.image.key}.json"'
+
+
+def _leg_build_edits(doc: Doc, workflow: Workflow, job: dict, p: _Step, several: bool,
+                     platform_vars: dict[str, str]) -> list[wedit.Edit]:
+    """The build step in the legs: its script for the leg's platform, pushing by digest, with
+    the values it reads through `env:` (no expression inside `run:`)."""
+    build = p.build
     taken = {str(k) for scope in (build.step.node.get("env"), job.get("env"), workflow.root.get("env"))
              if isinstance(scope, dict) for k in scope}
     platform_var = rs._unique_id(taken, "BUILD_PLATFORM")
     output_var = rs._unique_id(taken | {platform_var}, "BUILD_OUTPUT")
-
-    image = Image(build_id, tags, None,
-                  names_id=runtime_tags.names_id(step_ids) if tags.names_from is not None else None)
-    edits: list[wedit.Edit] = merge_job(workflow, job_id, merge_id, [image], moved, False, unit,
-                                        dash, other, key_col, step_dash, steps_col)
-    edits += rs._dependents(workflow, job_id, merge_id, False)
-    for st in reversed(moved):
-        edits.append(wedit.remove_entry(st.path, rs._drop_step(job_id, st.index), f"move step {st.index + 1}"))
-    ref, release = wedit.uses(workflow, "actions/upload-artifact")
-    upload = [("name", "Upload digest"), ("uses", ref),
-              ("with", [("name", f"digests-{job_id}-{''.join(f'${{{{ matrix.{k} }}}}-' for k in other)}${{{{ matrix.pair }}}}"), ("path", "${{ runner.temp }}/digests/*"),
-                        ("if-no-files-found", "error"), ("retention-days", 1)])]
-    export = [("name", "Export digest"), ("run", EXPORT_DIGEST)]
-    upload_step = (upload, {"uses": release} if release else None)
-    if b + 1 < len(steps) - len(moved):
-        edits.append(wedit.insert_step(workflow, job_id, b + 1, *upload_step))
-        edits.append(wedit.insert_step(workflow, job_id, b + 1, export))
-    else:
-        edits.append(wedit.insert_step(workflow, job_id, None, export))
-        edits.append(wedit.insert_step(workflow, job_id, None, *upload_step))
-
-    # The leg's values reach the script through `env:` (no expression inside `run:`).
-    edits.append(_run_edit(doc, build, command.rewritten(platform_var, output_var, "\\\n" in script)))
+    platform_vars[p.image.build_id] = platform_var
+    leg_script, moved_expressions = untrusted_to_env(
+        p.command.rewritten(platform_var, output_var, _metadata_file(p, several)), taken | {platform_var, output_var})
+    edits = [_run_edit(doc, build, leg_script)]
+    for name, expression in moved_expressions.items():
+        edits.append(wedit.set_key(build.step.path + ("env",), name, expression,
+                                   describe="pass a value the script read as an expression through env"))
     edits.append(wedit.set_key(build.step.path + ("env",), platform_var, "${{ matrix.platform }}",
                                describe="the leg's platform"))
-    edits.append(wedit.set_key(build.step.path + ("env",), output_var, runtime_tags.leg_outputs(tags, image.names_id, "true", Exporter()),
+    edits.append(wedit.set_key(build.step.path + ("env",), output_var,
+                               runtime_tags.leg_outputs(p.image.tags, p.image.names_id, "true", Exporter()),
                                describe="push the leg by digest"))
     if "id" not in build.step.node:
-        edits.append(wedit.set_key(build.step.path, "id", build_id, after="name" if "name" in build.step.node else "run",
-                                   describe="name the build step"))
-    edits += rs._qemu_edits(steps[:b], job_id, legs, mode)
-    edits += rs._leg_edits(workflow, job_id, legs, mode, {}, other, key_col, unit, dash)
-    edits += runtime_tags.computed_tag_edits(workflow, job_id, [image], False)
-    try:
-        result = wedit.apply(workflow, edits)
-        _check(result, job_id, merge_id, legs, tags, build_id, platform_var)
-    except (wedit.EditError, ValidationError) as exc:
-        raise Decline(str(exc)) from None
-    return rs._change(s, mode, workflow, job_id, merge_id, legs, tags, None, moved, result)
+        edits.append(wedit.set_key(build.step.path, "id", p.image.build_id,
+                                   after="name" if "name" in build.step.node else "run", describe="name the build step"))
+    return edits
 
 
 def _run_edit(doc: Doc, build: Build, script: str) -> wedit.Edit:
@@ -268,24 +352,30 @@ def _run_edit(doc: Doc, build: Build, script: str) -> wedit.Edit:
     return wedit.replace_entry(path, lines_for, expect, describe)
 
 
-def _check(workflow: Workflow, job_id: str, merge_id: str, legs: list, tags: rs.Tags, build_id: str,
-           platform_var: str) -> None:
+def _check(workflow: Workflow, job_id: str, merge_id: str, legs: list, p: _Step, platform_var: str,
+           several: bool) -> None:
     """Structure of the result: one platform per leg, the legs push digests only, the merge job
     makes exactly the original tags."""
+    tags, build_id = p.image.tags, p.image.build_id
     job = plain(workflow.jobs[job_id])
     include = matrix_axes.expand(job["strategy"]["matrix"])
     if {e.get("platform") for e in include} != {leg.platform for leg in legs}:
         raise ValidationError("the legs do not build one platform each")
     step = next(st for st in job["steps"] if st.get("id") == build_id)
     leg = Command(step["run"])
-    if leg.all("--platform") != [f"${platform_var}"] or leg.all("--tag", "-t") or "--push" in leg.values:
+    if [w.raw for w in leg.words("--platform")] != [f'"${platform_var}"'] or leg.words("--tag", "-t") \
+            or leg.build.has("--push"):
         raise ValidationError("a leg pushes a tag instead of a digest")
-    if "push-by-digest=true" not in step["env"][leg.all("--output")[0].lstrip("$")]:
+    if "push-by-digest=true" not in step["env"][leg.words("--output")[0].raw.strip('"').lstrip("$")]:
         raise ValidationError("a leg does not push by digest")
     merge = plain(workflow.jobs[merge_id])
+    create_id = build_id
     if tags.runtime is not None:
-        create = next((s for s in merge["steps"] if "imagetools create" in str(s.get("run", ""))), {})
+        create = next((s for s in merge["steps"] if s.get("id") == create_id), {})
         if (create.get("env") or {}).get("MERGED_TAGS") != tags.runtime:
             raise ValidationError("the merge job does not read the tags the build computes")
-    elif merged_tags(merge) != tags.literal:
+    elif tags.script is not None:
+        if merged_tags(merge, create_id) != tags.script.tag_words:
+            raise ValidationError("the merge job's tags differ from the original's")
+    elif merged_tags(merge, create_id) != tags.literal:
         raise ValidationError("the merge job's tags differ from the original's")
