@@ -176,42 +176,6 @@ jobs:
           outputs: type=image,push-by-digest=true,name-canonical=true,push=true
 """
 
-# Whether to push is decided by a step (`push: ${{ steps.decide.outputs.push }}`), in a job with
-# a matrix over variants.
-PUSH_DECIDED_BY_A_STEP = """\
-name: images
-on: push
-jobs:
-  image:
-    runs-on: ubuntu-latest
-    permissions:
-      contents: read
-      packages: write
-    strategy:
-      matrix:
-        variant: [slim, full]
-    steps:
-      - uses: actions/checkout@v5
-      - name: Decide
-        id: decide
-        run: |
-          echo "push=true" >> "$GITHUB_OUTPUT"
-      - uses: docker/setup-qemu-action@v3
-      - uses: docker/setup-buildx-action@v3
-      - uses: docker/login-action@v3
-        with:
-          registry: ghcr.io
-          username: ${{ github.actor }}
-          password: ${{ secrets.GITHUB_TOKEN }}
-      - name: Build and push
-        uses: docker/build-push-action@v6
-        with:
-          build-args: VARIANT=${{ matrix.variant }}
-          platforms: linux/amd64,linux/arm64
-          push: ${{ steps.decide.outputs.push }}
-          tags: ghcr.io/acme/app:${{ matrix.variant }}
-"""
-
 # A matrix a setup job computes (`fromJSON`), whose script gives each leg its runner.
 COMPUTED_NATIVE_MATRIX = """\
 name: docker

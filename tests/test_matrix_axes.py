@@ -15,7 +15,7 @@ from bot.remedies.restructure import _commands
 from bot.workflows.yamldoc import load, plain
 
 from .matrix_shapes import (COMPUTED_MATRIX, INCLUDE_ONLY_VARIANTS, LISTS_INCLUDE_EXCLUDE, NATIVE_OBJECT_MATRIX,
-                            PER_ENTRY_PLATFORMS, PUSH_DECIDED_BY_A_STEP)
+                            PER_ENTRY_PLATFORMS)
 from .repos import NODE_SITE, WF, run, sigill_log
 from .test_fix import assert_valid, golden
 from .test_realworld_shapes import fixed
@@ -166,26 +166,6 @@ def test_comment_lines_at_a_scripts_end_are_the_scripts():
     assert doc.entry_text(second.path)[0] == "      # introduces the next step"
     # copied as written, the step's script is the same
     assert plain(load("steps:\n" + "\n".join(doc.entry_text(first.path)) + "\n"))["steps"][0]["run"] == first.node["run"]
-
-
-def test_a_push_condition_a_step_computes_reaches_the_merge_job_as_a_job_output():
-    result = fixed(PUSH_DECIDED_BY_A_STEP, "native-runners")
-    golden("matrix-push-decided-by-a-step-native-runners", result.diff)
-    jobs = _jobs(result)
-    assert jobs["image"]["outputs"] == {"decide-push": "${{ steps.decide.outputs.push }}"}
-    # the legs read the step, the merge job's `if:` (a job's, without `steps`) the job output
-    # (a step's output is a string, and `false` is true in an `if:`: the text is compared)
-    assert _step(jobs["image"]["steps"], "Export digest")["if"] == \
-        "${{ format('{0}', steps.decide.outputs.push) == 'true' }}"
-    assert jobs["merge"]["if"] == "${{ format('{0}', needs.image.outputs.decide-push) == 'true' }}"
-    assert "whichever leg finished last" in result.explanation
-
-
-def test_a_push_condition_a_step_computes_from_the_matrix_is_declined_with_the_reason():
-    text = PUSH_DECIDED_BY_A_STEP.replace('echo "push=true"', 'echo "push=${{ matrix.variant }}"')
-    with pytest.raises(NoFix, match=r"the push condition `.*steps.decide.outputs.push.*` reads a step's output, "
-                                    r"which only a job output would pass on .* step `decide` from the leg's matrix"):
-        run({WF: text}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
 
 
 _VALUES = st.sampled_from(["a", "b", "c", 1, 2])

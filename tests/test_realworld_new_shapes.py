@@ -36,13 +36,11 @@ def test_metadata_images_on_one_line_are_several_names():
     assert "printf 'acme/app@sha256:%s ' *" in create["run"]
 
 
-def test_a_whole_tag_set_at_run_time_is_declined_with_the_reason():
-    with pytest.raises(NoFix, match=r"the tag `\$\{\{ env.APP_TAG \}\}` is computed at run time as a whole"):
-        run({WF: TAG_FROM_GITHUB_ENV}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
-    # the ladder goes on to a remedy that keeps the build as it is
+def test_a_whole_tag_set_at_run_time_no_longer_falls_back_to_qemu():
+    # (the legs derive the name at run time: tests/test_context_shapes.py)
     result = run({WF: TAG_FROM_GITHUB_ENV}, {"Dockerfile": NODE_SITE}, sigill_log(), skip=("build-on-buildplatform",))
     assert_valid(result)
-    assert result.remedy == "pin-qemu" and "native-runners" in result.declined
+    assert result.remedy == "native-runners" and "native-runners" not in result.declined
 
 
 def test_a_version_set_at_run_time_is_set_again_by_the_merge_job():

@@ -26,7 +26,8 @@ from ..workflows.yamldoc import plain
 from . import matrix_axes
 from .base import Change, Decline, Situation
 from .references import image_names, moved_steps, refers
-from .images import Image, Tags
+from . import merge_condition
+from .images import Image, Tags, other_suffix
 from .merge_job import merge_job, merged_tags
 from .restructure import (METADATA, _change, _dependents, _digest_steps, _drop_step, _image_name, _leg_edits, _legs,
                           _matrix_key, _metadata_tags, _other_axes, _push, _qemu_edits, _runners_in_place,
@@ -209,7 +210,7 @@ def split_bake(s: Situation, mode: str) -> Change:
                                                  "matrix."):
         raise Decline(f"job `{job_id}` builds one image per {', '.join(other)}, all with the same tags; one merged "
                       "image per value would overwrite the others")
-    legs_suffix = matrix_axes.suffix(other)
+    legs_suffix = other_suffix(matrix_axes.named(other))
 
     doc = workflow.doc
     steps = workflow.steps(job_id)
@@ -229,8 +230,11 @@ def split_bake(s: Situation, mode: str) -> Change:
     push_value = f"${{{{ {condition} }}}}" if condition else "true"
     edits: list[wedit.Edit] = []
     if pushes:
-        edits += merge_job(workflow, job_id, merge_id, [Image(build_id, tags, condition)], moved, False, unit, dash,
-                           other, key_col, step_dash, steps_col)
+        image = Image(build_id, tags, condition)
+        pushed = merge_condition.pass_on(workflow, job_id, [image], build.step.index)
+        edits += merge_job(workflow, job_id, merge_id, [image], moved, False, unit, dash,
+                           other, key_col, step_dash, steps_col, passed=pushed)
+        edits += merge_condition.output_edits(pushed, False)
         edits += _dependents(workflow, job_id, merge_id, False)
         for st in reversed(moved):
             edits.append(wedit.remove_entry(st.path, _drop_step(job_id, st.index), f"move step {st.index + 1}"))

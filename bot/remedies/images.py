@@ -14,6 +14,7 @@ merge job creates them).
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,11 +60,8 @@ class Image:
     key: str | None = None  # its part of the artifact names; None when the job builds one image
     label: str = ""  # the build step's name, for step names and explanations
     names_id: str | None = None  # the leg's step that derives the names from run-time tags (runtime_tags)
-    merge_if: str | None = None  # ``condition`` as the merge job reads it, where it differs (push_condition)
-
-    @property
-    def merge_condition(self) -> str | None:
-        return self.merge_if or self.condition
+    # The condition as the merge job reads it, where it cannot read the build's (merge_condition).
+    merge_condition: str | None = None
 
 
 
@@ -195,12 +193,14 @@ def script_names(steps: list[StepRef]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.group(1) for st in steps for m in _REPOSITORY.finditer(str(st.node.get("run") or ""))))
 
 
-def artifact_keys(build_ids: list[str], job_id: str, pairs: list[str], other_values: list[str]) -> list[str]:
+def artifact_keys(build_ids: list[str], job_id: str, pairs: list[str], other: dict[str, list]) -> list[str]:
     """Each image's part of the artifact names (`digests-<job>-<key>-<leg>`): its step id,
     unless a download pattern would then also pick another image's digests (`build` and
     `build-alpine`), then its number. Checked on every concrete name the legs upload."""
+    sep = other_separator(other)
+    values = [sep.join(map(str, combo)) for combo in itertools.product(*other.values())] if other else []
     for keys in (build_ids, [f"image-{n}" for n in range(1, len(build_ids) + 1)]):
-        if _patterns_exact(keys, job_id, pairs, other_values):
+        if _patterns_exact(keys, job_id, pairs, values, sep):
             return keys
     raise Decline("the images' digest artifacts cannot be told apart by a download pattern")
 
@@ -209,13 +209,48 @@ def artifact_prefix(job_id: str, key: str | None, suffix: str) -> str:
     return f"digests-{job_id}-" + (f"{key}-" if key else "") + suffix
 
 
-def _patterns_exact(keys: list[str], job_id: str, pairs: list[str], other_values: list[str]) -> bool:
-    names = {key: [artifact_prefix(job_id, key, f"{o}-" if o else "") + pair for o in other_values or [""]
+# What a matrix value may hold to be part of an artifact name and of a download pattern: no
+# character upload-artifact refuses (`"` `:` `<` `>` `|` `*` `?` `\` `/`) and no glob syntax.
+_NAME_SAFE = re.compile(r"[\w.+=@~ -]+")
+_SEPARATORS = ("-", "_", ".", "+", "~")
+
+
+def other_separator(other: dict[str, list]) -> str:
+    """What follows each value of the other dimensions in the digest artifacts' names
+    (`digests-<job>-<value><sep><leg>`), so that one value's download pattern
+    (`...-<value><sep>*`) never picks another's digests: `api-*` would also pick `api-v2-...`.
+    `-` where no combination of values, so followed, starts another; else the first separator
+    no value holds (after which the first one ends each value where it is)."""
+    values = [str(v) for vs in other.values() for v in vs]
+    unsafe = next((v for v in values if not _NAME_SAFE.fullmatch(v)), None)
+    if unsafe is not None:
+        raise Decline(f"the matrix value `{unsafe}` cannot be part of the digest artifacts' names (upload-artifact "
+                      "refuses some characters, and a download pattern reads others as a glob)")
+    combos = [tuple(map(str, c)) for c in itertools.product(*other.values())]
+    for sep in _SEPARATORS:
+        prefixes = {sep.join(c) + sep for c in combos}
+        clear = all(not b.startswith(a) for a in prefixes for b in prefixes if a != b)
+        if sep == "-" and clear or sep != "-" and not any(sep in v for v in values):
+            return sep
+    raise Decline("the values of the job's matrix cannot be told apart in the digest artifacts' names")
+
+
+def other_suffix(other: dict[str, list]) -> str:
+    """The part of a digest artifact's name (and of its download pattern) that the other
+    dimensions' values make: `${{ matrix.x }}<sep>` for each."""
+    if not other:
+        return ""
+    sep = other_separator(other)
+    return "".join(f"${{{{ matrix.{k} }}}}{sep}" for k in other)
+
+
+def _patterns_exact(keys: list[str], job_id: str, pairs: list[str], other_values: list[str], sep: str = "-") -> bool:
+    names = {key: [artifact_prefix(job_id, key, f"{o}{sep}" if o else "") + pair for o in other_values or [""]
                    for pair in pairs] for key in keys}
     for key in keys:
         for o in other_values or [""]:
-            pattern = artifact_prefix(job_id, key, f"{o}-" if o else "") + "*"
+            pattern = artifact_prefix(job_id, key, f"{o}{sep}" if o else "") + "*"
             picked = {n for k in keys for n in names[k] if fnmatch.fnmatchcase(n, pattern)}
-            if picked != {artifact_prefix(job_id, key, f"{o}-" if o else "") + pair for pair in pairs}:
+            if picked != {artifact_prefix(job_id, key, f"{o}{sep}" if o else "") + pair for pair in pairs}:
                 return False
     return True

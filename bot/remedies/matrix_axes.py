@@ -155,17 +155,10 @@ def _patterns_exact(names: list[str]) -> bool:
                    for name in names for other in names if other != name)
 
 
-def suffix(other: dict) -> str:
-    """The part of the artifact names that names the combination (`${{ matrix.node }}-`)."""
-    keys = other.ident if isinstance(other, Axes) else list(other)
-    return "".join(f"${{{{ matrix.{k} }}}}-" for k in keys)
-
-
-def ident_values(other: dict) -> list[str]:
-    """Each combination's part of the artifact names, as the legs write it."""
-    if isinstance(other, Axes):
-        return ["-".join(str(c[k]) for k in other.ident) for c in other.combos] if other.ident else []
-    return ["-".join(map(str, combo)) for combo in itertools.product(*other.values())] if other else []
+def named(other: dict) -> dict:
+    """The keys (with their values) that name a combination's digest artifacts: for a matrix of
+    plain lists all of them, else the fewest that tell the combinations apart (``ident``)."""
+    return {k: other[k] for k in other.ident} if isinstance(other, Axes) else other
 
 
 def merge_matrix(other: dict) -> dict:

@@ -22,7 +22,8 @@ from ..workflows import edit as wedit
 from ..workflows.model import SETUP_BUILDX, StepRef, Workflow
 from ..workflows.yamldoc import Doc, plain
 from . import matrix_axes, merge_logins, permissions_down
-from .images import Image, Tags, artifact_prefix, either
+from .merge_condition import Passed, copied_step, job_if, merged, unset_env
+from .images import Image, Tags, artifact_prefix, either, other_suffix
 from .references import image_names, installers, reads_workspace
 from .runners import x64_runner
 
@@ -149,7 +150,9 @@ def _named(what: str, image: Image, several: bool) -> str:
 
 def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image], moved: list[StepRef],
               outputs_moved: bool, unit: int, dash: int, other: dict, key_col: int, step_dash: int,
-              step_col: int) -> list[wedit.Edit]:
+              step_col: int, passed: Passed | None = None) -> list[wedit.Edit]:
+    """``passed``: the build job's outputs that carry conditions the merge job cannot evaluate
+    (merge_condition), to which a copied step's condition may be added."""
     doc: Doc = workflow.doc
     job = workflow.jobs[job_id]
     steps = workflow.steps(job_id)
@@ -166,22 +169,23 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
         # The repeated or moved steps may read the repository (a version file, package.json).
         copied += [st for st in steps if (st.action or "") == "actions/checkout"]
     copied = sorted({st.index: st for st in copied}.values(), key=lambda st: st.index)
-    condition = either([image.merge_condition for image in images])
+    condition = either([merged(image) for image in images])
     alone = doc.dash_alone(steps[0].path)  # new steps follow the file's list style
     pad = " " * key_col
     # Repeated or moved steps (and the copied env) may read the outputs of the jobs the build job
     # needs: the merge job needs them too, or `needs.<job>` would not resolve there.
     read = str([plain(st.node) for st in copied + moved] + [plain(job.get(k)) for k in ("env", "environment")]
-               + [condition or ""])
+               + [condition or ""] + [(i.tags.literal, i.tags.runtime, i.tags.names) for i in images])
     upstream = [str(n) for n in ([job.get("needs")] if isinstance(job.get("needs"), str) else job.get("needs") or [])
                 if re.search(rf"\bneeds\.{re.escape(str(n))}\.", read)]
     needs: Any = upstream + [job_id] if upstream else job_id
     data: dict[str, Any] = {"runs-on": x64, "needs": needs}
     lines = [" " * doc.start(("jobs", job_id))[1] + f"{merge_id}:", f"{pad}runs-on: {x64}",
              f"{pad}needs: " + (f"[{', '.join(needs)}]" if upstream else job_id)]
-    if condition:
-        data["if"] = f"${{{{ {condition} }}}}"
-        lines.append(f"{pad}if: ${{{{ {condition} }}}}")
+    job_condition = job_if(workflow, job_id, upstream, condition)
+    if job_condition:
+        data["if"] = f"${{{{ {job_condition} }}}}"
+        lines.append(f"{pad}if: ${{{{ {job_condition} }}}}")
     if other:  # one merged image per value of the other dimension, with that value's tags
         data["strategy"] = {"matrix": matrix_axes.merge_matrix(other)}
         lines += wedit.block_lines("strategy", data["strategy"], key_col, unit, dash)
@@ -203,8 +207,7 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
 
     def when(image: Image) -> dict:
         """Each image's steps run when it was pushed (the job's `if:` covers a shared condition)."""
-        return {"if": f"${{{{ {image.merge_condition} }}}}"} if several and image.merge_condition \
-            and image.merge_condition != condition \
+        return {"if": f"${{{{ {merged(image)} }}}}"} if several and merged(image) and merged(image) != condition \
             else {}
 
     def add(item: dict, release: str | None = None) -> None:
@@ -216,15 +219,18 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
         step_data.append(item)
 
     download_ref, download_release = wedit.uses(workflow, "actions/download-artifact")
-    suffix = matrix_axes.suffix(other)
+    suffix = other_suffix(matrix_axes.named(other))
     for image in images:
         path = DIGESTS + (f"/{image.key}" if several else "")
         add({"name": _named("Download digests", image, several)} | when(image)
             | {"uses": download_ref, "with": {"path": path, "pattern": artifact_prefix(job_id, image.key, suffix) + "*",
                                                "merge-multiple": True}}, download_release)
+    merge_ids = {str(st.node.get("id")) for st in copied if st.node.get("id")}
+    unset = unset_env(steps, copied)
     for st in copied:
-        lines += doc.entry_text(st.path)
-        step_data.append(plain(st.node))
+        text, node = copied_step(doc, st, merge_ids, passed, unset)
+        lines += text
+        step_data.append(node)
     if not buildx:
         ref, release = wedit.uses(workflow, SETUP_BUILDX)
         add({"name": "Set up Docker Buildx", "uses": ref}, release)

@@ -24,8 +24,7 @@ from ..validate import ValidationError
 from ..workflows import edit as wedit
 from ..workflows.model import BAKE, BUILD_PUSH, SETUP_QEMU, Build, StepRef, Workflow, canonical_platform, reusable_call
 from ..workflows.yamldoc import Doc, comment_of, plain
-from . import build_outputs, matrix_axes
-from . import push_condition as push_if
+from . import build_outputs, matrix_axes, merge_condition
 from . import images as multi
 from .base import Change, Decline, Situation
 from .images import Image, Tags
@@ -39,7 +38,7 @@ METADATA = "docker/metadata-action"
 NATIVE_ON_X64 = {"linux/amd64", "linux/386"}
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 # Expression contexts that mean the same in the merge job as in the build job.
-ANYWHERE_CONTEXTS = {"github", "env", "vars", "inputs", "secrets"}
+ANYWHERE_CONTEXTS = {"github", "env", "vars", "inputs", "secrets", "needs"}
 
 
 @dataclass
@@ -107,7 +106,9 @@ def _static_tags(workflow: Workflow, build: Build, matrix_ok: bool, raw: str | N
     try:
         names = list(dict.fromkeys(_tag_image_name(workflow, build.job_id, t) for t in literal))
     except Decline as exc:
-        if "steps." in raw:  # a tag list a step computes: the legs derive the names (runtime_tags)
+        # A tag a step computes, or writes to $GITHUB_ENV, as a whole: the legs derive the names
+        # (runtime_tags), or it declines there, saying which value the merge job cannot know.
+        if re.search(r"(?<![\w.-])(?:steps|env)\.", raw):
             raise ComputedTags(str(exc)) from None
         raise
     if any("steps." in n for n in names):
@@ -401,7 +402,7 @@ def _image(workflow: Workflow, build: Build, build_id: str, push_condition: str 
     `if:` and its `push:` expression, both of which the merge job must repeat)."""
     step_if = multi.step_condition(build.step)
     multi.check_condition(step_if, build.step)
-    condition = multi.both(step_if, push_if.as_condition(push_condition))
+    condition = multi.both(step_if, push_condition)
     tags = _tags(workflow, build, matrix_ok=bool(other), other=other)
     tags.annotations = exporter.merge_annotations
     # The merge job repeats these steps; its matrix has only the other dimension's keys.
@@ -410,12 +411,7 @@ def _image(workflow: Workflow, build: Build, build_id: str, push_condition: str 
         if reads:
             raise Decline(f"step `{st.node.get('name') or st.node.get('id') or st.uses}` names the tags from "
                           f"`matrix.{reads[0]}`, which the merge job, a job without that matrix, does not have")
-    if push_if.reads_steps(condition):  # the merge job's `if:` reads job outputs instead
-        merge_if = push_if.merge_condition(workflow, build, condition, tags)
-        return Image(build_id, tags, condition, None, str(build.step.node.get("name") or build_id), merge_if=merge_if)
-    if condition:
-        tags.computing = sorted({st.index: st for st in tags.computing + _computing_steps(workflow, build, condition)}
-                                .values(), key=lambda st: st.index)
+    # (A condition the merge job cannot read itself is passed on by the legs: merge_condition.)
     return Image(build_id, tags, condition, None, str(build.step.node.get("name") or build_id))
 
 
@@ -533,6 +529,7 @@ def _restructure(s: Situation, mode: str) -> Change:
         if image.tags.names_from is not None:  # the legs' step that derives the names (runtime_tags)
             image.names_id = _unique_id(taken, "image-names")
             taken.add(image.names_id)
+    pushed = merge_condition.pass_on(workflow, job_id, images, min(b.step.index for b in builds))
     build_at = {b.step.index: b for b in builds}
     resolved = {i: image_names(workflow.root.get("env"), job.get("env"), image.tags.names)
                 + (multi.script_names(_computing_steps(workflow, build_at[i], image.tags.names_from))
@@ -542,11 +539,11 @@ def _restructure(s: Situation, mode: str) -> Change:
         multi.check_independent(builds, resolved, {i: image.tags.meta.node.get("id") if image.tags.meta else None
                                                    for i, image in image_of.items()}, s.dockerfiles)
     if len(images) > 1:
-        values = matrix_axes.ident_values(other)
-        keys = multi.artifact_keys([image.build_id for image in images], job_id, [leg.pair for leg in legs], values)
+        keys = multi.artifact_keys([image.build_id for image in images], job_id, [leg.pair for leg in legs],
+                                  matrix_axes.named(other))
         for image, key in zip(images, keys):
             image.key = key
-    legs_suffix = matrix_axes.suffix(other)
+    legs_suffix = multi.other_suffix(matrix_axes.named(other))
 
     merge_id = _unique_id(set(workflow.jobs), "merge") if images else None
     unit = doc.indent_unit()
@@ -584,7 +581,7 @@ def _restructure(s: Situation, mode: str) -> Change:
 
     if images:
         edits += merge_job(workflow, job_id, merge_id, images, moved, outputs_moved, unit, dash, other, key_col,
-                           step_dash, steps_col)
+                           step_dash, steps_col, passed=pushed)
         edits += _dependents(workflow, job_id, merge_id, outputs_moved)
     # Each build step in place first (their positions still hold), then the steps that move go.
     for b in builds:
@@ -616,12 +613,16 @@ def _restructure(s: Situation, mode: str) -> Change:
     edits += _leg_edits(workflow, job_id, legs, mode, kept, other, key_col, unit, dash)
     from .runtime_tags import computed_tag_edits
     edits += computed_tag_edits(workflow, job_id, images, outputs_moved)
+    edits += merge_condition.output_edits(pushed, outputs_moved)
     try:
         result = wedit.apply(workflow, edits)
         _check(result, job_id, merge_id, legs, images)
     except (wedit.EditError, ValidationError) as exc:
         raise Decline(str(exc)) from None
-    return _change(s, mode, workflow, job_id, merge_id, legs, None, None, moved, result, images=images)
+    change = _change(s, mode, workflow, job_id, merge_id, legs, None, None, moved, result, images=images)
+    if pushed.outputs:
+        change.notes.append(merge_condition.note(job_id, pushed.outputs))
+    return change
 
 
 def _qemu_edits(before: list[StepRef], job_id: str, legs: list[Leg], mode: str) -> list[wedit.Edit]:

@@ -12,7 +12,6 @@ the parsed script cannot say for certain is declined, naming it.
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ from ..workflows.model import Build, Workflow, canonical_platform
 from ..workflows.yamldoc import Doc, plain
 from . import restructure as rs
 from .base import Change, Decline, Situation
-from . import images, matrix_axes, merge_logins, runtime_tags, shell_parse, shell_tags
+from . import images, matrix_axes, merge_condition, merge_logins, runtime_tags, shell_parse, shell_tags
 from .build_outputs import Exporter
 from .images import Image
 from .merge_job import merge_job, merged_tags
@@ -231,8 +230,7 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
     legs = rs._legs(s, workflow, build, platforms, mode)
     all_images = [p.image for p in prepared]
     if several:
-        values = ["-".join(map(str, combo)) for combo in itertools.product(*other.values())] if other else []
-        keys = images.artifact_keys([i.build_id for i in all_images], job_id, [leg.pair for leg in legs], values)
+        keys = images.artifact_keys([i.build_id for i in all_images], job_id, [leg.pair for leg in legs], other)
         for image, key in zip(all_images, keys):
             image.key = key
 
@@ -256,8 +254,10 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
             p.image.names_id = runtime_tags.names_id(step_ids)
             step_ids.add(p.image.names_id)
 
+    pushed = merge_condition.pass_on(workflow, job_id, all_images, first)
     edits: list[wedit.Edit] = merge_job(workflow, job_id, merge_id, all_images, moved, False, unit,
-                                        dash, other, key_col, step_dash, steps_col)
+                                        dash, other, key_col, step_dash, steps_col, passed=pushed)
+    edits += merge_condition.output_edits(pushed, False)
     edits += rs._dependents(workflow, job_id, merge_id, False)
     platform_vars: dict[str, str] = {}
     for p in prepared:
@@ -271,7 +271,7 @@ def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Ch
         when = [("if", p.build.step.node["if"])] if "if" in p.build.step.node else []
         upload = [("name", "Upload digest" + (f" ({p.image.label})" if several else ""))] + when + [
             ("uses", ref),
-            ("with", [("name", images.artifact_prefix(job_id, key, "".join(f"${{{{ matrix.{k} }}}}-" for k in other))
+            ("with", [("name", images.artifact_prefix(job_id, key, images.other_suffix(other))
                        + "${{ matrix.pair }}"),
                       ("path", "${{ runner.temp }}/" + digests.removeprefix("$RUNNER_TEMP/") + "/*"),
                       ("if-no-files-found", "error"), ("retention-days", 1)])]
