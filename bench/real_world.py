@@ -47,6 +47,7 @@ from bot.locate import LocateError  # noqa: E402
 from bot.repo import read_repo  # noqa: E402
 from bot.validate import workflow_errors  # noqa: E402
 from bot.workflows.model import Workflow  # noqa: E402
+from bot.workflows.remote_builders import elsewhere  # noqa: E402
 from bot.workflows.yamldoc import YamlError, comment_of, plain  # noqa: E402
 
 REMOVES_EMULATION = {"build-on-buildplatform", "github-builder", "native-runners"}
@@ -139,7 +140,11 @@ def arm64_build(workflows: dict[str, str], repo):
 
 
 def emulated_today(build) -> bool:
-    """Does the arm64 leg run on an x86-64 runner? (An Arm label in the job means native.)"""
+    """Does the arm64 leg run on an x86-64 runner? (An Arm label in the job means native; so does
+    a remote builder with native Arm machines building it, such as Depot's, beside a build of the
+    runner's platform only.)"""
+    if elsewhere(build, "linux/arm64"):
+        return False
     job = plain(build.job)
     runs_on = str(job.get("runs-on", ""))
     matrix = str((job.get("strategy") or {}).get("matrix", "")) if isinstance(job.get("strategy"), dict) else ""

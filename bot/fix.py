@@ -11,12 +11,13 @@ import difflib
 from dataclasses import dataclass, field
 
 from .config import Config
-from .diagnosis import Finding
+from .diagnosis import EMULATION_FAMILY, Finding
 from .explain import explanation
 from .locate import Location, locate, parse_workflows
 from .planning import plan
 from .remedies import REMEDIES, Change, Decline, Situation
 from .validate import ValidationError, check_dockerfile, check_workflow
+from .workflows.remote_builders import elsewhere
 
 
 class NoFix(Exception):
@@ -107,6 +108,12 @@ def fix(request: FixRequest) -> FixResult:
         raise NoFix("the app is disabled by the repository's config (`enabled: false`)")
     workflows = parse_workflows(request.workflows, request.workflow, request.config.ignore_workflows)
     location = locate(request.findings, workflows, request.dockerfiles, request.bake_files, request.repo_files)
+    finding = request.findings[0]
+    if location.build is not None and finding.signature in EMULATION_FAMILY and not request.remedy:
+        # The failing platform is built by a remote builder with native machines (Depot, Build Cloud).
+        remote = elsewhere(location.build, finding.platform)
+        if remote:
+            raise NoFix(remote)
     situation = _situation(request, location)
     the_plan = plan(request.findings, request.config, request.policy, request.skip, _runner_arch(location))
     ladder = [request.remedy] if request.remedy else the_plan.ladder

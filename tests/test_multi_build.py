@@ -169,18 +169,6 @@ def test_a_variant_of_another_image_is_split():
 
 PUSH_STEP = "      - name: Build and push\n"
 DECLINES = {
-    "single-platform": (
-        "      - name: Load for tests\n        uses: docker/build-push-action@v6\n        with:\n"
-        "          platforms: linux/amd64\n          load: true\n          tags: app:test\n" + PUSH_STEP,
-        r"step `Load for tests` builds a single platform \(linux/amd64\)"),
-    "no-platforms": (
-        "      - name: Local\n        uses: docker/build-push-action@v6\n        with:\n"
-        "          load: true\n" + PUSH_STEP,
-        r"step `Local` builds a single platform \(the runner's own\)"),
-    "other-platforms": (
-        "      - name: Wider\n        uses: docker/build-push-action@v6\n        with:\n"
-        "          platforms: linux/amd64,linux/arm64,linux/arm/v7\n" + PUSH_STEP,
-        r"step `Wider` builds linux/amd64, linux/arm64, linux/arm/v7"),
     "loads": (
         "      - name: Multi load\n        uses: docker/build-push-action@v6\n        with:\n"
         "          platforms: linux/amd64,linux/arm64\n          load: true\n" + PUSH_STEP,

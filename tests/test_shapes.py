@@ -53,7 +53,8 @@ def shapes(draw):
                                       "linux/arm64,linux/amd64,linux/arm/v7"]))
     # A second build step in the job: another image, a test build, a single-platform build, a
     # variant built FROM the first image, under a condition or not.
-    second = draw(st.sampled_from([None, None, "push", "no-push", "single", "uses-first", "other-meta"]))
+    second = draw(st.sampled_from([None, None, "push", "no-push", "single", "uses-first", "other-meta", "other-list",
+                                   "load-test"]))
     second_if = draw(st.sampled_from([None, "github.event_name != 'pull_request'", "${{ github.ref == 'refs/heads/main' }}"]))
 
     steps_col = unit * 3 if dash_in else unit * 2
@@ -121,10 +122,12 @@ def shapes(draw):
             steps += step(["name: Build" + comment, "uses: docker/build-push-action@v6", "with:"]
                           + [f"{i}{k}: {v}" for k, v in inputs])
         if second:
-            second_platforms = "linux/amd64" if second == "single" else value
+            second_platforms = {"single": "linux/amd64", "other-list": "linux/amd64,linux/arm64,linux/riscv64",
+                                "load-test": None}.get(second, value)
             fields = ["name: Build second" + comment] + ([f"if: {second_if}"] if second_if else []) + [
-                "uses: docker/build-push-action@v6", "with:", f"{i}platforms: {second_platforms}"]
-            if second in ("push", "uses-first", "other-meta"):
+                "uses: docker/build-push-action@v6", "with:"] + (
+                [f"{i}platforms: {second_platforms}"] if second_platforms else [f"{i}load: true", f"{i}tags: app:test"])
+            if second in ("push", "uses-first", "other-meta", "other-list"):
                 fields += [f"{i}push: true", f"{i}tags: " + ("${{ steps.meta2.outputs.tags }}" if second == "other-meta"
                                                            else "ghcr.io/acme/app:alpine")]
             if second == "uses-first":
@@ -135,6 +138,8 @@ def shapes(draw):
                 steps += step(["id: meta2", "uses: docker/metadata-action@v5", "with:",
                                f"{i}images: ghcr.io/acme/web"])
             steps += step(fields)
+            if second == "load-test":
+                steps += step(["name: Test" + comment, "run: docker run --rm app:test"])
     elif kind == "bake":
         steps += step(["name: Bake", "uses: docker/bake-action@v6", "with:", f"{i}targets: image",
                        f"{i}push: {push or 'false'}", f"{i}set: |", f"{i}{i}*.platform={platforms.replace(' ', '')}"])

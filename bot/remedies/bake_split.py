@@ -25,6 +25,7 @@ from ..workflows.model import BAKE, Build, Workflow
 from ..workflows.yamldoc import plain
 from . import matrix_axes
 from .base import Change, Decline, Situation
+from . import leg_steps
 from .references import image_names, moved_steps, refers
 from . import merge_condition
 from .images import Image, Tags, other_suffix
@@ -144,12 +145,14 @@ def _set_edit(doc, build: Build, new_set: str, unit: int, dash: int) -> wedit.Ed
                                     expect, "build the leg's platform")
 
 
-def _check(result: Workflow, job_id: str, merge_id: str | None, tags: Tags | None) -> None:
+def _check(result: Workflow, job_id: str, merge_id: str | None, tags: Tags | None, sides: int = 0) -> None:
     job = plain(result.jobs[job_id])
     bakes = [s for s in job["steps"] if str(s.get("uses", "")).startswith(BAKE)]
-    sets = str(bakes[0].get("with", {}).get("set", "")) if len(bakes) == 1 else ""
-    if "*.platform=${{ matrix.platform }}" not in sets.split("\n"):
+    legs = [b for b in bakes if "*.platform=${{ matrix.platform }}" in str(b.get("with", {}).get("set", "")).split("\n")]
+    single = [b for b in bakes if b not in legs]
+    if len(legs) != 1 or len(single) != sides or any("matrix.platform ==" not in str(b.get("if", "")) for b in single):
         raise ValidationError("the bake step does not build the leg's platform")
+    sets = str(legs[0].get("with", {}).get("set", ""))
     if merge_id is None:
         return
     if "*.tags=" in sets or "push-by-digest=true" not in sets:
@@ -176,9 +179,12 @@ def split_bake(s: Situation, mode: str) -> Change:
     workflow, build = s.require_workflow()
     job_id = build.job_id
     job = workflow.jobs[job_id]  # not a reusable call: _restructure, which hands bake steps here, declines those
-    if [b for b in workflow.builds if b.job_id == job_id and b is not build]:
-        raise Decline(f"job `{job_id}` has several build steps; splitting them per platform needs a merge for "
-                      "each image, which is not done automatically")
+    sides: list[tuple[Build, str | None]] = []  # single-platform test builds: one leg each (leg_steps)
+    for other in (b for b in workflow.builds if b.job_id == job_id and b is not build):
+        if other.kind != "bake-action":
+            raise Decline(f"job `{job_id}` has several build steps; splitting them per platform needs a merge for "
+                          "each image, which is not done automatically")
+        sides.append((other, leg_steps.bake_side_platform(workflow, other, s.bake_files, s.repo_files)))
     if build.load:
         raise Decline("the bake step loads the image into the job (`load: true`)")
     try:
@@ -229,6 +235,10 @@ def split_bake(s: Situation, mode: str) -> Change:
         raise Decline(f"job `{job_id}`'s outputs read the bake step, which would move to the merge job")
     push_value = f"${{{{ {condition} }}}}" if condition else "true"
     edits: list[wedit.Edit] = []
+    side_plans = [leg_steps.plan(workflow, other, platform or leg_steps.runner_platform(job),
+                                 [leg.platform for leg in legs], [build], moved, names) for other, platform in sides]
+    for side in side_plans:  # first: no step has moved yet
+        edits += leg_steps.condition_edits(side.steps, f"matrix.platform == '{side.platform}'")
     if pushes:
         image = Image(build_id, tags, condition)
         pushed = merge_condition.pass_on(workflow, job_id, [image], build.step.index)
@@ -255,7 +265,9 @@ def split_bake(s: Situation, mode: str) -> Change:
     edits += _leg_edits(workflow, job_id, legs, mode, {}, other, key_col, unit, dash)
     try:
         result = wedit.apply(workflow, edits)
-        _check(result, job_id, merge_id, tags)
+        _check(result, job_id, merge_id, tags, len(sides))
     except (wedit.EditError, ValidationError) as exc:
         raise Decline(str(exc)) from None
-    return _change(s, mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
+    change = _change(s, mode, workflow, job_id, merge_id, legs, tags, condition, moved, result)
+    change.notes += leg_steps.side_note(side_plans)
+    return change

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..workflows.model import Build, StepRef, Workflow, canonical_platform
+from ..workflows.model import Build, StepRef, Workflow
 from ..workflows.yamldoc import plain
 from .base import Decline
 
@@ -116,33 +116,33 @@ def check_condition(image_condition: str | None, step: StepRef) -> None:
                       "share")
 
 
-def others_in_job(workflow: Workflow, build: Build, platforms: list[str]) -> list[Build]:
-    """The job's other build steps, each checked to be split the same way as ``build``."""
+def others_in_job(workflow: Workflow, build: Build) -> tuple[list[Build], list[Build]]:
+    """The job's other build steps, each checked to be split the same way as ``build``: those of
+    several platforms (their own list: each runs in the legs of its platforms, leg_steps), and
+    those of one platform that push nothing (each runs in the one leg of its platform)."""
     others = [b for b in workflow.builds if b.job_id == build.job_id and b is not build]
-    wanted = {canonical_platform(p) for p in platforms}
+    several, single = [], []
     for other in others:
         name = label(other.step)
         if other.kind != "build-push-action":
             raise Decline(f"job `{build.job_id}` also builds with step `{name}` ({other.kind}); only several "
                           "docker/build-push-action steps are split per platform together")
-        single = other.platforms if other.platforms and len(other.platforms) < 2 else None
-        if other.platforms is None and other.step.input("platforms") is None:
-            single = ["the runner's own"]
-        if single:
-            raise Decline(f"step `{name}` builds a single platform ({single[0]}); in a job split per platform it "
-                          "would run in every leg, which is not done automatically")
-        if other.platforms is None:
+        if other.platforms is None and other.step.input("platforms") is not None:
             raise Decline(f"the platforms of step `{name}` are not known from the workflow: {other.platforms_note}")
-        if {canonical_platform(p) for p in other.platforms} != wanted:
-            raise Decline(f"step `{name}` builds {', '.join(other.platforms)} and step `{label(build.step)}` "
-                          f"{', '.join(platforms)}; legs for different platform lists are not made automatically")
+        if not other.platforms or len(other.platforms) < 2:
+            if other.push is not None and other.push.strip().lower() != "false":
+                raise Decline(f"step `{name}` pushes a single platform; in a job split per platform it would push "
+                              "from one leg before the merge job, which is not done automatically")
+            single.append(other)
+            continue
         if other.load:
             raise Decline(f"step `{name}` loads its image into the job (`load: true`); a per-platform leg cannot "
                           "hand the multi-platform image to the job's later steps")
         outputs = other.step.input("outputs") or ""
         if outputs and "push-by-digest" not in outputs:
             raise Decline(f"step `{name}` sets its own `outputs`, which a per-platform build would replace")
-    return others
+        several.append(other)
+    return several, single
 
 
 def _mentions(text: str, names: tuple[str, ...]) -> str | None:

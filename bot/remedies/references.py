@@ -102,13 +102,23 @@ def moved_steps(steps: list[StepRef], b: int, build_id: str | tuple, meta: StepR
     indices (``builds``: build steps stay in the legs)."""
     build_ids = (build_id,) if isinstance(build_id, str) else tuple(build_id)
     moved, ids = [], set(build_ids)
+    # A moved step that edits files of another repository checked out beside the workspace (a
+    # checkout with `repository` and `path`) is followed by the steps that work there (commit and
+    # push the edit): they move with it, or the legs would commit nothing.
+    dirs: set[str] = set()
+    others = {_norm(str(plain(st.node.get("with") or {}).get("path", ""))) for st in steps
+              if (st.action or "") == "actions/checkout" and isinstance(st.node.get("with"), dict)
+              and st.node["with"].get("repository") and st.node["with"].get("path")}
     for st in steps[b + 1:]:
         if st.index in builds:
             continue
-        if any(refers(st.node, f"steps.{i}.") for i in ids) or uses_tags(st, meta, names):
+        workdir = _norm(str(st.node.get("working-directory") or ""))
+        if any(refers(st.node, f"steps.{i}.") for i in ids) or uses_tags(st, meta, names) or workdir in dirs:
             moved.append(st)
             if st.node.get("id"):
                 ids.add(str(st.node["id"]))
+            if workdir in others:
+                dirs.add(workdir)
     available = ids | copied_ids(steps, meta, also)
     existing = {str(st.node["id"]) for st in steps if st.node.get("id")}
     for st in moved:
@@ -124,6 +134,10 @@ def moved_steps(steps: list[StepRef], b: int, build_id: str | tuple, meta: StepR
             raise Decline(f"{what} uses the pushed image and reads `matrix.{matrix[0]}`, which the merge job "
                           "does not have")
     return moved
+
+
+def _norm(path: str) -> str:
+    return path.strip().removeprefix("./").rstrip("/")
 
 
 OWN_MATRIX_KEYS = ("pair", "runner", "qemu")

@@ -26,6 +26,7 @@ from ..workflows.model import BAKE, BUILD_PUSH, SETUP_QEMU, Build, StepRef, Work
 from ..workflows.yamldoc import Doc, comment_of, plain
 from . import build_outputs, matrix_axes, merge_condition
 from . import images as multi
+from . import leg_steps
 from .base import Change, Decline, Situation
 from .images import Image, Tags
 from .merge_job import DEFAULT_X64, insert_after_key, merge_job, merged_tags
@@ -349,7 +350,7 @@ def _outputs(names: list[str], push: str, kept: list[str] = ()) -> str:
 
 
 def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg], images: list[Image],
-           pairs_suffix: str = "") -> None:
+           pairs_suffix: str = "", sides: int = 0) -> None:
     """Structure of the result: one platform per leg, every build builds the leg's platform, no
     leg pushes a tag, each image's download pattern picks its own digests only, and the merge
     job makes exactly each image's original tags."""
@@ -359,7 +360,11 @@ def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg
             "," in e["platform"] for e in include):
         raise ValidationError("the legs do not build one platform each")
     builds = [s for s in job["steps"] if str(s.get("uses", "")).startswith(BUILD_PUSH)]
-    if not builds or any((b.get("with") or {}).get("platforms") != "${{ matrix.platform }}" for b in builds):
+    single = [b for b in builds if (b.get("with") or {}).get("platforms") != "${{ matrix.platform }}"]
+    if len(single) != sides or any("matrix.platform ==" not in str(b.get("if", "")) for b in single):
+        raise ValidationError("the build step does not build the leg's platform")
+    builds = [b for b in builds if b not in single]
+    if not builds:
         raise ValidationError("the build step does not build the leg's platform")
     if merge_id is None:
         return
@@ -502,9 +507,14 @@ def _restructure(s: Situation, mode: str) -> Change:
     if build.load:
         raise Decline("the build loads the image into the job (`load: true`); a per-platform job cannot also "
                       "hand it to the job's later steps")
-    builds = sorted([build] + multi.others_in_job(workflow, build, platforms), key=lambda b: b.step.index)
+    others, sides = multi.others_in_job(workflow, build)
+    builds = sorted([build] + others, key=lambda b: b.step.index)
     several = len(builds) > 1
+    if others:  # builds of different platform lists: legs over their union (leg_steps)
+        platforms = leg_steps.union(builds)
     legs = _legs(s, workflow, build, platforms, mode)
+    leg_platforms = [leg.platform for leg in legs]
+    leg_if = {b.step.index: leg_steps.leg_platform_condition(b.platforms or [], leg_platforms) for b in builds}
 
     doc = workflow.doc
     steps = workflow.steps(job_id)
@@ -535,8 +545,8 @@ def _restructure(s: Situation, mode: str) -> Change:
                 + (multi.script_names(_computing_steps(workflow, build_at[i], image.tags.names_from))
                    if image.tags.names_from is not None else ())
                 for i, image in image_of.items()}
-    if several:
-        multi.check_independent(builds, resolved, {i: image.tags.meta.node.get("id") if image.tags.meta else None
+    if several or sides:
+        multi.check_independent(sorted(builds + sides, key=lambda b: b.step.index), resolved, {i: image.tags.meta.node.get("id") if image.tags.meta else None
                                                    for i, image in image_of.items()}, s.dockerfiles)
     if len(images) > 1:
         keys = multi.artifact_keys([image.build_id for image in images], job_id, [leg.pair for leg in legs],
@@ -570,8 +580,10 @@ def _restructure(s: Situation, mode: str) -> Change:
             raise Decline(f"step `{multi.label(staying[0])}` runs after a build whose image names a script computes "
                           "at run time, so whether it uses the pushed image (which exists only once the merge job "
                           "tags it) cannot be told")
-    for b in builds:  # a build that stays in the legs cannot read a step that moved
-        read = next((i for i in moved_ids - {ids[b.step.index]} if refers(b.step.node, f"steps.{i}.")), None)
+    side_plans = [leg_steps.plan(workflow, sb, sb.platforms[0] if sb.platforms else leg_steps.runner_platform(job),
+                                 leg_platforms, builds, moved) for sb in sides]
+    for b in builds + sides:  # a build that stays in the legs cannot read a step that moved
+        read = next((i for i in moved_ids - {ids.get(b.step.index)} if refers(b.step.node, f"steps.{i}.")), None)
         if read:
             raise Decline(f"step `{multi.label(b.step)}` reads `steps.{read}`, which would move to the merge job")
     outputs_moved = bool(images) and "outputs" in job and any(refers(job["outputs"], f"steps.{i}.") for i in moved_ids)
@@ -583,7 +595,13 @@ def _restructure(s: Situation, mode: str) -> Change:
         edits += merge_job(workflow, job_id, merge_id, images, moved, outputs_moved, unit, dash, other, key_col,
                            step_dash, steps_col, passed=pushed)
         edits += _dependents(workflow, job_id, merge_id, outputs_moved)
-    # Each build step in place first (their positions still hold), then the steps that move go.
+    # Steps of some legs only first, then each build step in place (their positions still hold),
+    # then the steps that move go.
+    for side in side_plans:
+        edits += leg_steps.condition_edits(side.steps, f"matrix.platform == '{side.platform}'")
+    for b in builds:
+        if leg_if[b.step.index]:
+            edits += leg_steps.condition_edits([b.step], leg_if[b.step.index])
     for b in builds:
         edits += _build_edits(b, ids[b.step.index], job_id, image_of.get(b.step.index),
                               add_id=b.step.index in image_of or not several, exporter=exporter_of[b.step.index])
@@ -595,7 +613,8 @@ def _restructure(s: Situation, mode: str) -> Change:
         if image is None:
             continue
         at = b.step.index - sum(1 for st in moved if st.index < b.step.index)
-        edits += _digest_steps(workflow, job_id, at, len(steps) - len(moved), image.condition,
+        edits += _digest_steps(workflow, job_id, at, len(steps) - len(moved),
+                               multi.both(image.condition, leg_if[b.step.index]),
                                f"${{{{ steps.{image.build_id}.outputs.digest }}}}",
                                multi.artifact_prefix(job_id, image.key, legs_suffix), image.key,
                                image.label if image.key else None)
@@ -616,10 +635,11 @@ def _restructure(s: Situation, mode: str) -> Change:
     edits += merge_condition.output_edits(pushed, outputs_moved)
     try:
         result = wedit.apply(workflow, edits)
-        _check(result, job_id, merge_id, legs, images)
+        _check(result, job_id, merge_id, legs, images, sides=len(sides))
     except (wedit.EditError, ValidationError) as exc:
         raise Decline(str(exc)) from None
     change = _change(s, mode, workflow, job_id, merge_id, legs, None, None, moved, result, images=images)
+    change.notes += leg_steps.subset_note([b for b in builds if leg_if[b.step.index]]) + leg_steps.side_note(side_plans)
     if pushed.outputs:
         change.notes.append(merge_condition.note(job_id, pushed.outputs))
     return change
