@@ -5,6 +5,7 @@ comment and adds no linter finding, or a decline with its reason."""
 import pytest
 
 from bot.fix import NoFix
+from bot.remedies.matrix_axes import expand
 from bot.remedies.restructure import merged_tags
 from bot.workflows.yamldoc import load, plain
 
@@ -77,15 +78,20 @@ def test_the_merge_job_needs_the_jobs_its_repeated_steps_read():
 def test_an_include_entry_gives_its_keys_to_every_leg():
     result = fixed(INCLUDE_ENTRY_CONFIG, "native-runners")
     golden("realworld-new-include-entry-native-runners", result.diff)
-    include = _jobs(result)["build"]["strategy"]["matrix"]["include"]
-    assert [e["platform"] for e in include] == ["linux/amd64", "linux/arm64"]
-    for entry in include:
+    legs = expand(_jobs(result)["build"]["strategy"]["matrix"])
+    assert [e["platform"] for e in legs] == ["linux/amd64", "linux/arm64"]
+    for entry in legs:
         assert (entry["name"], entry["dockerfile"], entry["continue-on-error"]) == ("Standard", "Dockerfile", False)
+        assert "platforms" not in entry  # only the build read the list: each leg has its `platform`
 
 
-def test_tags_named_from_the_matrix_are_declined_with_the_reason():
-    with pytest.raises(NoFix, match=r"step `Docker meta` names the tags from `matrix.suffix`"):
-        run({WF: INCLUDE_ENTRY_SUFFIX}, {"Dockerfile": NODE_SITE}, sigill_log(), remedy="native-runners")
+def test_tags_named_from_the_matrix_are_named_the_same_in_the_merge_job():
+    result = fixed(INCLUDE_ENTRY_SUFFIX, "native-runners")
+    jobs = _jobs(result)
+    # the merge job is a matrix over the original entries, so the metadata step has `matrix.suffix`
+    assert jobs["merge"]["strategy"]["matrix"] == plain(load(INCLUDE_ENTRY_SUFFIX))["jobs"]["build"]["strategy"]["matrix"]
+    meta = next(s for s in jobs["merge"]["steps"] if s.get("id") == "meta")
+    assert "suffix=${{ matrix.suffix }}" in meta["with"]["flavor"]
 
 
 def test_a_version_step_that_needs_the_jobs_tools_is_declined_with_the_reason():

@@ -241,11 +241,11 @@ def test_existing_digest_merge_gets_runners_in_place():
 
 
 DECLINES = {
-    # A matrix over another dimension is split per platform (test_realworld_shapes); one with
-    # `include` entries is not.
-    "node-matrix-include": (WORKFLOWS["node-matrix"].replace(
-        "        node: [20, 22]\n", "        node: [20, 22]\n        include:\n          - node: 22\n            latest: true\n"),
-        "native-runners", "with `include`, `exclude` or computed values"),
+    # A matrix over another dimension is split per platform (test_realworld_shapes, also with
+    # `include`/`exclude`: test_matrix_axes); one computed at run time is not.
+    "node-matrix-computed": (WORKFLOWS["node-matrix"].replace(
+        "        node: [20, 22]\n", "        node: ${{ fromJSON(vars.NODE_VERSIONS) }}\n"),
+        "native-runners", "matrix is computed at run time (`fromJSON`)"),
     "bake": (WORKFLOWS["bake"], "native-runners", "platforms are not in its `set:` lines, and its bake file cannot be read"),
     "shell": (WORKFLOWS["shell-buildx"], "platform-matrix", "does not log in to a registry before the build"),
     # (a list the script writes literally is read: tests/test_runtime_shapes.py)

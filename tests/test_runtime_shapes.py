@@ -15,6 +15,7 @@ from bot.fix import NoFix
 from bot.remedies import runtime_tags
 from bot.remedies.base import Decline
 from bot.remedies.build_outputs import exporter
+from bot.remedies.matrix_axes import expand
 from bot.workflows.model import Workflow
 from bot.workflows.yamldoc import load, plain
 
@@ -321,11 +322,17 @@ def test_a_shell_build_in_a_matrix_gets_the_platform_as_one_more_dimension():
         "MERGED_TAG_2": "acme/${{ matrix.service }}:latest"}
 
 
-def test_a_shell_build_in_a_matrix_with_include_is_declined():
+def test_a_shell_build_in_a_matrix_with_include_keeps_the_entry_on_each_leg():
     text = shapes.SHELL_BUILD_IN_A_MATRIX.replace("        service: [api, worker]\n",
                                                   "        service: [api, worker]\n        include:\n"
                                                   "          - service: api\n            port: 80\n")
-    assert "with `include`, `exclude` or computed values" in declined(text)
+    jobs = plain(load(fixed(text).files[WF]))["jobs"]
+    legs = expand(jobs["images"]["strategy"]["matrix"])
+    assert sorted((leg["service"], leg["platform"], leg.get("port")) for leg in legs) == [
+        ("api", "linux/amd64", 80), ("api", "linux/arm64", 80), ("worker", "linux/amd64", None),
+        ("worker", "linux/arm64", None)]
+    assert jobs["merge"]["strategy"]["matrix"] == {"service": ["api", "worker"],
+                                                   "include": [{"service": "api", "port": 80}]}
 
 
 def test_platforms_a_script_writes_literally_are_the_legs():

@@ -23,6 +23,7 @@ from ..validate import ValidationError
 from ..workflows import edit as wedit
 from ..workflows.model import BAKE, Build, Workflow
 from ..workflows.yamldoc import plain
+from . import matrix_axes
 from .base import Change, Decline, Situation
 from . import leg_steps
 from .references import image_names, moved_steps, refers
@@ -215,7 +216,7 @@ def split_bake(s: Situation, mode: str) -> Change:
                                                  "matrix."):
         raise Decline(f"job `{job_id}` builds one image per {', '.join(other)}, all with the same tags; one merged "
                       "image per value would overwrite the others")
-    legs_suffix = other_suffix(other)
+    legs_suffix = other_suffix(matrix_axes.named(other))
 
     doc = workflow.doc
     steps = workflow.steps(job_id)

@@ -21,7 +21,7 @@ from .. import versions
 from ..workflows import edit as wedit
 from ..workflows.model import SETUP_BUILDX, StepRef, Workflow
 from ..workflows.yamldoc import Doc, plain
-from . import merge_logins, permissions_down
+from . import matrix_axes, merge_logins, permissions_down
 from .merge_condition import Passed, copied_step, job_if, merged, unset_env
 from .images import Image, Tags, artifact_prefix, either, other_suffix
 from .references import image_names, installers, reads_workspace
@@ -187,8 +187,8 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
         data["if"] = f"${{{{ {job_condition} }}}}"
         lines.append(f"{pad}if: ${{{{ {job_condition} }}}}")
     if other:  # one merged image per value of the other dimension, with that value's tags
-        data["strategy"] = {"matrix": other}
-        lines += wedit.block_lines("strategy", {"matrix": other}, key_col, unit, dash)
+        data["strategy"] = {"matrix": matrix_axes.merge_matrix(other)}
+        lines += wedit.block_lines("strategy", data["strategy"], key_col, unit, dash)
     moved_down = permissions_down.applies(workflow)
     computed = tuple(str(plain([image.tags.names_from] + [st.node for st in ([image.tags.meta] if image.tags.meta else [])
                                                           + image.tags.computing]))
@@ -219,7 +219,7 @@ def merge_job(workflow: Workflow, job_id: str, merge_id: str, images: list[Image
         step_data.append(item)
 
     download_ref, download_release = wedit.uses(workflow, "actions/download-artifact")
-    suffix = other_suffix(other)
+    suffix = other_suffix(matrix_axes.named(other))
     for image in images:
         path = DIGESTS + (f"/{image.key}" if several else "")
         add({"name": _named("Download digests", image, several)} | when(image)

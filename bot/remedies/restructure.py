@@ -24,7 +24,7 @@ from ..validate import ValidationError
 from ..workflows import edit as wedit
 from ..workflows.model import BAKE, BUILD_PUSH, SETUP_QEMU, Build, StepRef, Workflow, canonical_platform, reusable_call
 from ..workflows.yamldoc import Doc, comment_of, plain
-from . import build_outputs, merge_condition
+from . import build_outputs, matrix_axes, merge_condition
 from . import images as multi
 from . import leg_steps
 from .base import Change, Decline, Situation
@@ -102,6 +102,9 @@ def _static_tags(workflow: Workflow, build: Build, matrix_ok: bool, raw: str | N
     if contexts - allowed or any("," in expr for expr in _EXPR.findall(raw)):
         raise ComputedTags(f"the tags are computed by this job at run time (`{raw.strip()}`)")
     literal = [t.strip() for t in re.split(r"[,\n]", raw) if t.strip()]
+    from_matrix = matrix_axes.tags_from_matrix(workflow.jobs[build.job_id], literal, _image_name)
+    if from_matrix:
+        raise ComputedTags(from_matrix)
     try:
         names = list(dict.fromkeys(_tag_image_name(workflow, build.job_id, t) for t in literal))
     except Decline as exc:
@@ -153,17 +156,9 @@ def _metadata_tags(workflow: Workflow, build: Build, step_id: str) -> Tags:
 
 
 def _other_axes(job_id: str, matrix: Any) -> dict[str, list]:
-    """A matrix over something else (Node versions, image variants) as plain lists: the platform
-    becomes one more dimension. Anything richer (include, exclude, computed) is declined."""
-    data = plain(matrix)
-    simple = all(isinstance(v, list) and v and all(isinstance(x, (str, int, float)) for x in v) for v in data.values())
-    if not simple or "include" in data or "exclude" in data:
-        raise Decline(f"job `{job_id}` already has a matrix over {', '.join(map(str, data))} with `include`, "
-                      "`exclude` or computed values; splitting it per platform as well is not done automatically")
-    clash = [k for k in ("platform", "pair", "runner", "qemu") if k in data]
-    if clash:
-        raise Decline(f"job `{job_id}`'s matrix already has `{clash[0]}`, a key the per-platform legs need")
-    return data
+    """A matrix over something else (Node versions, image variants): the platform becomes one
+    more dimension (matrix_axes: plain lists as they are, `include`/`exclude` exactly)."""
+    return matrix_axes.other_axes(job_id, matrix)
 
 
 def _computing_steps(workflow: Workflow, build: Build, node: Any) -> list[StepRef]:
@@ -222,11 +217,15 @@ def _commands(script: str) -> list[str]:
     text = re.sub(r"'[^']*'", "''", _EXPR.sub("x", text))  # single-quoted words and expressions run nothing
     found = []
     for part in re.split(r"\$\(|`|&&|\|\||[;|&\n]|\bthen\b|\bdo\b|\belse\b", text):
-        # leading assignments (`VERSION="a b"`), then shell keywords
-        part = re.sub(r'^\s*(?:[A-Za-z_]\w*(?:\[[^]]*\])?\+?=(?:"[^"]*"?|\S*)\s*)+', "", part)
-        words = [w for w in part.replace(")", " ").split() if w]
-        while words and words[0] in _SHELL_WORDS:
-            words.pop(0)
+        # shell keywords and leading assignments (`VERSION="a b"`, `while IFS= read`), in any order
+        while True:
+            stripped = re.sub(r'^\s*(?:[A-Za-z_]\w*(?:\[[^]]*\])?\+?=(?:"[^"]*"?|\S*)\s*)+', "", part)
+            words = [w for w in stripped.replace(")", " ").split() if w]
+            if words and words[0] == "for":  # `for NAME in WORDS`: no command
+                words = []
+            if not words or words[0] not in _SHELL_WORDS:
+                break
+            part = stripped.lstrip()[len(words[0]):] if stripped.lstrip().startswith(words[0]) else " ".join(words[1:])
         if words and not words[0].startswith(("\"", "$", "'", ">", "<", "-")) and not words[0].isdigit():
             found.append(words[0])
     return found
@@ -357,8 +356,8 @@ def _check(workflow: Workflow, job_id: str, merge_id: str | None, legs: list[Leg
     leg pushes a tag, each image's download pattern picks its own digests only, and the merge
     job makes exactly each image's original tags."""
     job = plain(workflow.jobs[job_id])
-    include = job["strategy"]["matrix"]["include"]
-    if sorted(e["platform"] for e in include) != sorted(leg.platform for leg in legs) or any(
+    include = matrix_axes.expand(job["strategy"]["matrix"])
+    if {e["platform"] for e in include} != {leg.platform for leg in legs} or any(
             "," in e["platform"] for e in include):
         raise ValidationError("the legs do not build one platform each")
     builds = [s for s in job["steps"] if str(s.get("uses", "")).startswith(BUILD_PUSH)]
@@ -464,6 +463,10 @@ def _restructure(s: Situation, mode: str) -> Change:
     if build.kind != "build-push-action":
         raise Decline(f"the build is a {build.kind} step; only docker/build-push-action, docker/bake-action and "
                       "one-command `docker buildx build` scripts are split per platform automatically")
+    if not build.matrix_platform and "matrix." in str(build.step.input("platforms")) and _already_native(job, workflow):
+        # (a matrix another job computes, whose runners that job's script names)
+        raise Decline(f"job `{job_id}` already builds each platform on its native runner "
+                      f"(`runs-on: {plain(job.get('runs-on'))}`)")
     in_job = [b for b in workflow.builds if b.job_id == job_id]
     outputs_input = build.step.input("outputs") or ""
     strategy = job.get("strategy") if isinstance(job.get("strategy"), dict) else {}
@@ -472,7 +475,12 @@ def _restructure(s: Situation, mode: str) -> Change:
     if build.matrix_platform:
         # Legs that push by digest, or push nothing, are already right: only their runners can change.
         # Legs that push the same tag overwrite each other (docker/build-push-action#671): redo them.
-        if _by_digest(build) or not _push(build)[0]:
+        key = _matrix_key(build)
+        if matrix_axes.per_combination(matrix, key):  # `platforms: a,b` per entry: legs per (entry, platform)
+            only = len(re.findall(rf"\bmatrix\.{re.escape(key)}(?![\w-])", str(plain(job)))) == 1
+            other = matrix_axes.other_axes(job_id, matrix, key, only)
+            platforms = matrix_axes.union_platforms(other)
+        elif _by_digest(build) or not _push(build)[0]:
             for b in in_job:
                 if b.kind != "build-push-action" or not b.matrix_platform or (_push(b)[0] and not _by_digest(b)):
                     raise Decline(f"job `{job_id}` builds one platform per leg, but step `{multi.label(b.step)}` "
@@ -482,10 +490,11 @@ def _restructure(s: Situation, mode: str) -> Change:
         if len(in_job) > 1:
             raise Decline(f"job `{job_id}` has {len(in_job)} build steps in a per-platform matrix whose legs push "
                           "the same tags; splitting them needs a merge for each image, which is not done automatically")
-        platforms = build.platforms
-        other_axes = [k for k in matrix if k not in ("platform", "include", "exclude")] if matrix else []
-        if other_axes:
-            raise Decline(f"job `{job_id}` has a matrix over {', '.join(other_axes)} as well as platforms")
+        if not other:
+            platforms = build.platforms
+            other_axes = [k for k in matrix if k not in ("platform", "include", "exclude")] if matrix else []
+            if other_axes:
+                raise Decline(f"job `{job_id}` has a matrix over {', '.join(other_axes)} as well as platforms")
     else:
         if matrix:
             other = _other_axes(job_id, matrix)
@@ -542,10 +551,11 @@ def _restructure(s: Situation, mode: str) -> Change:
         multi.check_independent(sorted(builds + sides, key=lambda b: b.step.index), resolved, {i: image.tags.meta.node.get("id") if image.tags.meta else None
                                                    for i, image in image_of.items()}, s.dockerfiles)
     if len(images) > 1:
-        keys = multi.artifact_keys([image.build_id for image in images], job_id, [leg.pair for leg in legs], other)
+        keys = multi.artifact_keys([image.build_id for image in images], job_id, [leg.pair for leg in legs],
+                                  matrix_axes.named(other))
         for image, key in zip(images, keys):
             image.key = key
-    legs_suffix = multi.other_suffix(other)
+    legs_suffix = multi.other_suffix(matrix_axes.named(other))
 
     merge_id = _unique_id(set(workflow.jobs), "merge") if images else None
     unit = doc.indent_unit()
@@ -623,7 +633,7 @@ def _restructure(s: Situation, mode: str) -> Change:
         edits.append(wedit.remove_entry(("jobs", job_id, "outputs"),
                                         lambda data: data["jobs"][job_id].pop("outputs"), "move the job outputs"))
     key = _matrix_key(build) if build.matrix_platform else "platform"
-    kept = kept_matrix_keys(matrix, mode, key)
+    kept = kept_matrix_keys(matrix, mode, key) if not isinstance(other, matrix_axes.Axes) else {}
     if len(re.findall(rf"\bmatrix\.{re.escape(key)}(?![\w-])", str(plain(job)))) == 1:
         # Only the build read the key that listed the platforms: each leg now has its own `platform`.
         kept = {p: {k: v for k, v in extra.items() if k != key} for p, extra in kept.items()}
@@ -670,8 +680,13 @@ def _leg_edits(workflow: Workflow, job_id: str, legs: list[Leg], mode: str, kept
     include = [{"platform": leg.platform} | kept.get(leg.platform, {}) | {"pair": leg.pair}
                | ({"runner": leg.runner} if mode == "native-runners" else {})
                | ({"qemu": True} if mode == "native-runners" and leg.qemu else {}) for leg in legs]
-    new_strategy = {"fail-fast": False, "matrix": (
-        {**other, "platform": [leg.platform for leg in legs], "include": include} if other else {"include": include})}
+    new_strategy = {"fail-fast": False, "matrix": matrix_axes.legs_matrix(other, include, [leg.platform for leg in legs])}
+    if not matrix_axes.check_legs(other, new_strategy["matrix"], include, [leg.platform for leg in legs]):
+        raise Decline(f"job `{job_id}`'s matrix with one more dimension would not expand to its combinations "
+                      "times their platforms")
+    old_strategy = job.get("strategy") if isinstance(job.get("strategy"), dict) else {}
+    # The job's own limits (`max-parallel`) still hold for its legs.
+    new_strategy |= {str(k): plain(v) for k, v in old_strategy.items() if k not in ("matrix", "fail-fast")}
     if "strategy" in job:
         def strategy_lines(d: Doc) -> list[str]:
             # Comments inside the old strategy describe its matrix: they stay, above the new one.
@@ -728,16 +743,19 @@ def _matrix_key(build: Build) -> str:
     return m.group(1) if m else "platform"
 
 
-def _already_native(job: Any) -> bool:
+def _already_native(job: Any, workflow: Workflow | None = None) -> bool:
     """Does the job pick an Arm runner per leg already, whatever its matrix keys are called?
-    (The label may be in the matrix, an ``include`` entry, or the ``runs-on`` expression.)"""
+    (The label may be in the matrix, an ``include`` entry, the ``runs-on`` expression, or the
+    script of the job that computes a `fromJSON` matrix.)"""
     runs_on = str(plain(job.get("runs-on", "")))
     if "arm" in runs_on.lower():
         return True
     if "matrix." not in runs_on:
         return False
     strategy = job.get("strategy") if isinstance(job.get("strategy"), dict) else {}
-    return bool(re.search(r"arm", str(plain(strategy.get("matrix", ""))), re.IGNORECASE))
+    matrix = str(plain(strategy.get("matrix", "")))
+    return bool(re.search(r"arm", matrix, re.IGNORECASE)) or (
+        workflow is not None and matrix_axes.computed_arm_runner(workflow, matrix))
 
 
 def _runner_expression(platform: str, legs: list[Leg]) -> str:
@@ -755,7 +773,7 @@ def _runners_in_place(s: Situation, workflow: Workflow, build: Build, mode: str)
         raise Decline(f"job `{build.job_id}` already builds one platform per job")
     job_id = build.job_id
     job = workflow.jobs[job_id]
-    if _already_native(job):
+    if _already_native(job, workflow):
         raise Decline(f"job `{job_id}` already builds each platform on its native runner "
                       f"(`runs-on: {plain(job.get('runs-on'))}`)")
     legs = _legs(s, workflow, build, build.platforms, mode)

@@ -21,7 +21,7 @@ from ..workflows.model import Build, Workflow, canonical_platform
 from ..workflows.yamldoc import Doc, plain
 from . import restructure as rs
 from .base import Change, Decline, Situation
-from . import images, merge_condition, merge_logins, runtime_tags, shell_parse, shell_tags
+from . import images, matrix_axes, merge_condition, merge_logins, runtime_tags, shell_parse, shell_tags
 from .build_outputs import Exporter
 from .images import Image
 from .merge_job import merge_job, merged_tags
@@ -119,14 +119,14 @@ def untrusted_to_env(script: str, taken: set[str]) -> tuple[str, dict[str, str]]
     return _UNTRUSTED.sub(replace, script), moved
 
 
-def _other_dimensions(job_id: str, job: dict) -> dict[str, list]:
+def _other_dimensions(job_id: str, job: dict, workflow: Workflow) -> dict[str, list]:
     """The job's matrix over something else (image variants, services): the platform becomes one
     more dimension, and the merge job a matrix over the others (as for build-push-action)."""
     strategy = job.get("strategy")
     if strategy is None:
         return {}
     matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
-    if rs._already_native(job):
+    if rs._already_native(job, workflow):
         raise Decline(f"job `{job_id}` already builds each platform on its native runner "
                       f"(`runs-on: {plain(job.get('runs-on'))}`)")
     if not isinstance(matrix, dict):
@@ -208,7 +208,7 @@ def _job_builds(workflow: Workflow, build: Build) -> list[Build]:
 def restructure(s: Situation, mode: str, workflow: Workflow, build: Build) -> Change:
     job_id = build.job_id
     job = workflow.jobs[job_id]
-    other = _other_dimensions(job_id, job)
+    other = _other_dimensions(job_id, job, workflow)
     steps = workflow.steps(job_id)
     step_ids = {str(st.node.get("id")) for st in steps if st.node.get("id")}
     prepared: list[_Step] = []
@@ -358,8 +358,8 @@ def _check(workflow: Workflow, job_id: str, merge_id: str, legs: list, p: _Step,
     makes exactly the original tags."""
     tags, build_id = p.image.tags, p.image.build_id
     job = plain(workflow.jobs[job_id])
-    include = job["strategy"]["matrix"]["include"]
-    if sorted(e["platform"] for e in include) != sorted(leg.platform for leg in legs):
+    include = matrix_axes.expand(job["strategy"]["matrix"])
+    if {e.get("platform") for e in include} != {leg.platform for leg in legs}:
         raise ValidationError("the legs do not build one platform each")
     step = next(st for st in job["steps"] if st.get("id") == build_id)
     leg = Command(step["run"])

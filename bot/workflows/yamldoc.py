@@ -180,9 +180,10 @@ class Doc:
             else:
                 end = self.end_line(path[:-1])
         begin = self.start(path)[0] if path else 0
+        bound = end
         while end > begin and _is_filler(lines[end]):
             end -= 1
-        return end
+        return _block_scalar_end(lines, begin, end, bound)
 
     def indent_unit(self) -> int:
         """The file's indentation step, read from its mappings (2 by default)."""
@@ -220,7 +221,13 @@ class Doc:
         line, col = self.start(path)
         top = self._dash(line, col) if isinstance(get(self.root, path[:-1]), CommentedSeq) else col
         existing = self.lines
-        while line > 0 and existing[line - 1].strip().startswith("#") and _indent(existing[line - 1]) >= top:
+        # Not the end of the previous entry's block scalar (`# ...` lines of its script).
+        parent = get(self.root, path[:-1]) if path else None
+        siblings = list(range(len(parent))) if isinstance(parent, CommentedSeq) else \
+            list(parent.keys()) if isinstance(parent, CommentedMap) else []
+        position = siblings.index(path[-1]) if path and path[-1] in siblings else 0
+        floor = self.end_line(path[:-1] + (siblings[position - 1],)) + 1 if position > 0 else 0
+        while line > floor and existing[line - 1].strip().startswith("#") and _indent(existing[line - 1]) >= top:
             line -= 1
         return line
 
@@ -285,6 +292,37 @@ class Doc:
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
+
+
+_BLOCK_SCALAR = re.compile(r"^\s*(?:-\s+)*(?:[^#\s][^#]*?:\s+|-\s*)?[|>][-+0-9]*\s*(?:#.*)?$")
+
+
+def _block_scalar_end(lines: list[str], begin: int, end: int, bound: int) -> int:
+    """Lines that look like comments after the last content line are still content when they
+    are indented as deep as the block scalar (`run: |`) that line belongs to: a script's own
+    `# ...` lines at its end."""
+    if end >= bound or not lines[end + 1:bound + 1] or not any(
+            line.strip().startswith("#") for line in lines[end + 1:bound + 1]):
+        return end
+    header = next((k for k in range(end, begin - 1, -1) if _BLOCK_SCALAR.match(lines[k].rstrip("\r\n"))), None)
+    if header is None:
+        return end
+    body = [k for k in range(header + 1, end + 1) if lines[k].strip()]
+    if not body:
+        return end
+    # The first content line sets the block's indentation; the last one must still be inside it.
+    indent = len(lines[body[0]]) - len(lines[body[0]].lstrip(" "))
+    if indent <= len(lines[header]) - len(lines[header].lstrip(" ")) or any(
+            len(lines[k]) - len(lines[k].lstrip(" ")) < indent for k in body):
+        return end
+    last = end
+    for k in range(end + 1, bound + 1):
+        if not lines[k].strip():
+            continue
+        if len(lines[k]) - len(lines[k].lstrip(" ")) < indent:
+            break
+        last = k
+    return last
 
 
 def _is_filler(line: str) -> bool:
