@@ -217,3 +217,21 @@ def test_a_bake_build_pushing_on_the_jobs_env_is_passed_on_too():
     jobs = _jobs(fixed(text, "native-runners"))
     assert jobs["bake"]["outputs"] == {"pushed": "${{ env.PUBLISH == 'true' }}"}
     assert jobs["merge"]["if"] == "${{ needs.bake.outputs.pushed == 'true' }}"
+
+
+@pytest.mark.parametrize("push, condition", [
+    ("${{ inputs.push }}", "format('{0}', inputs.push) == 'true'"),
+    ("${{ github.event_name == 'push' && 'true' || 'false' }}",
+     "format('{0}', github.event_name == 'push' && 'true' || 'false') == 'true'"),
+    ("${{ github.event_name != 'pull_request' }}", "github.event_name != 'pull_request'"),
+])
+def test_a_push_value_that_may_be_the_string_false_is_compared_with_true(push, condition):
+    """build-push-action reads `push` as a boolean string, an `if:` takes the string 'false' as
+    true: the digest steps and the merge job, which run when the build pushed, compare."""
+    workflow = (PUSH_WHEN_ENV.replace("  pull_request:\n", "  workflow_dispatch:\n    inputs:\n      push:\n"
+                                      "        type: string\n        default: 'false'\n")
+                .replace("push: ${{ env.DOCKERHUB_USERNAME != '' }}", f"push: {push}")
+                .replace("        if: ${{ github.ref_type == 'tag' }}\n", ""))
+    jobs = _jobs(fixed(workflow, "native-runners"))
+    assert _expression(jobs["merge"]["if"]) == condition
+    assert _expression(_step(jobs["docker"], "Export digest")["if"]) == condition

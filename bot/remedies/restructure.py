@@ -287,8 +287,25 @@ def _push(build: Build) -> tuple[bool, str | None]:
         return True, None
     m = _EXPR.fullmatch(raw)
     if m:
-        return True, m.group(1)
+        return True, _as_boolean(m.group(1))
     raise Decline(f"`push: {raw}` is neither true, false nor an expression")
+
+
+# A value read as it is (`inputs.push`, `steps.x.outputs.push`, `env.PUSH`), or picked by `&&`/`||`
+# between string literals (`... && 'true' || 'false'`).
+_REFERENCE = re.compile(r"[A-Za-z_][\w-]*(?:\.[\w*-]+|\[[^\]]*\])*")
+_PICKS_STRING = re.compile(r"(?:&&|\|\|)\s*'")
+
+
+def _as_boolean(expression: str) -> str:
+    """A `push:` expression as the condition of an `if:`. build-push-action reads its input as a
+    boolean string (`false` is false), while an `if:` takes any non-empty string as true, `false`
+    included: a value that may be a string is compared with 'true' (GitHub compares strings
+    ignoring case, as the action reads `True`)."""
+    expression = expression.strip()
+    if _REFERENCE.fullmatch(expression) or _PICKS_STRING.search(expression):
+        return f"format('{{0}}', {expression}) == 'true'"
+    return expression
 
 
 def _digest_steps(workflow: Workflow, job_id: str, b: int, steps_left: int, condition: str | None,
