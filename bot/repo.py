@@ -23,8 +23,9 @@ _NOT_DOCKERFILE = (".dockerignore", ".md", ".rst", ".txt", ".adoc", ".html", ".j
 _DOCKERFILE_NAME = re.compile(r"^(?:(?:[Dd]ockerfile|Containerfile)(?:[.\-_].+)?|.+\.(?:[Dd]ockerfile|[Cc]ontainerfile))$")
 
 
-def is_dockerfile_name(name: str) -> bool:
-    """Whether a file name (no directory) is a Dockerfile's."""
+def is_dockerfile(path: str) -> bool:
+    """Whether a file, by its name (a path's directories aside), is a Dockerfile."""
+    name = path.rsplit("/", 1)[-1]
     return bool(_DOCKERFILE_NAME.match(name)) and not name.lower().endswith(_NOT_DOCKERFILE)
 
 
@@ -79,7 +80,7 @@ def read_repo(root: str) -> RepoFiles:
             rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
             if len(paths) < MAX_PATHS:
                 paths.add(rel)
-            if is_dockerfile_name(name) and len(dockerfiles) < MAX_DOCKERFILES:
+            if is_dockerfile(name) and len(dockerfiles) < MAX_DOCKERFILES:
                 try:
                     dockerfiles[rel] = _read(root, rel)
                 except (OSError, RepoError):

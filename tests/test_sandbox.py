@@ -8,11 +8,13 @@ import urllib.request
 import jwt
 import pytest
 
+from bot.github import API_VERSION
+
 from .github import APP_ID, Scenario, app_key
 from .repos import NODE_SITE
 
 
-def call(sandbox, method, path, token=None, body=None, bearer=None, version="2026-03-10"):
+def call(sandbox, method, path, token=None, body=None, bearer=None, version=API_VERSION):
     headers = {"Content-Type": "application/json"}
     if version:
         headers["X-GitHub-Api-Version"] = version
@@ -122,7 +124,7 @@ def test_logs_redirect_to_storage_that_refuses_the_token(sandbox, scenario):
 
     opener = urllib.request.build_opener(NoRedirect)
     request = urllib.request.Request(f"{sandbox.base_url}/repos/{scenario.repo}/actions/jobs/{scenario.job_id}/logs",
-                                     headers={"Authorization": f"token {token}", "X-GitHub-Api-Version": "2026-03-10"})
+                                     headers={"Authorization": f"token {token}", "X-GitHub-Api-Version": API_VERSION})
     with pytest.raises(urllib.error.HTTPError) as redirect:
         opener.open(request, timeout=10)
     location = redirect.value.headers["Location"]

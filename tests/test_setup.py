@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from bot.app import envfile, manifest
+from bot.github import API_VERSION
 from bot.app.server import APP_KEY, create_app
 from bot.settings import Secret, Settings, SettingsError
 
@@ -151,7 +152,7 @@ async def test_a_forged_used_or_wrong_callback_gets_a_clear_page(fresh, sandbox)
     code = parse_qs(urlsplit(location).query)["code"][0]
     async with aiohttp.ClientSession() as session:
         async with session.post(f"{sandbox.base_url}/app-manifests/{code}/conversions",
-                                headers={"X-GitHub-Api-Version": "2026-03-10"}) as exchanged:
+                                headers={"X-GitHub-Api-Version": API_VERSION}) as exchanged:
             assert exchanged.status == 201
     used = await fresh.get(callback_path(location))
     assert used.status == 400 and "used already or has expired" in await used.text()

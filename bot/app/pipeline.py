@@ -18,7 +18,7 @@ from ..fix import FixRequest, NoFix, fix
 from ..github.api import RepoAPI
 from ..locate import LocateError
 from ..bake import bake_candidates, is_bake_file
-from ..repo import MAX_BAKE_FILES, MAX_DOCKERFILES, is_dockerfile_name
+from ..repo import MAX_BAKE_FILES, MAX_DOCKERFILES, is_dockerfile
 from ..workflows.model import Workflow
 from . import publish, texts
 
@@ -158,7 +158,7 @@ async def propose(api: RepoAPI, ctx: RunContext, findings: list[Finding], job: d
     # commit, the branch head's); the files themselves are read at the branch's current head.
     paths = await api.tree_paths(ctx.head_tree or (await api.read_branch(base, [])).tree)
     wanted = [p for p in paths if p.startswith(".github/workflows/") and p.endswith((".yml", ".yaml"))]
-    wanted += [p for p in paths if is_dockerfile_name(p.rsplit("/", 1)[-1])][:MAX_DOCKERFILES]
+    wanted += [p for p in paths if is_dockerfile(p)][:MAX_DOCKERFILES]
     wanted += bake_candidates(paths, MAX_BAKE_FILES)  # in the same query
     if CONFIG_PATH in paths:
         wanted.append(CONFIG_PATH)
@@ -185,7 +185,7 @@ async def propose(api: RepoAPI, ctx: RunContext, findings: list[Finding], job: d
     request = FixRequest(
         findings=findings,
         workflows={p: t for p, t in files.items() if p.startswith(".github/workflows/")},
-        dockerfiles={p: t for p, t in files.items() if is_dockerfile_name(p.rsplit("/", 1)[-1])},
+        dockerfiles={p: t for p, t in files.items() if is_dockerfile(p)},
         bake_files={p: t for p, t in files.items() if is_bake_file(p)},
         config=config, repo_files=frozenset(paths), private=ctx.private, ghes=api.settings.ghes,
         workflow=ctx.workflow_path,

@@ -21,7 +21,7 @@ from tree_sitter import Node
 from ..workflows.model import Build, StepRef, canonical_platform
 from .base import Decline
 from .images import both, step_condition
-from .shell_parse import _EXPR, _PARSER
+from .shell_parse import syntax_tree
 
 _WORD_NODES = {"word", "string", "raw_string", "concatenation", "number"}
 # Docker commands that may publish an image or run a build whose outputs are not on the command line.
@@ -60,11 +60,11 @@ def _docker_args(root: Node, hidden: bytes) -> list[list[str]]:
 
 def built_platform(script: str) -> str | None:
     """The one platform a script builds locally and pushes nowhere; None when it is not such a script."""
-    hidden = _EXPR.sub(lambda m: b"Z" * len(m.group(0)), script.encode())
-    tree = _PARSER.parse(hidden)
-    if tree.root_node.has_error:
+    parsed = syntax_tree(script)
+    if parsed is None:
         return None
-    words = _words(tree.root_node, hidden)
+    root, hidden = parsed
+    words = _words(root, hidden)
     if "--push" in words:
         return None
     platforms: set[str] = set()
@@ -76,7 +76,7 @@ def built_platform(script: str) -> str | None:
             return None
         if name == "--platform":
             platforms.add(value or (words[i + 1] if i + 1 < len(words) else ""))
-    for args in _docker_args(tree.root_node, hidden):
+    for args in _docker_args(root, hidden):
         if any(tuple(args[:len(p)]) == p for p in _PUBLISHING) or "push" in args:
             return None
     if len(platforms) != 1:

@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 
 from ..workflows.model import StepRef
-from .shell_parse import _EXPR, _PARSER
+from .shell_parse import syntax_tree
 
 
 @cache
@@ -43,10 +43,10 @@ def files_only(script: str) -> bool:
     files or its own variables: no command that could reach a registry or the Docker daemon."""
     from .runtime_tags import PURE_COMMANDS  # here: runtime_tags builds on the restructure, which uses this
     allowed = set(_data()["file_commands"]) | PURE_COMMANDS
-    hidden = _EXPR.sub(lambda m: b"Z" * len(m.group(0)), script.encode())
-    tree = _PARSER.parse(hidden)
-    if tree.root_node.has_error:
+    parsed = syntax_tree(script)
+    if parsed is None:
         return False
+    root, hidden = parsed
     names: list[str] = []
 
     def walk(node) -> None:
@@ -54,7 +54,7 @@ def files_only(script: str) -> bool:
             names.append(hidden[node.start_byte:node.end_byte].decode())
         for child in node.named_children:
             walk(child)
-    walk(tree.root_node)
+    walk(root)
     return bool(names) and all(name in allowed for name in names)
 
 

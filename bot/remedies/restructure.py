@@ -24,13 +24,11 @@ from ..validate import ValidationError
 from ..workflows import edit as wedit
 from ..workflows.model import BAKE, BUILD_PUSH, SETUP_QEMU, Build, StepRef, Workflow, canonical_platform, reusable_call
 from ..workflows.yamldoc import Doc, comment_of, plain
-from . import build_outputs, matrix_axes, merge_condition
+from . import build_outputs, check_builds, image_free, leg_steps, matrix_axes, merge_condition
 from . import images as multi
-from . import leg_steps
 from .base import Change, Decline, Situation
 from .images import Image, Tags
 from .merge_job import DEFAULT_X64, insert_after_key, merge_job, merged_tags
-from . import check_builds, image_free
 from .references import copied_ids, image_names, kept_matrix_keys, moved_steps, refers, resolvable
 from .runners import arm_runner_note, native_on_arm64, x64_runner
 

@@ -85,17 +85,24 @@ class Script:
         return self.data[start:end].decode()
 
 
+def syntax_tree(script: str) -> tuple[Node, bytes] | None:
+    """The script's Bash syntax tree and the bytes it was parsed from; None when it does not
+    parse. GitHub expands `${{ }}` before the shell runs: to the grammar each is an opaque run of
+    word characters of the same length, so the offsets stay those of the script."""
+    hidden = _EXPR.sub(lambda m: b"Z" * len(m.group(0)), script.encode())
+    tree = _PARSER.parse(hidden)
+    return None if tree.root_node.has_error else (tree.root_node, hidden)
+
+
 def parse(script: str) -> Script:
     data = script.encode()
-    # GitHub expands `${{ }}` before the shell runs: to the grammar each is an opaque run of
-    # word characters of the same length, so the offsets stay those of the script.
-    hidden = _EXPR.sub(lambda m: b"Z" * len(m.group(0)), data)
-    tree = _PARSER.parse(hidden)
-    if tree.root_node.has_error:
+    parsed = syntax_tree(script)
+    if parsed is None:
         raise Decline("the `run:` script cannot be parsed as a shell script")
+    root, hidden = parsed
     builds: list[BuildCommand] = []
     assignments: list[tuple[str, str]] = []
-    statements = [(node, _statement(node, hidden)) for node in tree.root_node.named_children]
+    statements = [(node, _statement(node, hidden)) for node in root.named_children]
     if not any(kind == "build" for _, kind in statements) and b"docker buildx build" not in hidden:
         raise Decline("the `run:` script has no `docker buildx build` command, so it is not split per platform "
                       "(it is not `docker buildx build`)")
